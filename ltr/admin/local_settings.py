@@ -1,0 +1,152 @@
+"""The one local settings file: dataset roots, workspace, results, device.
+
+The file is ``local_settings.toml`` in the repository root (override the location with the
+environment variable ``EBMTRACK_SETTINGS``). ``install.sh`` creates it with defaults that point
+inside the repository, so nothing has to be edited before the first run. Paths may be absolute or
+relative to the file's folder; an empty string means "not set".
+
+``python -m ltr.admin.local_settings --create`` writes the defaults (never overwrites);
+``python -m ltr.admin.local_settings`` prints the resolved settings.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DATASET_KEYS = ("lasot", "got10k", "trackingnet", "coco", "uav", "otb", "imagefolder", "demo")
+
+DEFAULT_TEXT = """# Local settings of this checkout (created by install.sh; edit freely, never committed).
+# Paths: absolute, or relative to this file's folder. "" means not set.
+
+[paths]
+workspace = "workspace"          # checkpoints, TensorBoard logs of training
+results = "results"              # tracking results (one folder per tracker/parameter/run)
+plots = "results/plots"          # analysis plots and tables
+
+[device]
+device = "auto"                  # auto | cpu | cuda | cuda:N
+
+[datasets]                       # roots of the official releases (see shared/data/README.md)
+lasot = ""
+got10k = ""
+trackingnet = ""
+coco = ""
+uav = ""
+otb = ""
+imagefolder = ""
+demo = "workspace/demo_benchmark"  # built offline on first use
+"""
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the key and the settings file."""
+
+
+def settings_path() -> Path:
+    """Location of the settings file: $EBMTRACK_SETTINGS or <repo>/local_settings.toml."""
+    env = os.environ.get("EBMTRACK_SETTINGS")
+    return Path(env).expanduser().resolve() if env else REPO_ROOT / "local_settings.toml"
+
+
+@dataclass
+class Settings:
+    """Resolved local settings. Use :func:`load_settings` to build one."""
+
+    file: Path
+    workspace: Path
+    results: Path
+    plots: Path
+    device: str
+    datasets: dict[str, str] = field(default_factory=dict)
+
+    def dataset_root(self, name: str, setting: str | None = None) -> Path:
+        """Root folder of dataset ``name``; a clear error if it is unset or missing.
+
+        ``setting`` names the train setting or experiment asking, for the message.
+        """
+        who = f" (needed by {setting})" if setting else ""
+        raw = self.datasets.get(name, "")
+        if not raw:
+            raise SettingsError(
+                f"dataset root '{name}' is not set{who}: set [datasets] {name} = \"/path/to/{name}\" "
+                f"in {self.file}")
+        path = self._resolve(raw)
+        if not path.exists():
+            raise SettingsError(
+                f"dataset root '{name}' = {path} does not exist{who}: fix [datasets] {name} in {self.file}")
+        return path
+
+    def _resolve(self, raw: str) -> Path:
+        p = Path(raw).expanduser()
+        return p if p.is_absolute() else (self.file.parent / p)
+
+    def torch_device(self, override: str | None = None) -> str:
+        """The device string to use: ``override`` if given, else the setting; 'auto' picks cuda if available."""
+        choice = override or self.device or "auto"
+        if choice == "auto":
+            import torch
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return choice
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read the settings file; a missing file gives the defaults (as install.sh would write them)."""
+    file = Path(path).resolve() if path else settings_path()
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise SettingsError(f"{file}: not valid TOML: {err}") from err
+    else:
+        data = tomllib.loads(DEFAULT_TEXT)
+    defaults = tomllib.loads(DEFAULT_TEXT)
+    paths = {**defaults["paths"], **data.get("paths", {})}
+    device = {**defaults["device"], **data.get("device", {})}
+    datasets = {**defaults["datasets"], **data.get("datasets", {})}
+    for section, values in (("paths", paths), ("device", device), ("datasets", datasets)):
+        for key, value in values.items():
+            if not isinstance(value, str):
+                raise SettingsError(f"{file}: [{section}] {key} must be a string, got {value!r}")
+
+    def resolve(raw: str) -> Path:
+        p = Path(raw).expanduser()
+        return p if p.is_absolute() else (file.parent / p)
+
+    return Settings(file=file, workspace=resolve(paths["workspace"]), results=resolve(paths["results"]),
+                    plots=resolve(paths["plots"]), device=device["device"], datasets=datasets)
+
+
+def create_default(path: Path | None = None) -> bool:
+    """Write the default settings file if it does not exist. Returns True if it was written."""
+    file = path or settings_path()
+    if file.exists():
+        return False
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(DEFAULT_TEXT)
+    tmp.replace(file)
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--create", action="store_true", help="write the default file if it is missing")
+    args = parser.parse_args(argv)
+    if args.create:
+        file = settings_path()
+        print(f"[install] {'wrote default settings' if create_default() else 'settings file present'}: {file}")
+        return
+    s = load_settings()
+    print(f"settings file: {s.file}\nworkspace: {s.workspace}\nresults: {s.results}\nplots: {s.plots}\n"
+          f"device: {s.device}")
+    for k, v in s.datasets.items():
+        print(f"dataset {k}: {v or '(not set)'}")
+
+
+if __name__ == "__main__":
+    main()
