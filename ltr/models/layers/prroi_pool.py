@@ -1,0 +1,163 @@
+"""Precise RoI Pooling (Jiang et al., "Acquisition of Localization Confidence", ECCV 2018) in pure PyTorch.
+
+Definition. The feature map ``F[c, h, w]`` is a set of samples at the integer points ``(w, h)`` of feature
+space, extended by zero outside the map, and turned into a continuous function by bilinear interpolation::
+
+    f_c(x, y) = sum_{h, w} F[c, h, w] * k(x - w) * k(y - h),     k(t) = max(0, 1 - |t|)  (hat kernel).
+
+A RoI ``(x1, y1, x2, y2)`` in input-image pixels is mapped to feature space by ``spatial_scale`` and split
+into ``ph x pw`` equal bins. Each bin's value is the mean of ``f_c`` over the bin::
+
+    out[c, p, q] = 1 / |bin| * integral_{bin_pq} f_c(x, y) dx dy.
+
+Because ``f_c`` is a sum of separable products, the integral factorises into two 1D hat-kernel integrals::
+
+    out[c, p, q] = (1 / |bin|) * sum_{h, w} B[p, h] * F[c, h, w] * A[q, w],
+    A[q, w] = K(x_{q+1} - w) - K(x_q - w),    B[p, h] = K(y_{p+1} - h) - K(y_p - h),
+
+with ``x_q``, ``y_p`` the bin edges and ``K`` the antiderivative of the hat kernel (piecewise quadratic)::
+
+    K(t) = 0 (t <= -1),  (1 + t)^2 / 2 (-1 < t <= 0),  1 - (1 - t)^2 / 2 (0 < t <= 1),  1 (t > 1).
+
+The result is exact, and differentiable in the features and in the box coordinates (``dK/dt = k(t)``), which
+is what makes the gradient of a box score w.r.t. the box exist. Bins of zero area give 0 (no NaN).
+No compiled extension: runs on any device and dtype torch supports.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def _hat_antiderivative(t: Tensor) -> Tensor:
+    """K(t) = integral_{-inf}^{t} max(0, 1 - |s|) ds, piecewise quadratic, C^1."""
+    t = t.clamp(-1.0, 1.0)
+    return torch.where(t <= 0, 0.5 * (1.0 + t) ** 2, 1.0 - 0.5 * (1.0 - t) ** 2)
+
+
+def _axis_weights(lo: Tensor, hi: Tensor, num_bins: int, size: int) -> Tensor:
+    """Integral weights of one axis.
+
+    Args:
+        lo, hi: ``[...]`` RoI start / end in feature coordinates (``hi < lo`` is treated as an empty RoI).
+        num_bins: number of bins along the axis.
+        size: number of feature samples along the axis.
+
+    Returns:
+        ``[..., num_bins, size]``: ``W[b, i] = integral over bin b of k(t - i) dt``.
+    """
+    extent = (hi - lo).clamp(min=0.0)
+    steps = torch.arange(num_bins + 1, device=lo.device, dtype=lo.dtype) / num_bins
+    edges = lo.unsqueeze(-1) + extent.unsqueeze(-1) * steps  # [..., num_bins + 1]
+    grid = torch.arange(size, device=lo.device, dtype=lo.dtype)
+    cumulative = _hat_antiderivative(edges.unsqueeze(-1) - grid)  # [..., num_bins + 1, size]
+    return cumulative[..., 1:, :] - cumulative[..., :-1, :]
+
+
+def _bin_normaliser(x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor, output_size: tuple[int, int]) -> Tensor:
+    """1 / bin area (feature space), and 0 where the bin area is 0. Shape as the inputs."""
+    ph, pw = output_size
+    area = (x2 - x1).clamp(min=0.0) * (y2 - y1).clamp(min=0.0) / (ph * pw)
+    positive = area > 0
+    return torch.where(positive, 1.0 / torch.where(positive, area, torch.ones_like(area)), torch.zeros_like(area))
+
+
+def _check_output_size(output_size: tuple[int, int] | int) -> tuple[int, int]:
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    if (not isinstance(output_size, (tuple, list)) or len(output_size) != 2
+            or any(not isinstance(s, int) or s < 1 for s in output_size)):
+        raise ValueError(f"output_size must be a positive int or a pair of positive ints, got {output_size!r}")
+    return int(output_size[0]), int(output_size[1])
+
+
+def prroi_pool2d(features: Tensor, rois: Tensor, output_size: tuple[int, int] | int,
+                 spatial_scale: float) -> Tensor:
+    """Precise RoI pooling of arbitrary RoIs (see the module docstring for the formula).
+
+    Args:
+        features: ``[B, C, H, W]`` feature maps.
+        rois: ``[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)`` in input-image pixels.
+        output_size: ``(ph, pw)`` (or one int for both).
+        spatial_scale: feature coordinates = image coordinates * spatial_scale (1 / stride).
+
+    Returns:
+        ``[K, C, ph, pw]``.
+
+    Memory: gathers one feature map per RoI (``K*C*H*W``); when every image has the same number of boxes,
+    :func:`prroi_pool2d_batched` avoids the gather.
+    """
+    ph, pw = _check_output_size(output_size)
+    if features.dim() != 4:
+        raise ValueError(f"features must be [B, C, H, W], got shape {tuple(features.shape)}")
+    if rois.dim() != 2 or rois.shape[1] != 5:
+        raise ValueError(f"rois must be [K, 5] (batch_index, x1, y1, x2, y2), got shape {tuple(rois.shape)}")
+    rois = rois.to(features.dtype)
+    batch_index = rois[:, 0].detach().round().long()
+    if rois.shape[0] > 0 and (batch_index.min() < 0 or batch_index.max() >= features.shape[0]):
+        raise ValueError(f"rois batch_index must lie in [0, {features.shape[0] - 1}]")
+    height, width = features.shape[-2:]
+    x1, y1, x2, y2 = (rois[:, i] * spatial_scale for i in range(1, 5))
+    col_weights = _axis_weights(x1, x2, pw, width)   # [K, pw, W]
+    row_weights = _axis_weights(y1, y2, ph, height)  # [K, ph, H]
+    per_roi = features.index_select(0, batch_index)  # [K, C, H, W]
+    pooled = torch.einsum("kph,kchw->kcpw", row_weights, per_roi)
+    pooled = torch.einsum("kcpw,kqw->kcpq", pooled, col_weights)
+    return pooled * _bin_normaliser(x1, y1, x2, y2, (ph, pw)).view(-1, 1, 1, 1)
+
+
+def prroi_pool2d_batched(features: Tensor, boxes_xyxy: Tensor, output_size: tuple[int, int] | int,
+                         spatial_scale: float) -> Tensor:
+    """Precise RoI pooling of ``N`` boxes per image, without gathering feature maps.
+
+    Args:
+        features: ``[B, C, H, W]``.
+        boxes_xyxy: ``[B, N, 4]`` boxes ``(x1, y1, x2, y2)`` in input-image pixels; box ``n`` of row ``b``
+            is pooled from image ``b``.
+        output_size: ``(ph, pw)``.
+        spatial_scale: 1 / stride.
+
+    Returns:
+        ``[B, N, C, ph, pw]``; equal to :func:`prroi_pool2d` on the flattened RoIs.
+    """
+    ph, pw = _check_output_size(output_size)
+    if features.dim() != 4:
+        raise ValueError(f"features must be [B, C, H, W], got shape {tuple(features.shape)}")
+    if boxes_xyxy.dim() != 3 or boxes_xyxy.shape[-1] != 4 or boxes_xyxy.shape[0] != features.shape[0]:
+        raise ValueError(f"boxes_xyxy must be [B, N, 4] with B = {features.shape[0]}, "
+                         f"got shape {tuple(boxes_xyxy.shape)}")
+    boxes = boxes_xyxy.to(features.dtype) * spatial_scale
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    height, width = features.shape[-2:]
+    col_weights = _axis_weights(x1, x2, pw, width)   # [B, N, pw, W]
+    row_weights = _axis_weights(y1, y2, ph, height)  # [B, N, ph, H]
+    # Contract the longer axis first to keep the intermediate small.
+    if width >= height:
+        partial = torch.einsum("bchw,bnqw->bnchq", features, col_weights)
+        pooled = torch.einsum("bnchq,bnph->bncpq", partial, row_weights)
+    else:
+        partial = torch.einsum("bchw,bnph->bncpw", features, row_weights)
+        pooled = torch.einsum("bncpw,bnqw->bncpq", partial, col_weights)
+    norm = _bin_normaliser(x1, y1, x2, y2, (ph, pw))
+    return pooled * norm[..., None, None, None]
+
+
+class PrRoIPool2D(nn.Module):
+    """Module wrapper of :func:`prroi_pool2d`: ``forward(features [B,C,H,W], rois [K,5]) -> [K,C,ph,pw]``."""
+
+    def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float) -> None:
+        super().__init__()
+        self.output_size = _check_output_size((pooled_height, pooled_width))
+        if not spatial_scale > 0:
+            raise ValueError(f"spatial_scale must be > 0, got {spatial_scale!r}")
+        self.spatial_scale = float(spatial_scale)
+
+    def forward(self, features: Tensor, rois: Tensor) -> Tensor:
+        return prroi_pool2d(features, rois, self.output_size, self.spatial_scale)
+
+    def forward_batched(self, features: Tensor, boxes_xyxy: Tensor) -> Tensor:
+        """``[B,C,H,W]``, ``[B,N,4]`` xyxy image pixels ``-> [B,N,C,ph,pw]`` (see :func:`prroi_pool2d_batched`)."""
+        return prroi_pool2d_batched(features, boxes_xyxy, self.output_size, self.spatial_scale)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}, spatial_scale={self.spatial_scale}"
