@@ -1,0 +1,95 @@
+"""Distributed data-parallel (DDP) helpers for runs launched by ``torchrun``.
+
+``torchrun`` sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``;
+:func:`init_distributed` reads them and joins the process group (backend ``nccl`` on CUDA,
+``gloo`` on CPU). Without them (or with ``WORLD_SIZE=1``) everything runs in one process.
+Each rank uses ``cuda:LOCAL_RANK`` on CUDA, or the CPU.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["DistInfo", "init_distributed", "is_main_process", "get_rank", "get_world_size",
+           "cleanup_distributed", "barrier"]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process stands in a (possibly single-process) run."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
+
+
+def init_distributed(device: str | torch.device = "cpu") -> DistInfo:
+    """Join the process group described by the torchrun environment, if any.
+
+    ``device`` is the requested device kind ('cpu', 'cuda' or 'cuda:N'); under DDP a CUDA run uses
+    ``cuda:LOCAL_RANK``. Safe to call twice (an existing process group is reused).
+    """
+    requested = torch.device(device)
+    world_size = _env_int("WORLD_SIZE", 1)
+    rank = _env_int("RANK", 0)
+    local_rank = _env_int("LOCAL_RANK", 0)
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"invalid torchrun environment: RANK={rank}, WORLD_SIZE={world_size}")
+    if requested.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' requested but CUDA is not available (use --device cpu)")
+        if world_size > 1:
+            requested = torch.device("cuda", local_rank)
+        torch.cuda.set_device(requested)
+    if world_size > 1 and not (dist.is_available() and dist.is_initialized()):
+        for var in ("MASTER_ADDR", "MASTER_PORT"):
+            if var not in os.environ:
+                raise ValueError(f"WORLD_SIZE={world_size} but {var} is not set: launch with torchrun")
+        backend = "nccl" if requested.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world_size)
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=requested)
+
+
+def get_rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def get_world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def is_main_process() -> bool:
+    """True on rank 0 (and in a single-process run)."""
+    return get_rank() == 0
+
+
+def barrier() -> None:
+    if get_world_size() > 1:
+        dist.barrier()
+
+
+def cleanup_distributed() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
