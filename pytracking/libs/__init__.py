@@ -1,0 +1,1 @@
+"""Online-learning helpers for the trackers (optimisation, labels)."""
