@@ -66,10 +66,10 @@ def test_gauss_newton_bilinear_problem_decreases_loss():
         return [torch.outer(v[0], v[1]) - target, 1e-3 * v[0], 1e-3 * v[1]]
 
     x0 = [torch.randn(6, dtype=torch.float64), torch.randn(5, dtype=torch.float64)]
-    result = gauss_newton(residual, x0, num_gn_iter=8, num_cg_iter=20)
+    result = gauss_newton(residual, x0, num_gn_iter=8, num_cg_iter=20, damping=1e-2)
     u, v = result.x
-    assert torch.allclose(torch.outer(u, v), target, atol=1e-3)
-    assert result.losses[-1] < 1e-4 * result.losses[0]
+    assert torch.allclose(torch.outer(u, v), target, atol=1e-2)
+    assert result.losses[-1] < 1e-5 * result.losses[0]
     assert all(not t.requires_grad for t in result.x)
 
 
@@ -77,7 +77,6 @@ def test_gauss_newton_works_inside_inference_mode():
     a = torch.randn(12, 4)
     y = torch.randn(12)
     with torch.inference_mode():
-        pass
-    result = gauss_newton(lambda v: a @ v[0] - y, [torch.zeros(4)], num_gn_iter=2, num_cg_iter=10)
+        result = gauss_newton(lambda v: a @ v[0] - y, [torch.zeros(4)], num_gn_iter=2, num_cg_iter=10)
     expected = torch.linalg.lstsq(a, y.unsqueeze(1)).solution.squeeze(1)
     assert torch.allclose(result.x[0], expected, atol=1e-4)

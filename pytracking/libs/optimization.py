@@ -123,17 +123,19 @@ def gauss_newton(
     """Minimise ``||r(x)||^2`` by Gauss-Newton with inner CG on ``(J^T J + damping I) p = -J^T r``.
 
     ``residual_fn`` takes a list of tensors (the variables) and returns a tensor or a list of
-    tensors (flattened and concatenated into one residual vector). Runs with grad enabled
-    whatever the caller's mode; returns detached tensors of the input structure.
+    tensors (flattened and concatenated into one residual vector). Runs with grad enabled and
+    outside inference mode whatever the caller's mode (tensors that ``residual_fn`` closes over
+    must then be ordinary tensors, not inference tensors: ``clone()`` them outside inference
+    mode). Returns detached tensors of the input structure.
     """
     if num_gn_iter < 0 or num_cg_iter < 0:
         raise ValueError(f"num_gn_iter and num_cg_iter must be >= 0, got {num_gn_iter}, {num_cg_iter}")
     if damping < 0:
         raise ValueError(f"damping must be >= 0, got {damping}")
     single = isinstance(x0, torch.Tensor)
-    x = [t.detach().clone() for t in _as_list(x0, "x0")]
     losses: list[float] = []
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
+        x = [t.detach().clone() for t in _as_list(x0, "x0")]
         for _ in range(num_gn_iter):
             xv = [t.requires_grad_(True) for t in x]
             r = _flat_residual(residual_fn(xv))
