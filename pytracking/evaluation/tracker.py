@@ -1,0 +1,143 @@
+"""``Tracker``: a tracker name + parameter file + run id, and running it on one sequence.
+
+Trackers are found by name: ``pytracking.tracker.<name>`` must expose ``get_tracker_class()``
+and ``pytracking.parameter.<name>.<parameter_name>`` must expose ``parameters()``.
+Results of a run live in ``<results>/<name>/<parameter_name>[_<run_id:03d>]/``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from pytracking.evaluation.sequence import Sequence
+
+
+def available_trackers() -> list[str]:
+    """Names of the tracker packages under ``pytracking.tracker`` (excluding ``base``)."""
+    import pytracking.tracker as tracker_pkg
+    return sorted(m.name for m in pkgutil.iter_modules(tracker_pkg.__path__) if m.ispkg and m.name != "base")
+
+
+def available_parameters(tracker_name: str) -> list[str]:
+    """Parameter files under ``pytracking.parameter.<tracker_name>``."""
+    try:
+        pkg = importlib.import_module(f"pytracking.parameter.{tracker_name}")
+    except ModuleNotFoundError:
+        return []
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def _default_results_root() -> Path:
+    from ltr.admin.local_settings import load_settings
+    return load_settings().results
+
+
+class Tracker:
+    """One tracker configuration to evaluate.
+
+    Args:
+        name: tracker package name (``atom``, ``opencv``, ...).
+        parameter_name: parameter file name in ``pytracking/parameter/<name>/``.
+        run_id: optional run number (results folder suffix ``_%03d``).
+        display_name: label for tables and plots (default ``name/parameter_name[_run_id]``).
+        results_root: results base folder (default: the settings' ``results``).
+    """
+
+    def __init__(self, name: str, parameter_name: str, run_id: int | None = None, display_name: str | None = None,
+                 results_root: str | Path | None = None):
+        trackers = available_trackers()
+        if name not in trackers:
+            raise ValueError(f"tracker_name: unknown tracker {name!r}; available: {trackers}")
+        params = available_parameters(name)
+        if parameter_name not in params:
+            raise ValueError(f"tracker_param: unknown parameter file {parameter_name!r} for tracker {name!r}; "
+                             f"available: {params}")
+        if run_id is not None and (not isinstance(run_id, (int, np.integer)) or run_id < 0 or run_id > 999):
+            raise ValueError(f"run_id must be an integer in 0..999, got {run_id!r}")
+        self.name = name
+        self.parameter_name = parameter_name
+        self.run_id = None if run_id is None else int(run_id)
+        self.display_name = display_name or self.run_label
+        self.results_root = Path(results_root) if results_root is not None else _default_results_root()
+
+    @property
+    def run_label(self) -> str:
+        """``name/parameter_name`` plus ``_NNN`` when a run id is set."""
+        suffix = "" if self.run_id is None else f"_{self.run_id:03d}"
+        return f"{self.name}/{self.parameter_name}{suffix}"
+
+    @property
+    def results_dir(self) -> Path:
+        """``<results_root>/<name>/<parameter_name>[_<run_id:03d>]``."""
+        return self.results_root / self.run_label
+
+    def __repr__(self) -> str:
+        return f"Tracker({self.run_label!r}, results_dir={str(self.results_dir)!r})"
+
+    def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
+        """Build the parameters; ``debug`` and ``device`` (when given) override ``params.debug``/``params.device``.
+
+        Without ``device`` and without a ``device`` in the parameter file, the settings' device is used.
+        """
+        module = importlib.import_module(f"pytracking.parameter.{self.name}.{self.parameter_name}")
+        params = module.parameters()
+        params.tracker_name = self.name
+        params.param_name = self.parameter_name
+        if debug is not None:
+            params.debug = int(debug)
+        elif not hasattr(params, "debug"):
+            params.debug = 0
+        if device is not None:
+            params.device = device
+        elif not hasattr(params, "device"):
+            from ltr.admin.local_settings import load_settings
+            params.device = load_settings().torch_device()
+        return params
+
+    def get_tracker_class(self) -> type:
+        module = importlib.import_module(f"pytracking.tracker.{self.name}")
+        return module.get_tracker_class()
+
+    def create_tracker(self, params: Any) -> Any:
+        """Instantiate the tracker class with ``params``."""
+        return self.get_tracker_class()(params)
+
+    def run_sequence(self, seq: Sequence, debug: int | None = None, device: str | None = None) -> dict[str, Any]:
+        """Track ``seq`` from its first box; returns ``{'target_bbox' [N, 4], 'time' [N], 'flags' list[str]}``.
+
+        Frame 0's output is the given init box. ``time`` is the tracker's own time per call
+        (image reading excluded).
+        """
+        from ltr.data.image_loader import imread_rgb
+        params = self.get_parameters(debug=debug, device=device)
+        tracker = self.create_tracker(params)
+        n = len(seq.frames)
+        boxes = np.full((n, 4), np.nan)
+        times = np.zeros(n)
+        flags: list[str] = []
+        out = tracker.initialize(imread_rgb(seq.frames[0]), seq.init_info())
+        boxes[0] = seq.ground_truth_rect[0]
+        times[0] = out.get("time", 0.0)
+        flags.append(out.get("flag", "normal"))
+        for i in range(1, n):
+            out = tracker.track(imread_rgb(seq.frames[i]), {})
+            box = np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)
+            if box.size != 4:
+                raise ValueError(f"tracker {self.name} returned target_bbox with {box.size} values at frame {i}")
+            boxes[i] = box
+            times[i] = out.get("time", 0.0)
+            flags.append(out.get("flag", "normal"))
+        return {"target_bbox": boxes, "time": times, "flags": flags}
+
+
+def trackerlist(name: str, parameter_name: str, run_ids: Iterable[int] | int | None = None,
+                display_name: str | None = None, results_root: str | Path | None = None) -> list[Tracker]:
+    """Trackers for several run ids (``None`` -> one tracker without run id)."""
+    if run_ids is None or isinstance(run_ids, int):
+        return [Tracker(name, parameter_name, run_ids, display_name, results_root)]
+    return [Tracker(name, parameter_name, r, display_name, results_root) for r in run_ids]

@@ -1,0 +1,1 @@
+"""Experiment modules: each function returns ``(trackers, dataset)`` for ``python -m pytracking.run_experiment``."""

@@ -1,0 +1,53 @@
+"""Run an experiment: a function in ``pytracking/experiments/<module>.py`` returning ``(trackers, dataset)``.
+
+    python -m pytracking.run_experiment <module> <function> [--threads N] [--debug L] [--device D]
+        [--shard i/n] [--no_skip]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from pytracking.evaluation.running import parse_shard, run_dataset
+
+
+def available_experiment_modules() -> list[str]:
+    import pytracking.experiments as pkg
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytracking.run_experiment", description=__doc__.splitlines()[0])
+    parser.add_argument("experiment_module", help="module name in pytracking/experiments/")
+    parser.add_argument("experiment_name", help="function in that module returning (trackers, dataset)")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3])
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--shard", default=None, help="i/n: every n-th sequence starting at i")
+    parser.add_argument("--no_skip", action="store_true")
+    args = parser.parse_args(argv)
+    modules = available_experiment_modules()
+    if args.experiment_module not in modules:
+        parser.error(f"argument experiment_module: unknown module {args.experiment_module!r}; available: {modules}")
+    module = importlib.import_module(f"pytracking.experiments.{args.experiment_module}")
+    function = getattr(module, args.experiment_name, None)
+    if function is None or not callable(function):
+        functions = sorted(n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))
+                           and getattr(getattr(module, n), "__module__", "") == module.__name__)
+        parser.error(f"argument experiment_name: {args.experiment_name!r} is not in {module.__name__}; "
+                     f"available: {functions}")
+    try:
+        shard = parse_shard(args.shard)
+        trackers, dataset = function()
+    except ValueError as err:
+        parser.error(str(err))
+    report = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug,
+                         skip_existing=not args.no_skip, device=args.device, shard=shard)
+    print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Run a tracker on a dataset (or one sequence of it) and write results files.
+
+    python -m pytracking.run_tracker <tracker> <param> --dataset_name uav [--sequence NAME|INDEX]
+        [--threads N] [--debug 0..3] [--runid K] [--device cpu|cuda] [--dataset_path DIR]
+        [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip]
+
+Results: ``<results>/<tracker>/<param>[_<runid:03d>]/<sequence>.txt`` (+ ``_time.txt``); finished
+sequences are skipped, so re-running resumes. Exit status 1 if any sequence failed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pytracking.evaluation.datasets import dataset_names, get_dataset_object
+from pytracking.evaluation.running import parse_shard, run_dataset
+from pytracking.evaluation.tracker import Tracker, available_parameters, available_trackers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pytracking.run_tracker", description=__doc__.splitlines()[0])
+    parser.add_argument("tracker_name", help="tracker package name, e.g. atom or opencv")
+    parser.add_argument("tracker_param", help="parameter file name, e.g. default or csrt")
+    parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
+    parser.add_argument("--dataset_name", default="uav", help=f"one of {dataset_names()}")
+    parser.add_argument("--dataset_path", default=None, help="dataset root (overrides the settings file)")
+    parser.add_argument("--split", default=None, help="dataset split (e.g. test for a folder dataset's test.txt)")
+    parser.add_argument("--sequence", default=None, help="a sequence name or index in the dataset's order")
+    parser.add_argument("--results_path", default=None, help="results root (default: settings' results)")
+    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 or 1: run in-process)")
+    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3], help="debug level")
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
+    parser.add_argument("--shard", default=None, help="i/n: run every n-th sequence starting at i (0-based)")
+    parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    return parser
+
+
+def select_sequence_names(all_names: list[str], sequence: str | None, parser: argparse.ArgumentParser) -> list[str]:
+    """``--sequence`` as a name, else as an integer index into the dataset's order."""
+    if sequence is None:
+        return all_names
+    if sequence in all_names:
+        return [sequence]
+    if sequence.lstrip("-").isdigit():
+        index = int(sequence)
+        if -len(all_names) <= index < len(all_names):
+            return [all_names[index]]
+        parser.error(f"argument --sequence: index {index} out of range (dataset has {len(all_names)} sequences)")
+    parser.error(f"argument --sequence: no sequence {sequence!r} (e.g. {all_names[:3]})")
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.tracker_name not in available_trackers():
+        parser.error(f"argument tracker_name: unknown tracker {args.tracker_name!r}; available: {available_trackers()}")
+    if args.tracker_param not in available_parameters(args.tracker_name):
+        parser.error(f"argument tracker_param: unknown parameter file {args.tracker_param!r} for "
+                     f"{args.tracker_name}; available: {available_parameters(args.tracker_name)}")
+    if args.dataset_name not in dataset_names():
+        parser.error(f"argument --dataset_name: unknown dataset {args.dataset_name!r}; choose from {dataset_names()}")
+    if args.threads < 0:
+        parser.error("argument --threads: must be >= 0")
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as err:
+        parser.error(f"argument {err}")
+    try:
+        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
+                          results_root=Path(args.results_path) if args.results_path else None)
+        dataset = get_dataset_object(args.dataset_name, args.dataset_path, args.split)
+    except ValueError as err:
+        parser.error(str(err))
+    names = select_sequence_names(dataset.sequence_names(), args.sequence, parser)
+    sequences = dataset.get_sequence_list(names)
+    print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
+    report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
+                         skip_existing=not args.no_skip, device=args.device, shard=shard)
+    print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
