@@ -1,0 +1,1 @@
+"""Runnable examples of the EBM regression core (``python -m ebm.examples.<name>``)."""
