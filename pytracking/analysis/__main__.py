@@ -1,0 +1,91 @@
+"""Score tracking results on a dataset: table (printed, CSV + Markdown), plots, per-attribute tables.
+
+    python -m pytracking.analysis --dataset_name uav [--dataset_path DIR] --results_path DIR
+        [--trackers atom/default opencv/csrt ...] [--csv FILE] [--plots DIR] [--per_sequence]
+        [--allow_incomplete] [--split SPLIT]
+
+Without ``--trackers`` every ``tracker/param`` folder in the results path is scored. Trackers with
+missing result files are listed and marked incomplete (scores '-' unless ``--allow_incomplete``).
+Without ``--csv`` the table goes to ``<settings plots>/<dataset>/results.csv``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pytracking.analysis.evaluate import discover_trackers, evaluate_tracker
+from pytracking.analysis.tables import attribute_table, per_sequence_table, save_table, summary_table, to_markdown
+from pytracking.evaluation.datasets import dataset_names, get_dataset
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pytracking.analysis", description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset_name", required=True, help=f"one of {dataset_names()}")
+    parser.add_argument("--dataset_path", default=None, help="dataset root (overrides the settings file)")
+    parser.add_argument("--split", default=None, help="dataset split")
+    parser.add_argument("--results_path", default=None, help="results root (default: the settings' results)")
+    parser.add_argument("--trackers", nargs="+", default=None, help="tracker/param (or tracker/param_NNN) to score")
+    parser.add_argument("--csv", default=None, help="summary CSV file (Markdown written beside it as .md)")
+    parser.add_argument("--plots", default=None, help="folder for success/precision plots (PNG)")
+    parser.add_argument("--per_sequence", action="store_true", help="also print and save per-sequence AUC")
+    parser.add_argument("--allow_incomplete", action="store_true",
+                        help="score incomplete trackers over the sequences they have (still marked incomplete)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.dataset_name not in dataset_names():
+        parser.error(f"argument --dataset_name: unknown dataset {args.dataset_name!r}; choose from {dataset_names()}")
+    from ltr.admin.local_settings import load_settings
+    settings = load_settings()
+    results_root = Path(args.results_path) if args.results_path else settings.results
+    try:
+        sequences = get_dataset(args.dataset_name, args.dataset_path, args.split)
+        trackers = args.trackers or discover_trackers(results_root)
+    except ValueError as err:
+        parser.error(str(err))
+    if not trackers:
+        parser.error(f"argument --trackers: no tracker results found in {results_root}")
+    try:
+        results = [evaluate_tracker(results_root, t, sequences, allow_incomplete=args.allow_incomplete)
+                   for t in trackers]
+    except ValueError as err:
+        parser.error(str(err))
+    for r in results:
+        if not r.complete:
+            missing = r.missing
+            print(f"[analysis] {r.name}: INCOMPLETE, {len(missing)} result files missing or short:", file=sys.stderr)
+            for m in missing[:20]:
+                print(f"    {m}", file=sys.stderr)
+            if len(missing) > 20:
+                print(f"    ... and {len(missing) - 20} more", file=sys.stderr)
+    csv_path = Path(args.csv) if args.csv else settings.plots / args.dataset_name / "results.csv"
+    table = summary_table(results)
+    md_path = save_table(table, csv_path)
+    print(f"{args.dataset_name}: {len(sequences)} sequences (scores in %, mean over runs)")
+    print(to_markdown(table))
+    print(f"[analysis] wrote {csv_path} and {md_path}")
+    attributes = attribute_table(results, sequences)
+    if attributes is not None:
+        att_csv = csv_path.with_name(csv_path.stem + "_attributes.csv")
+        save_table(attributes, att_csv, index=True)
+        print("AUC per attribute:")
+        print(to_markdown(attributes, index=True))
+    if args.per_sequence:
+        per_seq = per_sequence_table(results, sequences)
+        seq_csv = csv_path.with_name(csv_path.stem + "_per_sequence.csv")
+        save_table(per_seq, seq_csv, index=True)
+        print("AUC per sequence:")
+        print(to_markdown(per_seq, index=True))
+    if args.plots:
+        from pytracking.analysis.plots import save_plots
+        for path in save_plots(results, args.plots, args.dataset_name):
+            print(f"[analysis] wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
