@@ -76,6 +76,7 @@ all_present() {
     done
     [ -s "$STATIC/$MATHJAX_DEST/config/TeX-AMS-MML_HTMLorMML.js" ] || return 1
     [ -s "$STATIC/$MATHJAX_DEST/jax/output/SVG/jax.js" ] || return 1
+    [ -f "$VISDOM_DIR/user/style.css" ] || return 1
 }
 
 if all_present; then
@@ -121,6 +122,9 @@ for sub in "${MATHJAX_DIRS[@]}" "${MATHJAX_FILES[@]}"; do
     cp -R "$MJ_SRC/$sub" "$(dirname "$STATIC/$MATHJAX_DEST/$sub")/"
 done
 
+# the page links ../user/style.css (served from the user's settings); an empty file here only
+# stops tornado from logging an error while it computes that link's version hash
+mkdir -p "$VISDOM_DIR/user" && touch "$VISDOM_DIR/user/style.css"
 printf '%s\n' "$VISDOM_VERSION" > "$STATIC/version.built"
 printf '%s\n' "$STAMP_TEXT" > "$STAMP"
 say "visdom page assets written to $STATIC"

@@ -1,0 +1,335 @@
+"""visdom panels for tracking and training: a thin client wrapper over ``visdom.Visdom``.
+
+``VisdomPanels`` shows a tracker's state frame by frame: the frame with the tracked box and flag
+(image panel), whatever the tracker put into its ``"debug"`` output (score maps as heatmaps,
+refinement's starting and final boxes with scores drawn on the frame, loss / residual lists as
+line plots, scalars as a text table) and, for ``debug >= 2``, a pause/step control driven by key
+presses in the browser (space pauses/resumes, right arrow advances one frame while paused).
+``TrainingPlotter`` pushes loss curves for training: ``plot(name, step, value)``.
+
+Both degrade gracefully: when no server answers they print one message, keep the data they were
+given in memory (``history``) and draw nothing. The server is started with
+``python -m pytracking.visdom_server`` or ``pytracking.visdom_server.ensure_visdom_server(port)``.
+Drawing itself lives in ``pytracking.utils.visualization``.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import sys
+import threading
+import warnings
+from typing import Any, Callable, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from pytracking.utils import visualization as vis_draw
+
+HOST = "127.0.0.1"
+
+#: keys of a tracker's debug dict treated as refinement results (boxes in frame pixels, xywh)
+REFINEMENT_KEYS = ("initial_boxes", "final_boxes", "scores")
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """numpy view of an array-like (torch tensors are detached and moved to the CPU)."""
+    if hasattr(value, "detach"):
+        value = value.detach().to("cpu").numpy()
+    return np.asarray(value)
+
+
+def _connect(port: int, env: str, incoming: bool, timeout: float) -> Any | None:
+    """A connected ``visdom.Visdom`` client, or None when no server answers on 127.0.0.1:port."""
+    from pytracking.visdom_server import server_answers
+
+    if not server_answers(port, timeout=timeout):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import visdom
+
+    logging.getLogger("visdom").setLevel(logging.CRITICAL)
+    client = visdom.Visdom(server=f"http://{HOST}", port=port, env=env, raise_exceptions=False,
+                           use_incoming_socket=incoming)
+    return client if client.check_connection(timeout_seconds=int(max(timeout, 1))) else None
+
+
+class PauseControl:
+    """Pause/step state machine fed with key names (as visdom's KeyPress events report them).
+
+    ``" "`` toggles pause; ``"ArrowRight"`` while paused lets exactly one frame through.
+    ``wait()`` blocks the tracking loop while paused and returns once it may go on.
+    """
+
+    PAUSE_KEY = " "
+    STEP_KEY = "ArrowRight"
+
+    def __init__(self, paused: bool = False):
+        self.paused = paused
+        self._steps = 0
+        self._condition = threading.Condition()
+
+    def on_key(self, key: str) -> None:
+        with self._condition:
+            if key == self.PAUSE_KEY:
+                self.paused = not self.paused
+                self._steps = 0
+            elif key == self.STEP_KEY and self.paused:
+                self._steps += 1
+            self._condition.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block while paused and no step is pending; consume a step. False only on timeout."""
+        with self._condition:
+            if not self._condition.wait_for(lambda: not self.paused or self._steps > 0, timeout=timeout):
+                return False
+            if self.paused:
+                self._steps -= 1
+            return True
+
+
+class VisdomPanels:
+    """Tracking panels in visdom environment ``env`` of the server on 127.0.0.1:``port``.
+
+    ``update(image, output)`` after each ``tracker.track`` shows everything present; the
+    individual ``show_*`` methods draw one panel each. ``enabled`` is False when no server
+    answered (then every call is a no-op). Frames wider or taller than ``max_image_size`` are
+    shrunk for transfer.
+    """
+
+    def __init__(self, port: int = 8097, env: str = "tracking", debug: int = 1, timeout: float = 3.0,
+                 max_image_size: int = 720):
+        if max_image_size < 16:
+            raise ValueError(f"max_image_size must be >= 16, got {max_image_size}")
+        self.port = port
+        self.env = env
+        self.debug = int(debug)
+        self.max_image_size = int(max_image_size)
+        self.min_display_width = 400
+        self.pause = PauseControl()
+        self.windows: set[str] = set()
+        self._handler_registered = False
+        self._client = _connect(port, env, incoming=self.debug >= 2, timeout=timeout)
+        if self._client is None:
+            print(f"[visdom] no visdom server at http://{HOST}:{port}; panels disabled "
+                  "(start one with python -m pytracking.visdom_server)", file=sys.stderr)
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    # --- single panels -------------------------------------------------------------
+    def _shrink(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        scale = self.max_image_size / max(h, w)
+        if scale >= 1.0:
+            return image
+        return cv2.resize(image, (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)),
+                          interpolation=cv2.INTER_AREA)
+
+    def show_image(self, win: str, image: np.ndarray, title: str | None = None, caption: str = "") -> None:
+        """RGB uint8 image ``[H, W, 3]`` in image panel ``win``."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image must be RGB uint8 [H, W, 3], got {image.shape} {image.dtype}")
+        if not self.enabled:
+            return
+        picture = self._shrink(image)
+        h, w = picture.shape[:2]
+        zoom = max(1.0, self.min_display_width / w)  # small crops are shown enlarged
+        self._client.image(np.ascontiguousarray(picture.transpose(2, 0, 1)), win=win,
+                           opts={"title": title or win, "caption": caption, "store_history": False,
+                                 "width": int(round(w * zoom)), "height": int(round(h * zoom)),
+                                 "jpgquality": 90})
+        self.windows.add(win)
+
+    def show_frame(self, image: np.ndarray, boxes: Sequence[Sequence[float] | None],
+                   flags: Sequence[str] | None = None, frame_num: int | None = None,
+                   fps: float | None = None, title: str = "Tracking") -> None:
+        """The frame with one box per target (colour by target / flag), in panel ``"tracking"``."""
+        drawn = vis_draw.draw_tracking_frame(image, boxes, flags=flags, fps=fps)
+        parts = [f"frame {frame_num}" if frame_num is not None else "",
+                 ", ".join(flags) if flags else ""]
+        if self.debug >= 2:
+            parts.append("PAUSED (space: resume, right arrow: step)" if self.pause.paused
+                         else "space: pause")
+        self.show_image("tracking", drawn, title=title, caption=" | ".join(p for p in parts if p))
+        if self.debug >= 2 and self.enabled and not self._handler_registered:
+            self._client.register_event_handler(self._on_event, "tracking")
+            self._handler_registered = True
+
+    def show_score_map(self, score_map: Any, name: str = "score_map") -> None:
+        """2D score map as a heatmap panel; row 0 at the top, as in the image."""
+        scores = np.squeeze(to_numpy(score_map).astype(np.float64))
+        if scores.ndim != 2:
+            raise ValueError(f"score map '{name}' must be 2D, got shape {scores.shape}")
+        if not self.enabled:
+            return
+        # plotly puts row 0 at the bottom: reverse the y axis so the map reads like the frame
+        self._client.heatmap(np.nan_to_num(scores), win=name,
+                             opts={"title": name, "colormap": "Jet",
+                                   "layoutopts": {"plotly": {"yaxis": {"autorange": "reversed"}}}})
+        self.windows.add(name)
+
+    def show_refinement(self, image: np.ndarray, refinement: Mapping[str, Any], name: str = "refinement") -> None:
+        """Refinement's starting boxes (grey) and final boxes (cyan; best in yellow with its score)
+        drawn on ``refinement["image"]`` when given (boxes in its pixels) or on the frame."""
+        canvas = refinement.get("image", image)
+        canvas = to_numpy(canvas)
+        initial = to_numpy(refinement.get("initial_boxes", np.zeros((0, 4)))).reshape(-1, 4)
+        final = to_numpy(refinement.get("final_boxes", np.zeros((0, 4)))).reshape(-1, 4)
+        scores = refinement.get("scores")
+        scores = None if scores is None else to_numpy(scores).reshape(-1)
+        drawn = vis_draw.draw_refinement(canvas, initial, final, scores)
+        caption = f"{len(initial)} initial, {len(final)} final boxes"
+        if scores is not None and scores.size:
+            caption += f", best score {float(np.max(scores)):.3f}"
+        self.show_image(name, drawn, title=name, caption=caption)
+
+    def show_curve(self, name: str, values: Sequence[float]) -> None:
+        """Line plot of ``values`` against their index (e.g. classifier losses, CG residuals)."""
+        y = to_numpy(values).astype(np.float64).reshape(-1)
+        if y.size == 0:
+            return
+        if not self.enabled:
+            return
+        x = np.arange(y.size, dtype=np.float64)
+        if y.size == 1:  # visdom's line needs two points to draw a segment
+            x, y = np.array([0.0, 1.0]), np.repeat(y, 2)
+        self._client.line(Y=y, X=x, win=name, opts={"title": name, "xlabel": "iteration"})
+        self.windows.add(name)
+
+    def show_text(self, info: Mapping[str, Any], name: str = "info") -> None:
+        """Key/value table (HTML) in text panel ``name``."""
+        if not self.enabled:
+            return
+        rows = "".join(f"<tr><td><b>{html.escape(str(k))}</b></td><td>{html.escape(_format(v))}</td></tr>"
+                       for k, v in info.items())
+        self._client.text(f"<table>{rows}</table>", win=name, opts={"title": name})
+        self.windows.add(name)
+
+    # --- everything of one tracker output ---------------------------------------------
+    def update(self, image: np.ndarray, output: Mapping[str, Any], frame_num: int | None = None,
+               fps: float | None = None) -> None:
+        """Show the frame with ``output["target_bbox"]`` and the panels for ``output["debug"]``.
+
+        Debug entries are shown by type: a dict with ``final_boxes`` -> refinement panel; a 2D
+        array -> heatmap; a 3D uint8 array -> image; a 1D numeric sequence -> line plot; scalars
+        and strings -> the info table. Each panel is named after its key.
+        """
+        flag = str(output.get("flag", "normal"))
+        box = output.get("target_bbox")
+        self.show_frame(image, [box], [flag], frame_num=frame_num, fps=fps)
+        info: dict[str, Any] = {"frame": frame_num, "flag": flag, "box [x, y, w, h]": box}
+        for key in ("confidence", "time"):
+            if key in output:
+                info[key] = output[key]
+        if fps is not None:
+            info["fps"] = fps
+        for key, value in (output.get("debug") or {}).items():
+            kind = _panel_kind(value)
+            if kind == "refinement":
+                self.show_refinement(image, value, name=key)
+            elif kind == "heatmap":
+                self.show_score_map(value, name=key)
+            elif kind == "image":
+                self.show_image(key, to_numpy(value), title=key)
+            elif kind == "curve":
+                self.show_curve(key, value)
+            elif kind == "scalar":
+                info[key] = value
+        self.show_text(info)
+
+    def wait_if_paused(self, timeout: float | None = None) -> bool:
+        """With ``debug >= 2``, block while paused from the browser (see ``PauseControl``)."""
+        if self.debug < 2 or not self.enabled:
+            return True
+        return self.pause.wait(timeout)
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        if event.get("event_type") == "KeyPress":
+            self.pause.on_key(str(event.get("key", "")))
+
+    def close(self) -> None:
+        """Close the socket thread of the client (panels stay on the page)."""
+        if self._client is not None and getattr(self._client, "socket_alive", False):
+            self._client.use_socket = False
+            ws = getattr(self._client, "socket", None)
+            if ws is not None:
+                ws.close()
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
+        return "[" + ", ".join(f"{float(v):.1f}" for v in value) + "]"
+    return str(value)
+
+
+def _panel_kind(value: Any) -> str | None:
+    """How a debug entry is shown: 'refinement', 'heatmap', 'image', 'curve', 'scalar' or None."""
+    if isinstance(value, Mapping):
+        return "refinement" if "final_boxes" in value else None
+    if isinstance(value, (str, bool, int, float, np.generic)):
+        return "scalar"
+    if isinstance(value, (list, tuple)) or hasattr(value, "shape"):
+        try:
+            array = to_numpy(value)
+        except (TypeError, ValueError):
+            return None
+        if array.dtype == object:
+            return None
+        if array.ndim == 0:
+            return "scalar"
+        if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
+            return "image"
+        squeezed = np.squeeze(array)
+        if squeezed.ndim == 2 and np.issubdtype(squeezed.dtype, np.number):
+            return "heatmap"
+        if squeezed.ndim <= 1 and np.issubdtype(array.dtype, np.number) and array.size >= 1:
+            return "curve"
+    return None
+
+
+class TrainingPlotter:
+    """Loss curves of a training run in visdom environment ``env``.
+
+    ``plot(name, step, value, series=None)`` appends the point ``(step, value)`` to the panel
+    ``name`` (one line per ``series``, e.g. "train" and "val", in the same panel). Every point is
+    kept in ``history[name][series]`` as ``(step, value)`` whether or not a server answers.
+    """
+
+    def __init__(self, port: int = 8097, env: str = "ltr", timeout: float = 3.0,
+                 connect: Callable[[int, str, bool, float], Any | None] = _connect):
+        self.port = port
+        self.env = env
+        self.history: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        self._client = connect(port, env, False, timeout)
+        if self._client is None:
+            print(f"[visdom] no visdom server at http://{HOST}:{port}; training curves are not plotted",
+                  file=sys.stderr)
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    def plot(self, name: str, step: float, value: float, series: str | None = None) -> None:
+        """Append ``(step, value)`` to curve ``series`` (default: ``name``) of panel ``name``."""
+        if not name:
+            raise ValueError("name must be a non-empty string")
+        step, value = float(step), float(value)
+        if not np.isfinite(step):
+            raise ValueError(f"step must be finite, got {step}")
+        line_name = series or name
+        curves = self.history.setdefault(name, {})
+        first_point = line_name not in curves
+        curves.setdefault(line_name, []).append((step, value))
+        if not self.enabled:
+            return
+        opts = {"title": name, "xlabel": "step", "showlegend": True}
+        if len(curves) == 1 and first_point:
+            self._client.line(Y=np.array([value]), X=np.array([step]), win=name, name=line_name, opts=opts)
+        else:
+            self._client.line(Y=np.array([value]), X=np.array([step]), win=name, name=line_name,
+                              update="append", opts=opts)
