@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)
+# k / 20 and k / 100 are the correctly rounded doubles, so "IoU > t" agrees with exact arithmetic.
+SUCCESS_THRESHOLDS = np.arange(21) / 20.0
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
-NORM_PRECISION_THRESHOLDS = np.linspace(0.0, 0.5, 51)
+NORM_PRECISION_THRESHOLDS = np.arange(51) / 100.0
 OP50_INDEX, OP75_INDEX, PRECISION_INDEX = 10, 15, 20
 
 

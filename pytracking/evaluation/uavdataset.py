@@ -62,9 +62,9 @@ class UAVDataset(BaseDataset):
 
     name = "uav"
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, spec_file: str | Path = SPEC_FILE):
         super().__init__(root)
-        self._specs = {s.name: s for s in uav_sequence_specs()}
+        self._specs = {s.name: s for s in uav_sequence_specs(Path(spec_file))}
 
     def sequence_names(self) -> list[str]:
         return list(self._specs)
