@@ -83,7 +83,7 @@ def display_unavailable_reason(timeout: float = 5.0) -> str | None:
         if os.environ.get("WAYLAND_DISPLAY"):
             return ("only WAYLAND_DISPLAY is set: OpenCV's Qt/xcb windows need an X display "
                     "(XWayland); set DISPLAY")
-        return "no display: DISPLAY is not set"
+        return "DISPLAY is not set"
     return _probe_x_display(display, timeout)
 
 

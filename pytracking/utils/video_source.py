@@ -36,7 +36,14 @@ class FrameSource:
         """Open camera number ``index``; VideoSourceError if it cannot be opened or yields no frame."""
         if not isinstance(index, int) or index < 0:
             raise ValueError(f"camera index must be an int >= 0, got {index!r}")
-        capture = cv2.VideoCapture(index)
+        # OpenCV logs several backend warnings when no camera exists: silence them for the probe,
+        # the caller gets one clear VideoSourceError instead
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            capture = cv2.VideoCapture(index)
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
         if not capture.isOpened():
             capture.release()
             raise VideoSourceError(f"cannot open camera {index} (no camera found, or it is in use)")

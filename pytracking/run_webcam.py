@@ -1,0 +1,256 @@
+"""Live tracking demo on a camera (or a video file through the same code path).
+
+    python -m pytracking.run_webcam <tracker> <param> [--camera N] [--source video_file]
+        [--debug N] [--save_results DIR] [--max_frames N]
+
+In the window: drag with the left mouse button to draw a target box (several targets allowed,
+one tracker instance each), ``r`` removes all targets, ``q`` or Esc quits. Each frame shows the
+boxes (one colour per target) and the tracking fps (all trackers of the frame together,
+smoothed). ``--source`` plays a file at its own frame rate through exactly the camera's code
+path; the demo ends at the file's end. Without a camera or a display it prints one line and
+exits with status 2.
+
+``--save_results DIR`` writes ``DIR/target_<k>.txt`` per target with ``frame,x,y,w,h`` rows
+(frame numbers count from 0 at the first frame read from the source).
+
+The demo is split in two: ``WebcamDemo`` is the state machine (mouse drags, keys, targets,
+tracking, drawing) and never touches a window, so it is driven directly in tests;
+``run_demo`` connects it to an OpenCV window and a frame source.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from pytracking.run_video import FpsMeter, build_tracker_factory
+from pytracking.tracker.base.basetracker import BaseTracker
+from pytracking.utils import visualization
+from pytracking.utils.display import display_unavailable_reason
+from pytracking.utils.video_source import FrameSource, VideoSourceError, open_source
+
+EXIT_UNAVAILABLE = 2
+WINDOW_TITLE = "pytracking webcam demo"
+MIN_BOX_SIZE = 4.0  # drags smaller than this (pixels, either side) are treated as clicks
+
+
+@dataclass
+class Target:
+    """One tracked target: its tracker, latest box and flag, and its history ``(frame, box)``."""
+
+    index: int
+    tracker: BaseTracker
+    box: list[float]
+    flag: str = "normal"
+    history: list[tuple[int, list[float]]] = field(default_factory=list)
+
+
+class WebcamDemo:
+    """State machine of the demo, independent of any window.
+
+    Mouse: ``on_mouse("down"|"move"|"up", x, y)`` in frame pixels; a drag from down to up with
+    both sides >= ``MIN_BOX_SIZE`` becomes a new target. Keys: ``on_key("r")`` removes every
+    target, ``on_key("q")`` (or Esc) sets ``quit``. ``process(frame)`` initialises the new targets
+    on the frame the user drew on (the previous one shown) and tracks all targets into ``frame``;
+    ``render(frame)`` draws the boxes, the box being dragged and the fps.
+    """
+
+    def __init__(self, make_tracker: Callable[[], BaseTracker]):
+        self.make_tracker = make_tracker
+        self.targets: list[Target] = []
+        self.finished_targets: list[Target] = []  # removed with 'r', kept for saving
+        self.pending_boxes: list[list[float]] = []
+        self.drag_start: tuple[float, float] | None = None
+        self.drag_end: tuple[float, float] | None = None
+        self.quit = False
+        self.frame_index = -1
+        self.fps = FpsMeter()
+        self._shown_frame: np.ndarray | None = None
+        self._next_index = 0
+
+    # --- input -----------------------------------------------------------------------
+    def on_mouse(self, event: str, x: float, y: float) -> None:
+        if event == "down":
+            self.drag_start = self.drag_end = (float(x), float(y))
+        elif event == "move" and self.drag_start is not None:
+            self.drag_end = (float(x), float(y))
+        elif event == "up" and self.drag_start is not None:
+            (x0, y0), (x1, y1) = self.drag_start, (float(x), float(y))
+            self.drag_start = self.drag_end = None
+            box = [min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)]
+            if box[2] >= MIN_BOX_SIZE and box[3] >= MIN_BOX_SIZE:
+                self.pending_boxes.append(box)
+        elif event not in ("down", "move", "up"):
+            raise ValueError(f"event must be 'down', 'move' or 'up', got {event!r}")
+
+    def on_key(self, key: str) -> None:
+        if key in ("q", "\x1b"):
+            self.quit = True
+        elif key == "r":
+            self.finished_targets.extend(self.targets)
+            self.targets.clear()
+            self.pending_boxes.clear()
+            self.drag_start = self.drag_end = None
+
+    @property
+    def drag_box(self) -> list[float] | None:
+        """The box being dragged right now, ``[x, y, w, h]``, or None."""
+        if self.drag_start is None or self.drag_end is None:
+            return None
+        (x0, y0), (x1, y1) = self.drag_start, self.drag_end
+        return [min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)]
+
+    # --- per frame ---------------------------------------------------------------------
+    def process(self, frame: np.ndarray) -> None:
+        """Start the pending targets, then track every target into ``frame``."""
+        self.frame_index += 1
+        seconds = 0.0
+        tracked_any = False
+        for target in self.targets:
+            out = target.tracker.track(frame)
+            target.box = [float(v) for v in np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)]
+            target.flag = str(out.get("flag", "normal"))
+            target.history.append((self.frame_index, list(target.box)))
+            seconds += float(out.get("time", 0.0))
+            tracked_any = True
+        for box in self.pending_boxes:
+            # initialise on the frame the box was drawn on; without one (first frame) on this one
+            init_frame = self._shown_frame if self._shown_frame is not None else frame
+            tracker = self.make_tracker()
+            tracker.initialize(init_frame, {"init_bbox": box})
+            target = Target(self._next_index, tracker, list(box))
+            self._next_index += 1
+            if init_frame is not frame:
+                out = tracker.track(frame)
+                target.box = [float(v) for v in np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)]
+                target.flag = str(out.get("flag", "normal"))
+            target.history.append((self.frame_index, list(target.box)))
+            self.targets.append(target)
+        self.pending_boxes.clear()
+        if tracked_any:
+            self.fps.update(seconds)
+        self._shown_frame = frame
+
+    def render(self, frame: np.ndarray) -> np.ndarray:
+        """The frame with every target's box (colour by target index), the dragged box and fps."""
+        boxes: list[list[float] | None] = [None] * (max((t.index for t in self.targets), default=-1) + 1)
+        flags = ["normal"] * len(boxes)
+        for target in self.targets:
+            boxes[target.index] = target.box
+            flags[target.index] = target.flag
+        labels = [f"#{i}" for i in range(len(boxes))]
+        out = visualization.draw_tracking_frame(frame, boxes, flags, fps=self.fps.fps if self.targets else None,
+                                                labels=labels)
+        if self.drag_box is not None and self.drag_box[2] > 0 and self.drag_box[3] > 0:
+            out = visualization.draw_box(out, self.drag_box, (255, 255, 255), 1)
+        hint = "drag: new target   r: reset   q: quit"
+        return visualization.draw_text(out, hint, (8, out.shape[0] - 8), (220, 220, 220), scale=0.45)
+
+    def all_targets(self) -> list[Target]:
+        return sorted(self.finished_targets + self.targets, key=lambda t: t.index)
+
+
+def save_targets(directory: Path, targets: list[Target]) -> list[Path]:
+    """``directory/target_<k>.txt`` per target, rows ``frame,x,y,w,h``."""
+    from pytracking.evaluation.results_io import atomic_write_text, format_number
+
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for target in targets:
+        rows = "".join(f"{frame}," + ",".join(format_number(v) for v in box) + "\n"
+                       for frame, box in target.history)
+        path = directory / f"target_{target.index}.txt"
+        atomic_write_text(path, rows)
+        paths.append(path)
+    return paths
+
+
+_MOUSE_EVENTS = {cv2.EVENT_LBUTTONDOWN: "down", cv2.EVENT_MOUSEMOVE: "move", cv2.EVENT_LBUTTONUP: "up"}
+
+
+def run_demo(demo: WebcamDemo, source: FrameSource, title: str = WINDOW_TITLE,
+             max_frames: int | None = None) -> int:
+    """Connect ``demo`` to an OpenCV window fed by ``source``; returns the number of frames shown.
+    Call only when ``display_unavailable_reason()`` is None. Files are paced at their fps."""
+    cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+
+    def on_mouse(event: int, x: int, y: int, flags: int, param: object) -> None:
+        if event in _MOUSE_EVENTS:
+            demo.on_mouse(_MOUSE_EVENTS[event], x, y)
+
+    cv2.setMouseCallback(title, on_mouse)
+    period = 1.0 / source.fps if (not source.is_camera and source.fps > 0) else 0.0
+    shown = 0
+    try:
+        while not demo.quit and (max_frames is None or shown < max_frames):
+            start = time.perf_counter()
+            frame = source.read()
+            if frame is None:
+                break
+            demo.process(frame)
+            cv2.imshow(title, cv2.cvtColor(demo.render(frame), cv2.COLOR_RGB2BGR))
+            shown += 1
+            wait_ms = max(1, int(round((period - (time.perf_counter() - start)) * 1000)))
+            key = cv2.waitKey(wait_ms)
+            if key != -1:
+                demo.on_key(chr(key & 0xFF))
+    finally:
+        cv2.destroyWindow(title)
+        cv2.waitKey(1)
+    return shown
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pytracking.run_webcam",
+                                     description="Live tracking demo: draw boxes with the mouse.")
+    parser.add_argument("tracker_name", help="tracker package (atom, opencv) or module:ClassName")
+    parser.add_argument("tracker_param", help="parameter file name, e.g. default or kcf")
+    parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
+    parser.add_argument("--source", type=Path, default=None, help="play a video file instead of the camera")
+    parser.add_argument("--debug", type=int, default=0, help="tracker debug level")
+    parser.add_argument("--save_results", type=Path, default=None, metavar="DIR",
+                        help="write DIR/target_<k>.txt (frame,x,y,w,h rows) at exit")
+    parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    prog = "run_webcam"
+    if args.camera < 0:
+        print(f"{prog}: error: --camera must be >= 0, got {args.camera}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
+    except ValueError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    reason = display_unavailable_reason()
+    if reason is not None:
+        print(f"{prog}: no display: {reason} (the demo needs a window; for headless runs use "
+              "python -m pytracking.run_video ... --no_display --optional_box X Y W H)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        source = open_source(camera=args.camera, source=args.source)
+    except VideoSourceError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    demo = WebcamDemo(make_tracker)
+    with source:
+        shown = run_demo(demo, source, max_frames=args.max_frames)
+    targets = demo.all_targets()
+    print(f"{prog}: {shown} frames shown, {len(targets)} targets tracked")
+    if args.save_results is not None:
+        save_targets(args.save_results, targets)
+        print(f"{prog}: results written to {args.save_results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
