@@ -1,0 +1,1 @@
+"""Train settings: plain Python modules ``ltr/train_settings/<module>/<name>.py``, each with ``run(settings)``."""

@@ -1,0 +1,283 @@
+"""The training loop: epochs over the loaders, checkpoints, resume, TensorBoard, DDP.
+
+- One checkpoint per epoch, written atomically by rank 0 after the epoch (and the scheduler step):
+  an interruption (Ctrl-C, crash) loses at most the current epoch.
+- ``settings.resume``: continue from the newest checkpoint of this setting exactly where it stopped
+  (network, optimiser, scheduler, epoch, global RNG states; the pairs of an epoch depend only on
+  the seed, epoch and rank, see :mod:`ltr.data.sampler`). With fixed seeds and ``workers=0`` the
+  resumed run is bit-identical to an uninterrupted one.
+- A step whose loss is not finite is skipped (no backward/optimiser step), warned about and counted;
+  under DDP all ranks skip together (the finiteness flag is all-reduced).
+- DDP: when ``settings.dist.world_size > 1`` the network is wrapped in
+  ``torch.nn.parallel.DistributedDataParallel``; only rank 0 writes checkpoints and logs.
+- Epoch summary: loss, pairs/s, share of time waiting for data, skipped steps, unreadable frames
+  and the datasets' annotation warnings.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from ltr.actors.base_actor import BaseActor
+from ltr.admin import checkpoint as ckpt
+from ltr.admin.multigpu import DistInfo
+from ltr.admin.settings import TrainSettings
+from ltr.data.loader import move_to_device
+
+__all__ = ["LTRTrainer"]
+
+_EPOCH_FILE = re.compile(r"_ep(\d{4,})\.pth$")
+
+
+def _batch_size(batch: dict[str, Any]) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor):
+            return int(value.shape[0])
+    return 1
+
+
+class LTRTrainer:
+    """Train ``actor`` on ``loaders`` (the first is the training loader; others, e.g. val, are evaluated).
+
+    Args:
+        actor: network + loss (:class:`ltr.actors.BaseActor`).
+        loaders: ``[train_loader, val_loader?]`` (:class:`ltr.data.loader.LTRLoader`; ``.training`` decides).
+        optimizer: over the trainable parameters (the estimator; the backbone is frozen).
+        settings: :class:`ltr.admin.settings.TrainSettings`.
+        lr_scheduler: stepped once per epoch, or None.
+    """
+
+    def __init__(self, actor: BaseActor, loaders: Sequence[Any], optimizer: torch.optim.Optimizer,
+                 settings: TrainSettings, lr_scheduler: Any | None = None):
+        if not loaders:
+            raise ValueError("loaders must hold at least the training loader")
+        self.actor = actor
+        self.loaders = list(loaders)
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.settings = settings
+        self.dist: DistInfo = settings.dist or DistInfo(0, 1, 0, torch.device(settings.device or "cpu"))
+        self.device = self.dist.device
+        self.net: nn.Module = ckpt.unwrap_network(actor.net)
+        self.net.to(self.device)
+        if self.dist.distributed:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            actor.net = nn.parallel.DistributedDataParallel(self.net, device_ids=device_ids)
+        else:
+            actor.net = self.net
+        self.epoch = 0
+        self.stats: dict[int, dict[str, dict[str, float]]] = {}
+        self._writer = None
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def is_main(self) -> bool:
+        return self.dist.is_main
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.settings.checkpoint_dir / f"{self.settings.script_name}_ep{epoch:04d}.pth"
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """``(epoch, path)`` of this setting's checkpoints, oldest first."""
+        folder = self.settings.checkpoint_dir
+        found = []
+        if folder.is_dir():
+            for path in folder.glob(f"{self.settings.script_name}_ep*.pth"):
+                match = _EPOCH_FILE.search(path.name)
+                if match:
+                    found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def _log(self, message: str) -> None:
+        if self.is_main:
+            tqdm.write(message)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self) -> Path | None:
+        if not self.is_main:
+            return None
+        path = ckpt.save_checkpoint(self.checkpoint_path(self.epoch), self.net, self.optimizer, self.lr_scheduler,
+                                    self.epoch, stats={str(k): v for k, v in self.stats.items()},
+                                    settings_name=self.settings.project_path)
+        keep = self.settings.keep_checkpoints
+        if keep:
+            for _, old in self.checkpoints()[:-keep]:
+                old.unlink(missing_ok=True)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore network, optimiser, scheduler, epoch, statistics and RNG states from ``path``."""
+        data = ckpt.load_checkpoint(path, map_location="cpu")
+        stored, current = data.get("network", {}), ckpt.network_constructor(self.net)
+        if stored.get("name") != current["name"]:
+            raise ValueError(f"{path}: checkpoint of network '{stored.get('name')}', but setting "
+                             f"{self.settings.project_path} builds '{current['name']}'")
+        self.net.load_state_dict(data["net"])
+        if data.get("optimizer") is not None:
+            self.optimizer.load_state_dict(data["optimizer"])
+        if self.lr_scheduler is not None and data.get("lr_scheduler") is not None:
+            self.lr_scheduler.load_state_dict(data["lr_scheduler"])
+        self.epoch = int(data["epoch"])
+        self.stats = {int(k): v for k, v in (data.get("stats") or {}).items()}
+        if data.get("rng"):
+            ckpt.set_rng_states(data["rng"])
+
+    def load_latest(self) -> bool:
+        """Resume from the newest checkpoint; False if there is none."""
+        found = self.checkpoints()
+        if not found:
+            self._log(f"[resume] no checkpoint in {self.settings.checkpoint_dir}: starting from epoch 1")
+            return False
+        epoch, path = found[-1]
+        self.load_checkpoint(path)
+        self._log(f"[resume] continuing after epoch {epoch} from {path}")
+        return True
+
+    # ------------------------------------------------------------------ logging
+    def _tensorboard(self):
+        if self._writer is None and self.is_main and self.settings.use_tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+            self._writer = SummaryWriter(log_dir=str(self.settings.tensorboard_dir))
+        return self._writer
+
+    def _annotation_warnings(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for loader in self.loaders:
+            for dataset in getattr(loader.dataset, "datasets", []):
+                counts[dataset.get_name()] += len(getattr(dataset, "warnings", []))
+        return dict(counts)
+
+    # ------------------------------------------------------------------ loops
+    def _all_finite(self, loss: torch.Tensor) -> bool:
+        finite = torch.isfinite(loss.detach()).float().reshape(1)
+        if self.dist.distributed:
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite.item() > 0)
+
+    def cycle_dataset(self, loader: Any) -> dict[str, float]:
+        """One pass over ``loader`` (training steps if ``loader.training``). Returns the epoch's statistics."""
+        training = bool(getattr(loader, "training", True))
+        self.actor.train(training)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(self.epoch)
+        sums: dict[str, float] = defaultdict(float)
+        samples = skipped = read_errors = 0
+        wait = 0.0
+        start = time.perf_counter()
+        name = getattr(loader, "name", "train" if training else "val")
+        bar = tqdm(total=len(loader), desc=f"[{name}] epoch {self.epoch}", leave=False, dynamic_ncols=True,
+                   disable=not (self.is_main and self.settings.show_progress))
+        iterator = iter(loader)
+        with torch.set_grad_enabled(training):
+            for step in range(len(loader)):
+                t0 = time.perf_counter()
+                batch = next(iterator)
+                wait += time.perf_counter() - t0
+                if "read_errors" in batch:
+                    read_errors += int(torch.as_tensor(batch["read_errors"]).sum())
+                batch = move_to_device(batch, self.device)
+                loss, stats = self.actor(batch)
+                if not self._all_finite(loss):
+                    skipped += 1
+                    warnings.warn(f"{name} epoch {self.epoch} step {step}: non-finite loss ({float(loss)}); "
+                                  "step skipped", RuntimeWarning, stacklevel=2)
+                    bar.update(1)
+                    continue
+                if training:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.optimizer.step()
+                size = _batch_size(batch)
+                samples += size
+                for key, value in stats.items():
+                    sums[key] += float(value) * size
+                elapsed = time.perf_counter() - start
+                bar.set_postfix(loss=f"{sums['Loss/total'] / max(samples, 1):.4f}",
+                                pairs_s=f"{samples / max(elapsed, 1e-9):.1f}")
+                bar.update(1)
+                writer = self._tensorboard()
+                if writer is not None and training:
+                    writer.add_scalar(f"{name}/iter_loss", float(loss.detach()),
+                                      (self.epoch - 1) * len(loader) + step)
+        bar.close()
+        elapsed = time.perf_counter() - start
+        totals = torch.tensor([samples, skipped, read_errors] + [sums[k] for k in sorted(sums)], dtype=torch.float64)
+        if self.dist.distributed:
+            totals = totals.to(self.device)
+            dist.all_reduce(totals)
+            totals = totals.cpu()
+        samples_all = max(totals[0].item(), 1.0)
+        result = {key: totals[3 + i].item() / samples_all for i, key in enumerate(sorted(sums))}
+        result.update({"samples": totals[0].item(), "skipped_steps": totals[1].item(),
+                       "read_errors": totals[2].item(), "samples_per_s": totals[0].item() / max(elapsed, 1e-9),
+                       "data_wait_share": wait / max(elapsed, 1e-9), "seconds": elapsed})
+        return result
+
+    def train_epoch(self) -> dict[str, dict[str, float]]:
+        epoch_stats = {}
+        for loader in self.loaders:
+            epoch_stats[getattr(loader, "name", "train")] = self.cycle_dataset(loader)
+        return epoch_stats
+
+    def _summarise(self, epoch_stats: dict[str, dict[str, float]], lr: float) -> None:
+        parts = []
+        for name, s in epoch_stats.items():
+            loss = s.get("Loss/total", float("nan"))
+            parts.append(f"{name} loss {loss:.4f} ({int(s['samples'])} pairs, {s['samples_per_s']:.1f} pairs/s, "
+                         f"data wait {100 * s['data_wait_share']:.0f}%)")
+        skipped = sum(int(s["skipped_steps"]) for s in epoch_stats.values())
+        unreadable = sum(int(s["read_errors"]) for s in epoch_stats.values())
+        notes = self._annotation_warnings()
+        note_text = ", ".join(f"{k} {v}" for k, v in notes.items() if v) or "none"
+        self._log(f"[{self.settings.project_path}] epoch {self.epoch}: " + "; ".join(parts)
+                  + f"; lr {lr:.2e}; skipped steps {skipped}; unreadable frames {unreadable}; "
+                    f"annotation warnings: {note_text}")
+        writer = self._tensorboard()
+        if writer is not None:
+            for name, s in epoch_stats.items():
+                for key, value in s.items():
+                    if math.isfinite(value):
+                        writer.add_scalar(f"{name}/{key}", value, self.epoch)
+            writer.add_scalar("lr", lr, self.epoch)
+            writer.flush()
+
+    def train(self, max_epochs: int, load_latest: bool | None = None) -> dict[int, dict[str, dict[str, float]]]:
+        """Run epochs ``epoch + 1 .. max_epochs`` (resuming first if ``settings.resume``). Returns the statistics."""
+        if int(max_epochs) != max_epochs or max_epochs < 1:
+            raise ValueError(f"max_epochs must be a positive integer, got {max_epochs}")
+        if self.settings.resume if load_latest is None else load_latest:
+            self.load_latest()
+        try:
+            while self.epoch < max_epochs:
+                self.epoch += 1
+                lr = self.optimizer.param_groups[0]["lr"]
+                epoch_stats = self.train_epoch()
+                if self.lr_scheduler is not None:
+                    self.lr_scheduler.step()
+                self.stats[self.epoch] = epoch_stats
+                path = self.save_checkpoint()
+                self._summarise(epoch_stats, lr)
+                if path is not None:
+                    self._log(f"[checkpoint] {path}")
+                if self.dist.distributed:
+                    dist.barrier()
+        except KeyboardInterrupt:
+            done = self.checkpoints()
+            where = f"last checkpoint: epoch {done[-1][0]} ({done[-1][1]})" if done else "no checkpoint yet"
+            self._log(f"\n[interrupted] during epoch {self.epoch}; {where}. Continue with --resume.")
+            raise
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        return self.stats
