@@ -1,0 +1,1 @@
+"""Feature extraction for the trackers: patch sampling, normalisation, shared backbone pass."""

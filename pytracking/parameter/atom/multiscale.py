@@ -1,0 +1,14 @@
+"""Classifier on three scales (search regions 0.95, 1, 1.05 x), best peak picks position and
+scale; no box estimator (a DSST-like baseline). One batched backbone pass of 3 patches."""
+from __future__ import annotations
+
+from pytracking.parameter.atom.default import base_parameters
+from pytracking.utils.params import TrackerParams
+
+
+def parameters() -> TrackerParams:
+    params = base_parameters()
+    params.use_box_refinement = False
+    params.scale_factors = (0.95, 1.0, 1.05)
+    params.use_registry_fallback = True
+    return params

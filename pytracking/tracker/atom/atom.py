@@ -1,0 +1,290 @@
+"""The ATOM-style tracker: online classifier for the position, box estimator (EBM or IoU-Net)
+refined by gradient ascent for the extent.
+
+Per frame (one backbone pass on the search patch(es), shared by classifier and estimator):
+
+1. sample a square patch of ``search_area_scale * sqrt(w h)`` image pixels around the previous
+   position (times each of ``scale_factors``), resampled to ``image_sample_size`` pixels;
+2. classifier score map(s) -> best scale, main peak, second peak -> flag:
+   ``not_found`` (peak < ``target_not_found_threshold``: keep position and size, no update),
+   a strong second peak (``> distractor_threshold * peak``) -> the peak nearer the previous
+   position, ``hard_negative`` if only one is near, else ``uncertain`` (no update);
+   a moderate one (``> hard_negative_threshold * peak``) -> ``hard_negative``; else ``normal``;
+3. unless ``not_found``, the box estimator refines the box (position from the classifier, size
+   from the previous frame) -- or, without refinement, the size is scaled by the chosen scale factor;
+4. size clamped to ``[min_scale_factor, max_scale_factor] x`` the initial size (and at least
+   ``min_target_size`` px, at most ``max_target_image_fraction`` of the frame), position clamped
+   so that a ``min_inside_fraction`` of the box stays inside the frame;
+5. classifier memory update (``normal``/``hard_negative``) with a label at the new position, CG
+   every ``train_skipping`` frames, or at once (``hard_negative_CG_iter``) on a hard negative.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pytracking.features.augmentation import augmentations_from_params, augmented_patches
+from pytracking.features.extractor import BackboneFeatureExtractor
+from pytracking.features.preprocessing import PatchGeometry, sample_patch
+from pytracking.tracker.atom.box_estimator import BoxEstimator, NetworkBoxEstimator
+from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box
+from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
+from pytracking.tracker.base.basetracker import BaseTracker
+
+__all__ = ["ATOM", "resolve_device", "load_tracker_network"]
+
+MISSING_WEIGHTS_HELP = (
+    "network weights not found at params.net_path = {path}.\n"
+    "Get them in one of these ways:\n"
+    "  * train the EBM estimator: python -m ltr.run_training bbreg <setting> and point params.net_path at the\n"
+    "    checkpoint (or copy it to pytracking/networks/atom_ebm_effnet.pth);\n"
+    "  * or set params.use_registry_fallback = True to build params.fallback_net_constructor from the registry\n"
+    "    (ImageNet backbone, UNTRAINED estimator: the box refinement will then be meaningless);\n"
+    "  * or use the parameter file 'no_refine' / 'multiscale', which need only the backbone."
+)
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``'auto'`` -> CUDA if available else CPU; otherwise ``torch.device(name)``."""
+    if str(name) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"params.device = {name!r} but CUDA is not available")
+    return device
+
+
+def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
+    """The network named by the parameters, in eval mode on ``device``, in this order:
+    ``params.net`` (a module, e.g. for tests); ``params.net_constructor = (registry name, kwargs)``;
+    the checkpoint ``params.net_path``; ``params.fallback_net_constructor`` if
+    ``params.use_registry_fallback``. Returns None if ``params.box_estimator`` and
+    ``params.backbone`` are given directly."""
+    net = params.get("net", None)
+    if net is None:
+        constructor = params.get("net_constructor", None)
+        path = params.get("net_path", None)
+        if constructor is not None:
+            from ltr.models.registry import build
+            name, kwargs = constructor
+            net = build(name, **dict(kwargs))
+        elif path is not None and Path(path).is_file():
+            from ltr.admin.checkpoint import load_network
+            net = load_network(path, device)
+        elif params.get("use_registry_fallback", False):
+            from ltr.models.registry import build
+            name, kwargs = params.get("fallback_net_constructor")
+            net = build(name, **dict(kwargs))
+        elif params.get("backbone", None) is not None:
+            return None
+        else:
+            raise FileNotFoundError(MISSING_WEIGHTS_HELP.format(path=path))
+    if not isinstance(net, nn.Module):
+        raise ValueError(f"params.net must be an nn.Module, got {type(net).__name__}")
+    return net.to(device).eval()
+
+
+class ATOM(BaseTracker):
+    """ATOM-style tracker (see the module docstring; numbers come from the parameter file)."""
+
+    def __init__(self, params: Any) -> None:
+        super().__init__(params)
+        self.device = resolve_device(params.get("device", "auto"))
+        self.net = load_tracker_network(params, self.device)
+        self.classifier_layer = str(params.get("classifier_layer", "layer3"))
+        self.estimator_layers = tuple(params.get("estimator_layers", ("layer2", "layer3")))
+        self.use_refinement = bool(params.get("use_box_refinement", True))
+        layers = [self.classifier_layer] + (list(self.estimator_layers) if self.use_refinement else [])
+        backbone = params.get("backbone", None)
+        if backbone is None:
+            net = self.net
+            if hasattr(net, "extract_backbone_features"):
+                backbone = lambda im: net.extract_backbone_features(im, layers)  # noqa: E731
+            else:
+                backbone = net
+        elif isinstance(backbone, nn.Module):
+            backbone = backbone.to(self.device).eval()
+        self.extractor = BackboneFeatureExtractor(backbone, layers, self.device)
+        self.estimator: BoxEstimator | None = None
+        if self.use_refinement:
+            estimator = params.get("box_estimator", None)
+            if estimator is None:
+                if self.net is None or not hasattr(self.net, "bb_regressor"):
+                    raise ValueError("use_box_refinement needs params.box_estimator or a network with a bb_regressor")
+                estimator = NetworkBoxEstimator(self.net.bb_regressor, self.estimator_layers)
+            if not isinstance(estimator, BoxEstimator):
+                raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator)")
+            self.estimator = estimator
+        self.refinement = RefinementSettings.from_params(params)
+        self.image_sample_size = int(params.get("image_sample_size", 256))
+        self.search_area_scale = float(params.get("search_area_scale", 5.0))
+        self.scale_factors = tuple(float(s) for s in params.get("scale_factors", (1.0,)))
+        if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
+            raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty")
+        self.generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
+        self.timing: dict[str, float] = {}
+
+    # --- geometry helpers -----------------------------------------------------------------
+    def _geometry(self, pos: np.ndarray, target_sz: np.ndarray, factor: float = 1.0) -> PatchGeometry:
+        sample_px = self.search_area_scale * math.sqrt(float(target_sz[0] * target_sz[1])) * factor
+        return PatchGeometry(center=(float(pos[0]), float(pos[1])), scale=self.image_sample_size / sample_px,
+                             output_size=(self.image_sample_size, self.image_sample_size))
+
+    def _cell_size(self, feature: torch.Tensor) -> tuple[float, float]:
+        return self.image_sample_size / feature.shape[-1], self.image_sample_size / feature.shape[-2]
+
+    def _label(self, center_patch: np.ndarray, target_sz_patch: np.ndarray, feature: torch.Tensor) -> torch.Tensor:
+        """Gaussian labels ``[N, Ho, Wo]`` for target centres ``[N, 2]`` (patch px)."""
+        cell = self._cell_size(feature)
+        centre_out = self.classifier.patch_to_output(center_patch, cell)
+        size_cells = math.sqrt(float(target_sz_patch[0] / cell[0] * target_sz_patch[1] / cell[1]))
+        sigma = max(float(self.params.get("output_sigma_factor", 0.25)) * size_cells, 0.25)
+        out_size = self.classifier.output_size((feature.shape[-2], feature.shape[-1]))
+        centre = torch.as_tensor(np.atleast_2d(centre_out), dtype=torch.float32, device=self.device)
+        return gaussian_label(centre, sigma, out_size)
+
+    def _clamp_state(self, pos: np.ndarray, size: np.ndarray, image_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        h_img, w_img = image_shape[:2]
+        lo = np.maximum(self.base_target_sz * float(self.params.get("min_scale_factor", 0.2)),
+                        float(self.params.get("min_target_size", 4.0)))
+        hi = self.base_target_sz * float(self.params.get("max_scale_factor", 5.0))
+        hi = np.minimum(hi, np.array([w_img, h_img], dtype=np.float64) * float(self.params.get("max_target_image_fraction", 1.0)))
+        size = np.clip(size, np.minimum(lo, hi), np.maximum(hi, lo))
+        inside = float(self.params.get("min_inside_fraction", 0.1))
+        margin = (0.5 - inside) * size
+        pos = np.clip(pos, -margin, np.array([w_img, h_img], dtype=np.float64) + margin)
+        return pos, size
+
+    # --- tracking ----------------------------------------------------------------------------
+    def _initialize(self, image: np.ndarray, info: dict) -> dict:
+        box = np.asarray(info["init_bbox"], dtype=np.float64)
+        self.pos = box[:2] + box[2:] / 2
+        self.target_sz = box[2:].copy()
+        self.base_target_sz = box[2:].copy()
+        self.pos, self.target_sz = self._clamp_state(self.pos, self.target_sz, image.shape)
+        geometry = self._geometry(self.pos, self.target_sz)
+        sample_px = self.image_sample_size / geometry.scale
+        augs = augmentations_from_params(self.params, self.image_sample_size)
+        patches, centres = augmented_patches(image, self.pos, sample_px, self.image_sample_size, augs)
+        features = self.extractor.extract(patches)
+        feat = features[self.classifier_layer]
+
+        self.classifier = OnlineClassifier(self.params, self.device)
+        size_patch = self.target_sz * geometry.scale
+        labels = self._label(centres, size_patch, feat)
+        train_feat = feat
+        num_dropout = int(self.params.get("augmentation_dropout_num", 2))
+        if num_dropout > 0:
+            p = float(self.params.get("augmentation_dropout_prob", 0.2))
+            with torch.inference_mode():
+                dropped = torch.cat([F.dropout2d(feat[:1], p=p, training=True) for _ in range(num_dropout)])
+            train_feat = torch.cat([feat, dropped])
+            labels = torch.cat([labels, labels[:1].expand(num_dropout, -1, -1)])
+        self.classifier.initialize(train_feat, labels)
+
+        if self.estimator is not None:
+            first = {name: features[name][:1] for name in self.estimator_layers}
+            box_patch = torch.as_tensor(geometry.box_to_patch(box), dtype=torch.float32, device=self.device)
+            self.estimator.initialize(first, box_patch, geometry)
+        return {"target_bbox": self._box().tolist()}
+
+    def _box(self) -> np.ndarray:
+        return np.concatenate([self.pos - self.target_sz / 2, self.target_sz])
+
+    def _localise(self, scores: torch.Tensor, geometries: list[PatchGeometry], feature: torch.Tensor):
+        """Best scale, new position (image px), flag, peak result."""
+        peaks = []
+        cell = self._cell_size(feature)
+        for s, geom in enumerate(geometries):
+            size_cells = self.target_sz * geom.scale / np.asarray(cell)
+            radius = float(self.params.get("target_neighborhood_scale", 2.2)) * size_cells / 2
+            peaks.append(find_peaks(scores[s], (float(radius[0]), float(radius[1]))))
+        best = int(np.argmax([p.score for p in peaks]))
+        peak, geom = peaks[best], geometries[best]
+        to_image = lambda pt: geom.to_image(self.classifier.output_to_patch(np.asarray(pt), cell))  # noqa: E731
+        pos1 = to_image(peak.position)
+        not_found = float(self.params.get("target_not_found_threshold", 0.25))
+        if peak.score < not_found:
+            return best, self.pos.copy(), "not_found", peak
+        if peak.second_score > not_found and peak.second_score > float(self.params.get("distractor_threshold", 0.8)) * peak.score:
+            pos2 = to_image(peak.second_position)
+            threshold = float(self.params.get("displacement_scale", 0.8)) * math.sqrt(float(np.prod(self.target_sz))) / 2
+            near1 = np.linalg.norm(pos1 - self.pos) < threshold
+            near2 = np.linalg.norm(pos2 - self.pos) < threshold
+            if near2 and not near1:
+                return best, pos2, "hard_negative", peak
+            if near1 and not near2:
+                return best, pos1, "hard_negative", peak
+            return best, pos1, "uncertain", peak
+        if peak.second_score > not_found and peak.second_score > float(self.params.get("hard_negative_threshold", 0.5)) * peak.score:
+            return best, pos1, "hard_negative", peak
+        return best, pos1, "normal", peak
+
+    def _track(self, image: np.ndarray, info: dict) -> dict:
+        t0 = time.perf_counter()
+        geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
+        patches = np.stack([sample_patch(image, g.center, self.image_sample_size / g.scale, self.image_sample_size)[0]
+                            for g in geometries])
+        t_patch = time.perf_counter()
+        features = self.extractor.extract(patches)
+        t_backbone = time.perf_counter()
+        feat = features[self.classifier_layer]
+        scores = self.classifier.score(feat)
+        best, new_pos, flag, peak = self._localise(scores, geometries, feat)
+        t_classify = time.perf_counter()
+
+        geom = geometries[best]
+        new_sz = self.target_sz.copy()
+        refined = None
+        if flag != "not_found":
+            if self.estimator is not None:
+                state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
+                box_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
+                refined = refine_box(self.estimator, state,
+                                     torch.as_tensor(box_patch, dtype=torch.float32, device=self.device),
+                                     self.refinement, self.generator)
+                box_img = geom.box_to_image(refined.box.cpu().numpy().astype(np.float64))
+                if np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0):
+                    new_pos = box_img[:2] + box_img[2:] / 2
+                    new_sz = box_img[2:]
+            else:
+                new_sz = new_sz * self.scale_factors[best]
+        t_refine = time.perf_counter()
+        self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, image.shape)
+
+        if flag in ("normal", "hard_negative"):
+            hard = flag == "hard_negative"
+            centre_patch = geom.to_patch(self.pos)[None]
+            label = self._label(centre_patch, self.target_sz * geom.scale, feat)[0]
+            lr = float(self.params.get("hard_negative_learning_rate" if hard else "learning_rate", 0.02 if hard else 0.01))
+            self.classifier.add_sample(feat[best:best + 1], label, lr)
+            if hard:
+                self.classifier.update(int(self.params.get("hard_negative_CG_iter", 5)))
+            elif self.frame_num % max(1, int(self.params.get("train_skipping", 10))) == 0:
+                self.classifier.update(int(self.params.get("CG_iter", 5)))
+        t_end = time.perf_counter()
+        self.timing = {
+            "backbone": self.extractor.last_time,
+            "classifier": (t_classify - t_backbone) + (t_end - t_refine),
+            "refinement": t_refine - t_classify,
+            "rest": (t_patch - t0) + (t_backbone - t_patch - self.extractor.last_time),
+        }
+        out: dict[str, Any] = {"target_bbox": self._box().tolist(), "flag": flag, "confidence": peak.score}
+        if int(self.params.get("debug", 0)) > 0:
+            out["debug"] = {
+                "score_map": scores[best].detach().cpu().numpy(),
+                "scale_index": best,
+                "peak_score": peak.score,
+                "second_peak_score": peak.second_score,
+                "refined_candidates": None if refined is None else geom.box_to_image(refined.candidates.cpu().numpy().astype(np.float64)),
+                "refined_scores": None if refined is None else refined.scores.cpu().numpy(),
+                "timing": dict(self.timing),
+            }
+        return out

@@ -1,0 +1,111 @@
+"""Box refinement by gradient ascent on an estimator's score (Algorithm S1, ``ebm.refinement``).
+
+Given the current estimate ``b = (cx, cy, w, h)`` in patch pixels:
+
+1. candidates: ``b`` plus ``num_boxes - 1`` jittered boxes, ``(cx, cy, w, h) + (u - 0.5) * sqrt(w h)
+   * (jitter_pos, jitter_pos, jitter_sz, jitter_sz)`` with ``u ~ U[0, 1)^4``, sizes clamped to
+   ``>= min(w, h) / 3``;
+2. every candidate goes to relative space ``y = (cx / w, cy / h, log w, log h)`` (reference size =
+   the current estimate's size) and is refined with ``ebm.refinement.refine`` (per-dimension step
+   lengths, ``num_iter`` steps, step decay on rejection);
+3. candidates with aspect ratio ``w / h`` outside ``(1 / max_aspect, max_aspect)`` or non-finite
+   values are dropped; the result is the mean ``(cx, cy, w, h)`` of the ``top_k`` best-scoring ones
+   (the current estimate if none survives).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+
+from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_to_cxcywh, xywh_to_rel
+from ebm.refinement import refine
+from pytracking.tracker.atom.box_estimator import BoxEstimator
+
+__all__ = ["RefinementSettings", "RefinedBox", "jitter_boxes", "refine_box"]
+
+
+@dataclass
+class RefinementSettings:
+    """Numbers of the refinement (all from the parameter file)."""
+
+    num_boxes: int = 10
+    jitter_pos: float = 0.1
+    jitter_sz: float = 0.5
+    num_iter: int = 10
+    step_length: Sequence[float] = (2e-4, 2e-4, 1e-3, 1e-3)
+    decay: float = 0.5
+    max_aspect: float = 6.0
+    top_k: int = 3
+
+    @classmethod
+    def from_params(cls, params: Any) -> "RefinementSettings":
+        return cls(
+            num_boxes=int(params.get("box_refinement_num_boxes", 10)),
+            jitter_pos=float(params.get("box_jitter_pos", 0.1)),
+            jitter_sz=float(params.get("box_jitter_sz", 0.5)),
+            num_iter=int(params.get("box_refinement_iter", 10)),
+            step_length=tuple(float(v) for v in params.get("box_refinement_step_length", (2e-4, 2e-4, 1e-3, 1e-3))),
+            decay=float(params.get("box_refinement_decay", 0.5)),
+            max_aspect=float(params.get("maximal_aspect_ratio", 6.0)),
+            top_k=int(params.get("box_refinement_topk", 3)),
+        )
+
+
+@dataclass
+class RefinedBox:
+    """Refined box ``[4]`` xywh (patch pixels), every refined candidate ``[N, 4]``, their scores
+    ``[N]`` and accepted-step counts ``[N]``."""
+
+    box: torch.Tensor
+    candidates: torch.Tensor
+    scores: torch.Tensor
+    num_accepted: torch.Tensor
+
+
+def jitter_boxes(box_xywh: torch.Tensor, num_boxes: int, jitter_pos: float, jitter_sz: float,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """``[num_boxes, 4]`` xywh: ``box_xywh`` first, then jittered copies (see the module docstring)."""
+    if num_boxes < 1:
+        raise ValueError(f"num_boxes must be >= 1, got {num_boxes}")
+    c = xywh_to_cxcywh(box_xywh.reshape(1, 4))
+    side = torch.sqrt(c[0, 2] * c[0, 3])
+    factor = side * torch.tensor([jitter_pos, jitter_pos, jitter_sz, jitter_sz], dtype=c.dtype, device=c.device)
+    u = torch.rand(num_boxes - 1, 4, generator=generator, dtype=c.dtype, device="cpu").to(c.device)
+    jittered = c + (u - 0.5) * factor
+    min_side = torch.minimum(c[0, 2], c[0, 3]) / 3
+    jittered = torch.cat([jittered[:, :2], jittered[:, 2:].clamp_min(min_side)], dim=1)
+    return cxcywh_to_xywh(torch.cat([c, jittered], dim=0))
+
+
+def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
+               generator: torch.Generator | None = None) -> RefinedBox:
+    """Refine ``box_xywh`` ``[4]`` (patch pixels, w, h > 0) on ``estimator``'s score (see module)."""
+    box_xywh = box_xywh.reshape(4).to(torch.float32)
+    if not torch.isfinite(box_xywh).all() or (box_xywh[2:] <= 0).any():
+        raise ValueError(f"box_xywh must be finite with w, h > 0, got {box_xywh.tolist()}")
+    init = jitter_boxes(box_xywh, settings.num_boxes, settings.jitter_pos, settings.jitter_sz, generator)
+    ref_wh = box_xywh[2:].clone()
+    y0 = xywh_to_rel(init, ref_wh)[None]
+
+    def score_fn(y: torch.Tensor) -> torch.Tensor:
+        return estimator.score(frame_state, rel_to_xywh(y[0], ref_wh))[None]
+
+    step = torch.tensor(settings.step_length, dtype=y0.dtype, device=y0.device)
+    with torch.inference_mode(False):
+        result = refine(score_fn, y0, step, num_iter=settings.num_iter, decay=settings.decay)
+    boxes = rel_to_xywh(result.y[0], ref_wh)
+    scores = result.score[0]
+    aspect = boxes[:, 2] / boxes[:, 3]
+    valid = (torch.isfinite(boxes).all(dim=1) & torch.isfinite(scores)
+             & (aspect > 1.0 / settings.max_aspect) & (aspect < settings.max_aspect) & (boxes[:, 2:] > 0).all(dim=1))
+    if not bool(valid.any()):
+        final = box_xywh
+    else:
+        k = min(settings.top_k, int(valid.sum()))
+        order = torch.argsort(torch.where(valid, scores, torch.full_like(scores, -math.inf)), descending=True)[:k]
+        final = cxcywh_to_xywh(xywh_to_cxcywh(boxes[order]).mean(dim=0))
+    return RefinedBox(box=final.detach(), candidates=boxes.detach(), scores=scores.detach(),
+                      num_accepted=result.num_accepted[0])

@@ -1,0 +1,292 @@
+"""The online target classifier of the ATOM-style tracker.
+
+Model, for a feature map ``x`` ``[C, H, W]`` (stride-16 backbone features of the search patch):
+
+    z = P * x            1x1 projection, P: [D, C]  (D = projection_dim, e.g. 64)
+    s = f (*) z          one k x k filter f: [1, D, k, k], zero padding k // 2
+                         -> score map [Ho, Wo] = [H + 2 (k // 2) - k + 1, ...]
+
+Score cell ``i`` is centred on feature coordinate ``i + (k - 1) / 2 - k // 2`` (cells), i.e. on
+patch pixel ``(i + (k - 1) / 2 - k // 2 + 0.5) * cell`` with ``cell = patch size / H``.
+
+Features are normalised per sample so that ``mean(x^2) = 1`` (comparable across backbones).
+
+Loss over the weighted sample memory ``{(x_n, y_n, w_n)}`` with Gaussian labels ``y_n``:
+
+    L(P, f) = sum_n w_n ||s_n - y_n||^2 + lambda_f ||f||^2 + lambda_P ||P||^2
+
+First frame: Gauss-Newton over (P, f) with CG inner solves (``pytracking.libs.optimization``),
+P initialised by PCA of the first-frame features, f by zero. Later updates keep P fixed, so L is
+quadratic in f and a few warm-started CG iterations on the normal equations
+``(sum_n w_n Z_n^T Z_n + lambda_f) f = sum_n w_n Z_n^T y_n`` do the update; the projected features
+``z_n`` are what the memory stores.
+
+Memory: fixed capacity; a new sample gets weight ``lr`` while the others decay by ``(1 - lr)``
+(exponential forgetting); it replaces the lowest-weight non-initial sample when full; the initial
+samples are never replaced and their total weight is kept >= ``init_samples_minimum_weight``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pytracking.libs.optimization import conjugate_gradient, gauss_newton
+
+__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "PeakResult"]
+
+
+def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, int]) -> torch.Tensor:
+    """Labels ``exp(-|p - c|^2 / (2 sigma^2))`` on the score grid; ``center`` ``[N, 2]`` (x, y) in
+    score-cell coordinates (cell index units); returns ``[N, Ho, Wo]``."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    center = center.reshape(-1, 2)
+    ho, wo = output_size
+    ys = torch.arange(ho, dtype=center.dtype, device=center.device)
+    xs = torch.arange(wo, dtype=center.dtype, device=center.device)
+    dy = (ys[None, :] - center[:, 1:2]) ** 2
+    dx = (xs[None, :] - center[:, 0:1]) ** 2
+    return torch.exp(-(dy[:, :, None] + dx[:, None, :]) / (2 * sigma ** 2))
+
+
+@dataclass
+class PeakResult:
+    """Main and second peak of a score map: positions (x, y) in score cells (sub-cell refined for
+    the main peak) and values."""
+
+    position: tuple[float, float]
+    score: float
+    second_position: tuple[float, float]
+    second_score: float
+
+
+def _subcell(scores: torch.Tensor, iy: int, ix: int) -> tuple[float, float]:
+    """Parabola fit through the peak and its two neighbours, per axis (offset clamped to +-0.5)."""
+
+    def offset(m: float, c: float, p: float) -> float:
+        denom = m - 2 * c + p
+        return float(np.clip(0.5 * (m - p) / denom, -0.5, 0.5)) if denom < -1e-12 else 0.0
+
+    ho, wo = scores.shape
+    dx = offset(float(scores[iy, ix - 1]), float(scores[iy, ix]), float(scores[iy, ix + 1])) if 0 < ix < wo - 1 else 0.0
+    dy = offset(float(scores[iy - 1, ix]), float(scores[iy, ix]), float(scores[iy + 1, ix])) if 0 < iy < ho - 1 else 0.0
+    return ix + dx, iy + dy
+
+
+def find_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float]) -> PeakResult:
+    """Highest peak of ``scores`` ``[Ho, Wo]`` and the highest value outside the ellipse of radii
+    ``exclusion_radius`` (x, y cells) around it (the distractor candidate)."""
+    if scores.dim() != 2:
+        raise ValueError(f"scores must be [Ho, Wo], got {tuple(scores.shape)}")
+    scores = scores.detach().float().cpu()
+    ho, wo = scores.shape
+    flat = int(torch.argmax(scores))
+    iy, ix = divmod(flat, wo)
+    ys = torch.arange(ho, dtype=torch.float32)[:, None]
+    xs = torch.arange(wo, dtype=torch.float32)[None, :]
+    rx, ry = max(exclusion_radius[0], 0.5), max(exclusion_radius[1], 0.5)
+    inside = ((xs - ix) / rx) ** 2 + ((ys - iy) / ry) ** 2 <= 1.0
+    masked = scores.masked_fill(inside, -math.inf)
+    flat2 = int(torch.argmax(masked))
+    iy2, ix2 = divmod(flat2, wo)
+    second = float(masked[iy2, ix2])
+    return PeakResult(
+        position=_subcell(scores, iy, ix),
+        score=float(scores[iy, ix]),
+        second_position=(float(ix2), float(iy2)),
+        second_score=second if math.isfinite(second) else -math.inf,
+    )
+
+
+class OnlineClassifier:
+    """Projection + filter classifier trained online (see the module docstring for the formulas).
+
+    Parameters read from ``params`` (with defaults): ``projection_dim`` 64, ``filter_size`` 4,
+    ``filter_reg`` 0.1, ``projection_reg`` 1e-4, ``init_GN_iter`` 6, ``init_CG_iter`` 60 (total),
+    ``CG_iter`` 5, ``sample_memory_size`` 100, ``init_samples_minimum_weight`` 0.25,
+    ``projection_init`` 'pca' | 'randn'.
+    """
+
+    def __init__(self, params: Any, device: torch.device | str = "cpu") -> None:
+        self.params = params
+        self.device = torch.device(device)
+        self.projection_dim = int(params.get("projection_dim", 64))
+        self.filter_size = int(params.get("filter_size", 4))
+        if self.filter_size < 1 or self.projection_dim < 1:
+            raise ValueError("filter_size and projection_dim must be >= 1")
+        self.padding = self.filter_size // 2
+        self.filter_reg = float(params.get("filter_reg", 0.1))
+        self.projection_reg = float(params.get("projection_reg", 1e-4))
+        self.memory_size = int(params.get("sample_memory_size", 100))
+        self.min_init_weight = float(params.get("init_samples_minimum_weight", 0.25))
+        self.projection: torch.Tensor | None = None
+        self.filter: torch.Tensor | None = None
+        self.init_losses: list[float] = []
+
+    # --- geometry -----------------------------------------------------------------------
+    @property
+    def cell_offset(self) -> float:
+        """Feature coordinate (cells) of score cell 0's centre: ``(k - 1) / 2 - k // 2``."""
+        return (self.filter_size - 1) / 2 - self.padding
+
+    def output_size(self, feature_size: tuple[int, int]) -> tuple[int, int]:
+        """Score-map size ``(Ho, Wo)`` for feature size ``(H, W)``."""
+        k, p = self.filter_size, self.padding
+        return feature_size[0] + 2 * p - k + 1, feature_size[1] + 2 * p - k + 1
+
+    def patch_to_output(self, points: np.ndarray, cell_size: tuple[float, float]) -> np.ndarray:
+        """Patch pixels (x, y) -> score-cell coordinates."""
+        return np.asarray(points, dtype=np.float64) / np.asarray(cell_size) - 0.5 - self.cell_offset
+
+    def output_to_patch(self, points: np.ndarray, cell_size: tuple[float, float]) -> np.ndarray:
+        """Score-cell coordinates (x, y) -> patch pixels."""
+        return (np.asarray(points, dtype=np.float64) + self.cell_offset + 0.5) * np.asarray(cell_size)
+
+    # --- model --------------------------------------------------------------------------
+    @staticmethod
+    def normalise(features: torch.Tensor) -> torch.Tensor:
+        """``x / sqrt(mean(x^2))`` per sample."""
+        scale = features.pow(2).mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12).sqrt()
+        return features / scale
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """Normalised features ``[N, C, H, W]`` -> projected ``[N, D, H, W]``."""
+        if self.projection is None:
+            raise RuntimeError("classifier is not initialised")
+        return F.conv2d(self.normalise(features.to(self.device)), self.projection[:, :, None, None])
+
+    def _filter_scores(self, projected: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(projected, filt, padding=self.padding)[:, 0]
+
+    def score(self, features: torch.Tensor) -> torch.Tensor:
+        """Score maps ``[N, Ho, Wo]`` for backbone features ``[N, C, H, W]``."""
+        if self.filter is None:
+            raise RuntimeError("classifier is not initialised")
+        with torch.inference_mode():
+            return self._filter_scores(self.project(features), self.filter)
+
+    def _pca_projection(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+        rows = rows - rows.mean(dim=0, keepdim=True)
+        cov = rows.T @ rows / max(rows.shape[0] - 1, 1)
+        _, eigvec = torch.linalg.eigh(cov)
+        d = min(self.projection_dim, x.shape[1])
+        proj = eigvec[:, -d:].flip(1).T.contiguous()          # [d, C], leading components first
+        if d < self.projection_dim:                            # fewer channels than D: pad randomly
+            extra = torch.randn(self.projection_dim - d, x.shape[1], device=x.device, dtype=x.dtype)
+            proj = torch.cat([proj, extra / math.sqrt(x.shape[1])])
+        return proj
+
+    # --- training -----------------------------------------------------------------------
+    def initialize(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Train on the first frame's (augmented) samples: ``features`` ``[N, C, H, W]``, ``labels``
+        ``[N, Ho, Wo]``; all get weight ``1 / N`` and become the protected initial samples."""
+        if features.dim() != 4 or labels.dim() != 3 or features.shape[0] != labels.shape[0]:
+            raise ValueError(f"features [N, C, H, W] and labels [N, Ho, Wo] must agree, got "
+                             f"{tuple(features.shape)} and {tuple(labels.shape)}")
+        expected = self.output_size((features.shape[2], features.shape[3]))
+        if tuple(labels.shape[1:]) != expected:
+            raise ValueError(f"labels must be [N, {expected[0]}, {expected[1]}], got {tuple(labels.shape)}")
+        n = features.shape[0]
+        if n >= self.memory_size:
+            raise ValueError(f"sample_memory_size ({self.memory_size}) must exceed the number of initial samples ({n})")
+        with torch.inference_mode(False):
+            x = self.normalise(features.detach().to(self.device).clone().float())
+            y = labels.detach().to(self.device).clone().float()
+            if str(self.params.get("projection_init", "pca")) == "pca":
+                proj = self._pca_projection(x)
+            else:
+                proj = torch.randn(self.projection_dim, x.shape[1], device=self.device) / math.sqrt(x.shape[1])
+            filt = torch.zeros(1, self.projection_dim, self.filter_size, self.filter_size, device=self.device)
+            sqrt_w = math.sqrt(1.0 / n)
+            sqrt_rf, sqrt_rp = math.sqrt(self.filter_reg), math.sqrt(self.projection_reg)
+
+            def residual(v: list[torch.Tensor]) -> list[torch.Tensor]:
+                p, f = v
+                s = self._filter_scores(F.conv2d(x, p[:, :, None, None]), f)
+                return [sqrt_w * (s - y), sqrt_rf * f, sqrt_rp * p]
+
+            num_gn = max(1, int(self.params.get("init_GN_iter", 6)))
+            num_cg = max(1, int(self.params.get("init_CG_iter", 60)) // num_gn)
+            result = gauss_newton(residual, [proj, filt], num_gn_iter=num_gn, num_cg_iter=num_cg)
+            proj, filt = result.x  # type: ignore[misc]
+            self.init_losses = result.losses
+        self.projection = proj.detach()
+        self.filter = filt.detach()
+
+        with torch.inference_mode():
+            z = F.conv2d(x, self.projection[:, :, None, None])
+        self._memory_z = torch.zeros((self.memory_size,) + tuple(z.shape[1:]), device=self.device)
+        self._memory_y = torch.zeros((self.memory_size,) + tuple(y.shape[1:]), device=self.device)
+        self._weights = torch.zeros(self.memory_size, device=self.device)
+        self._memory_z[:n] = z
+        self._memory_y[:n] = y
+        self._weights[:n] = 1.0 / n
+        self.num_init_samples = n
+        self.num_samples = n
+
+    @property
+    def sample_weights(self) -> torch.Tensor:
+        """Current weights of the stored samples (sum 1)."""
+        return self._weights[: self.num_samples].clone()
+
+    def add_sample(self, features: torch.Tensor, label: torch.Tensor, learning_rate: float) -> int:
+        """Store one sample (``features`` ``[1, C, H, W]`` or ``[C, H, W]``, ``label`` ``[Ho, Wo]``)
+        with weight ``learning_rate``; returns the memory slot used."""
+        if not 0.0 < learning_rate <= 1.0:
+            raise ValueError(f"learning_rate must be in (0, 1], got {learning_rate}")
+        if features.dim() == 3:
+            features = features[None]
+        with torch.inference_mode():
+            z = self.project(features)[0]
+            w = self._weights
+            w[: self.num_samples] *= 1.0 - learning_rate
+            if self.num_samples < self.memory_size:
+                slot = self.num_samples
+                self.num_samples += 1
+            else:
+                slot = self.num_init_samples + int(torch.argmin(w[self.num_init_samples:]))
+            self._memory_z[slot] = z
+            self._memory_y[slot] = label.to(self.device, torch.float32)
+            w[slot] = learning_rate
+            init_total = float(w[: self.num_init_samples].sum())
+            if init_total < self.min_init_weight:
+                rest_total = float(w[self.num_init_samples: self.num_samples].sum())
+                w[: self.num_init_samples] *= self.min_init_weight / max(init_total, 1e-12)
+                w[self.num_init_samples: self.num_samples] *= (1.0 - self.min_init_weight) / max(rest_total, 1e-12)
+            w[: self.num_samples] /= w[: self.num_samples].sum()
+        return slot
+
+    def update(self, num_cg_iter: int | None = None) -> list[float]:
+        """A few warm-started CG iterations on the filter's normal equations (P fixed); returns
+        the CG residual norms."""
+        if self.filter is None:
+            raise RuntimeError("classifier is not initialised")
+        iters = int(self.params.get("CG_iter", 5) if num_cg_iter is None else num_cg_iter)
+        n = self.num_samples
+        z, y, w = self._memory_z[:n], self._memory_y[:n], self._weights[:n, None, None, None]
+        shape, pad, reg = self.filter.shape, self.padding, self.filter_reg
+
+        def normal_op(v: list[torch.Tensor]) -> list[torch.Tensor]:
+            s = F.conv2d(z, v[0], padding=pad)
+            return [torch.nn.grad.conv2d_weight(z, shape, w * s, padding=pad) + reg * v[0]]
+
+        with torch.inference_mode():
+            rhs = torch.nn.grad.conv2d_weight(z, shape, w * y[:, None], padding=pad)
+            result = conjugate_gradient(normal_op, [rhs], x0=[self.filter], num_iter=iters)
+            self.filter = result.x[0].detach()  # type: ignore[index]
+        return result.residual_norms
+
+    def training_loss(self) -> float:
+        """``L(P, f)`` over the current memory (for diagnostics and tests)."""
+        n = self.num_samples
+        with torch.inference_mode():
+            s = self._filter_scores(self._memory_z[:n], self.filter)
+            data = (self._weights[:n, None, None] * (s - self._memory_y[:n]) ** 2).sum()
+            return float(data + self.filter_reg * self.filter.pow(2).sum()
+                         + self.projection_reg * self.projection.pow(2).sum())
