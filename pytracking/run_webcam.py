@@ -245,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     with source:
         shown = run_demo(demo, source, max_frames=args.max_frames)
     targets = demo.all_targets()
-    print(f"{prog}: {shown} frames shown, {len(targets)} targets tracked")
+    how = "stopped with q" if demo.quit else "end of source" if args.max_frames is None or shown < args.max_frames \
+        else "--max_frames reached"
+    print(f"{prog}: {shown} frames shown, {len(targets)} targets tracked ({how})")
     if args.save_results is not None:
         save_targets(args.save_results, targets)
         print(f"{prog}: results written to {args.save_results}")

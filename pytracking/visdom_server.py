@@ -35,6 +35,8 @@ PAGE_ASSETS = (
 )
 
 _warned: set[str] = set()
+#: servers started by ensure_visdom_server in this process, by port (they outlive it unless stopped)
+_spawned: dict[int, subprocess.Popen] = {}
 
 
 def _warn_once(message: str) -> None:
@@ -139,6 +141,7 @@ def ensure_visdom_server(port: int = DEFAULT_PORT, timeout: float = 30.0,
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
+    _spawned[port] = process
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server_answers(port):
@@ -146,11 +149,24 @@ def ensure_visdom_server(port: int = DEFAULT_PORT, timeout: float = 30.0,
         if process.poll() is not None:
             break
         time.sleep(0.2)
-    if process.poll() is None:
-        process.terminate()
+    stop_spawned_servers([port])
     _warn_once(f"could not start the visdom server on port {port} (log: {log_path}); "
                "continuing without visdom")
     return False
+
+
+def stop_spawned_servers(ports: list[int] | None = None) -> None:
+    """Stop the servers this process started with ``ensure_visdom_server`` (all, or those on ``ports``)."""
+    for port in list(_spawned if ports is None else ports):
+        process = _spawned.pop(port, None)
+        if process is None or process.poll() is not None:
+            continue
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,7 @@ def draw_box(image: np.ndarray, box: Sequence[float], colour: Colour = (0, 220, 
     _check_rgb(image)
     p1, p2 = box_corners(box)
     out = image.copy()
-    cv2.rectangle(out, p1, p2, colour, thickness, cv2.LINE_AA)
+    cv2.rectangle(out, p1, p2, colour, thickness, cv2.LINE_8)
     if label:
         out = draw_text(out, label, (p1[0], max(p1[1] - 4, 12)), colour)
     return out
