@@ -62,6 +62,7 @@ CHALLENGES = ("scale_change", "occlusion", "distractors", "out_of_view", "fast_m
 OUT_OF_VIEW_FRACTION = 0.25
 FULL_OCCLUSION_FRACTION = 0.1
 TEXTURE_LONG_SIDE = 160
+NOISE_MARGIN = 64
 PROCEDURAL_CLASS = "blob"
 
 
@@ -149,11 +150,19 @@ class Shape:
     def mask(self, width: int, height: int, supersample: int = 4) -> np.ndarray:
         """Anti-aliased coverage ``float32 [height, width]`` of the shape stretched over the array."""
         s = supersample
-        xs = (np.arange(width * s) + 0.5) / (width * s) - 0.5
-        ys = (np.arange(height * s) + 0.5) / (height * s) - 0.5
-        grid = np.stack(np.meshgrid(xs, ys), axis=-1)
-        inside = self.contains(grid).astype(np.float32)
-        return inside.reshape(height, s, width, s).mean(axis=(1, 3))
+        if self.kind != "polygon":  # closed-form inside test: 2x supersampling is enough
+            s = min(s, 2)
+        if self.kind == "polygon":  # rasterised at s x resolution with sub-pixel vertices
+            pts = (self.vertices + 0.5) * np.array([width * s, height * s]) - 0.5
+            big = np.zeros((height * s, width * s), np.uint8)
+            cv2.fillPoly(big, [np.round(pts * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
+            inside = big.astype(np.float32) / 255.0
+        else:
+            xs = ((np.arange(width * s) + 0.5) / (width * s) - 0.5)[None, :, None]
+            ys = ((np.arange(height * s) + 0.5) / (height * s) - 0.5)[:, None, None]
+            grid = np.concatenate(np.broadcast_arrays(xs, ys), axis=-1)
+            inside = self.contains(grid).astype(np.float32)
+        return cv2.resize(inside, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def random_shape(rng: np.random.Generator, kinds: tuple[str, ...] = ("ellipse", "rounded_rect", "polygon")
@@ -212,7 +221,10 @@ def load_photo(name: str) -> np.ndarray:
     return image
 
 
-def is_grey(image: np.ndarray) -> bool:
+@functools.lru_cache(maxsize=None)
+def is_grey_photo(name: str) -> bool:
+    """Whether photograph ``name`` has no colour (its three channels are equal)."""
+    image = load_photo(name)
     return bool(np.array_equal(image[:, :, 0], image[:, :, 1]) and np.array_equal(image[:, :, 0], image[:, :, 2]))
 
 
@@ -221,12 +233,15 @@ def _random_colour(rng: np.random.Generator) -> np.ndarray:
 
 
 def _duotone(grey01: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Colour a [0, 1] map by interpolating between two or three random colours."""
+    """Colour a [0, 1] map by interpolating between two or three random colours (a 256-entry palette)."""
     c0, c1, c2 = _random_colour(rng), _random_colour(rng), _random_colour(rng)
-    g = grey01[:, :, None].astype(np.float32)
+    g = np.linspace(0.0, 1.0, 256, dtype=np.float32)[:, None]
     if rng.random() < 0.5:
-        return c0 * (1 - g) + c1 * g
-    return np.where(g < 0.5, c0 + (c1 - c0) * (2 * g), c1 + (c2 - c1) * (2 * g - 1))
+        palette = c0 * (1 - g) + c1 * g
+    else:
+        palette = np.where(g < 0.5, c0 + (c1 - c0) * (2 * g), c1 + (c2 - c1) * (2 * g - 1))
+    index = np.clip(grey01 * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(cv2.merge([index, index, index]), palette.reshape(256, 1, 3).astype(np.float32))
 
 
 def _smooth_noise(rng: np.random.Generator, width: int, height: int, octaves: int = 4,
@@ -330,16 +345,18 @@ def photo_crop(rng: np.random.Generator, name: str, width: int, height: int,
         interp = cv2.INTER_LINEAR
     tex = cv2.warpAffine(src, mat, (width, height), flags=interp, borderMode=cv2.BORDER_REFLECT)
     tex = tex.astype(np.float32)
-    if is_grey(photo):
+    if is_grey_photo(name):
         tex = _duotone(tex[:, :, 0] / 255.0, rng)
     return tex, np.array([x0, y0, cw, ch])
 
 
 def colour_jitter(tex: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """Per-channel gain and offset: ``tex * (1 + strength u) + 40 strength v``, u, v ~ U(-1, 1)^3."""
-    gain = 1 + strength * rng.uniform(-1, 1, 3).astype(np.float32)
-    offset = 40 * strength * rng.uniform(-1, 1, 3).astype(np.float32)
-    return np.clip(tex * gain + offset, 0, 255)
+    """Per-channel gain and offset: ``tex * (1 + strength u) + 40 strength v``, u, v ~ U(-1, 1)^3, clipped."""
+    gain = 1 + strength * rng.uniform(-1, 1, 3)
+    offset = 40 * strength * rng.uniform(-1, 1, 3)
+    out = cv2.multiply(np.ascontiguousarray(tex, dtype=np.float32), (*gain.tolist(), 0.0))
+    out = cv2.add(out, (*offset.tolist(), 0.0))
+    return np.clip(out, 0, 255, out=out)
 
 
 def _pyramid(image: np.ndarray, min_side: int = 8) -> list[np.ndarray]:
@@ -491,7 +508,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     aspect0 = float(np.exp(rng.uniform(np.log(0.45), np.log(2.2))))
     short = min(img_w, img_h)
     if "small_target" in challenges:
-        side0 = rng.uniform(0.045, 0.08) * short
+        side0 = rng.uniform(0.05, 0.09) * short
     else:
         side0 = rng.uniform(0.12, 0.3) * short
     base_wh = np.array([side0 * math.sqrt(aspect0), side0 / math.sqrt(aspect0)])
@@ -509,7 +526,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     log_a = aspect_amp * smooth_curve(rng, n, 1.0)
     size = base_wh[None] * np.exp(log_s)[:, None] * np.stack([np.exp(log_a / 2), np.exp(-log_a / 2)], 1)
     geo = np.sqrt(size[:, 0] * size[:, 1])
-    min_side = 8.0 if "small_target" in challenges else 14.0
+    min_side = 12.0 if "small_target" in challenges else 16.0
     size *= (np.clip(geo, min_side, 0.55 * short) / geo)[:, None]
     angle = rng.uniform(-0.12, 0.12) + rng.uniform(0.0, 0.2) * smooth_curve(rng, n, 0.8)
     if still:
@@ -626,10 +643,29 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     if still:
         camera, illumination = camera[:1].repeat(n, 0), illumination[:1].repeat(n, 0)
 
+    if not still:  # the first frames (the tracker's initial box) are never occluded
+        pts = _mask_points(shape)
+        head = min(n, 3)
+        image_pts = center[:head, None, :] + np.einsum("nij,kj->nki", rotation_scale(angle[:head], size[:head]), pts)
+        occluders = [o for o in occluders if not _covers(o, image_pts, slice(0, head)).any()]
     plan = SequencePlan(split, index, seed, config, object_class, challenges_t, background_source, target,
                         distractors, occluders, camera, canvas_size, illumination, noise_sigma)
     _annotate(plan)
     return plan
+
+
+def _mask_points(shape: Shape, grid: int = 20) -> np.ndarray:
+    """``[K, 2]`` normalised sample points on a ``grid x grid`` lattice inside ``shape``."""
+    g = (np.arange(grid) + 0.5) / grid - 0.5
+    pts = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    return pts[shape.contains(pts)]
+
+
+def _covers(occ: ObjectPlan, image_pts: np.ndarray, frames: slice) -> np.ndarray:
+    """Bool ``[N, K]``: image points ``[N, K, 2]`` (of frames ``frames``) inside occluder ``occ``."""
+    inv = np.linalg.inv(rotation_scale(occ.angle[frames], occ.size[frames]))
+    q = np.einsum("nij,nkj->nki", inv, image_pts - occ.center[frames][:, None, :])
+    return occ.shape.contains(q)
 
 
 def _texture_size(aspect: float) -> tuple[int, int]:
@@ -642,18 +678,14 @@ def _annotate(plan: SequencePlan, grid: int = 20) -> None:
     """Boxes and visibility flags from the geometry (sample points on the target's mask)."""
     target = plan.target
     plan.boxes = target.boxes()
-    g = (np.arange(grid) + 0.5) / grid - 0.5
-    pts = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    pts = pts[target.shape.contains(pts)]
+    pts = _mask_points(target.shape, grid)
     image_pts = target.center[:, None, :] + np.einsum("nij,kj->nki", target.linear, pts)  # [N, K, 2]
     w, h = plan.config.image_size
     in_image = ((image_pts[..., 0] >= 0) & (image_pts[..., 0] < w)
                 & (image_pts[..., 1] >= 0) & (image_pts[..., 1] < h))
     covered = np.zeros_like(in_image)
     for occ in plan.occluders:
-        inv = np.linalg.inv(occ.linear)  # [N, 2, 2]
-        q = np.einsum("nij,nkj->nki", inv, image_pts - occ.center[:, None, :])
-        covered |= occ.shape.contains(q)
+        covered |= _covers(occ, image_pts, slice(None))
     visible = in_image & ~covered
     frac_in = in_image.mean(1)
     frac_vis = visible.mean(1)
@@ -677,7 +709,7 @@ class ObjectAssets:
 @dataclass(eq=False)
 class SceneAssets:
     canvas: np.ndarray            # uint8 [ch, cw, 3] background
-    noise_tile: np.ndarray        # float32 [H + 32, W + 32, 3] unit Gaussian noise
+    noise_tile: np.ndarray        # float32 [H + 64, W + 64, 3] unit Gaussian noise (shared, read-only)
     target: ObjectAssets
     distractors: list[ObjectAssets]
     occluders: list[ObjectAssets]
@@ -733,9 +765,16 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
         canvas, _ = photo_crop(rng, plan.background_source, cw, ch, rel_size=(0.6, 1.0))
         canvas = colour_jitter(canvas, rng, 0.15)
     canvas = np.clip(canvas, 0, 255).round().astype(np.uint8)
-    w, h = plan.config.image_size
-    noise_tile = rng.standard_normal((h + 32, w + 32, 3), dtype=np.float32)
-    return SceneAssets(canvas, noise_tile, target, distractors, occluders)
+    return SceneAssets(canvas, _noise_tile(*plan.config.image_size), target, distractors, occluders)
+
+
+@functools.lru_cache(maxsize=4)
+def _noise_tile(width: int, height: int) -> np.ndarray:
+    """Unit Gaussian noise ``float32 [height + 64, width + 64, 3]``, one fixed tile per image size."""
+    tile = np.random.default_rng([GENERATOR_VERSION, width, height]).standard_normal(
+        (height + NOISE_MARGIN, width + NOISE_MARGIN, 3), dtype=np.float32)
+    tile.setflags(write=False)
+    return tile
 
 
 def _motion_kernel(vec: np.ndarray) -> np.ndarray | None:
@@ -824,7 +863,7 @@ def render_frame(plan: SequencePlan, assets: SceneAssets, t: int, return_target_
     gain = plan.illumination[t]
     frame = cv2.multiply(frame, (float(gain[0]), float(gain[1]), float(gain[2]), 0.0))
     rng = np.random.default_rng(plan.rng_key(2, t))
-    dx, dy = (int(v) for v in rng.integers(0, 33, 2))
+    dx, dy = (int(v) for v in rng.integers(0, NOISE_MARGIN + 1, 2))
     frame = cv2.scaleAdd(np.ascontiguousarray(assets.noise_tile[dy:dy + img_h, dx:dx + img_w]),
                          plan.noise_sigma, frame)
     out = cv2.add(frame, 0.0, dtype=cv2.CV_8U)  # saturating, rounded
