@@ -189,7 +189,7 @@ class LTRTrainer:
                 loss, stats = self.actor(batch)
                 if not self._all_finite(loss):
                     skipped += 1
-                    warnings.warn(f"{name} epoch {self.epoch} step {step}: non-finite loss ({float(loss)}); "
+                    warnings.warn(f"{name} epoch {self.epoch} step {step}: non-finite loss ({float(loss.detach())}); "
                                   "step skipped", RuntimeWarning, stacklevel=2)
                     bar.update(1)
                     continue
@@ -222,6 +222,13 @@ class LTRTrainer:
                        "read_errors": totals[2].item(), "samples_per_s": totals[0].item() / max(elapsed, 1e-9),
                        "data_wait_share": wait / max(elapsed, 1e-9), "seconds": elapsed})
         return result
+
+    def _sync_buffers(self) -> None:
+        """Under DDP, copy rank 0's buffers (BatchNorm running statistics) to every rank, as DDP does
+        before each forward pass, so that all ranks end the epoch with identical state."""
+        if self.dist.distributed:
+            for buffer in self.net.buffers():
+                dist.broadcast(buffer.data, src=0)
 
     def train_epoch(self) -> dict[str, dict[str, float]]:
         epoch_stats = {}
@@ -264,6 +271,7 @@ class LTRTrainer:
                 epoch_stats = self.train_epoch()
                 if self.lr_scheduler is not None:
                     self.lr_scheduler.step()
+                self._sync_buffers()
                 self.stats[self.epoch] = epoch_stats
                 path = self.save_checkpoint()
                 self._summarise(epoch_stats, lr)
