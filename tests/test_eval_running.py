@@ -1,5 +1,5 @@
 """Running trackers: results round trip, resume, error isolation, sharding, CLIs."""
-from pathlib import Path
+import re
 
 import numpy as np
 import pytest
@@ -120,7 +120,6 @@ def test_run_tracker_cli_bad_input(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         run_tracker_main(argv)
     assert exc.value.code == 2
-    import re
     assert re.search(message, capsys.readouterr().err)
 
 
