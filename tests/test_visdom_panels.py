@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pytracking import visdom_server
-from pytracking.utils.visdom import PauseControl, TrainingPlotter, VisdomPanels, _panel_kind
+from pytracking.utils.visdom import PauseControl, TrainingPlotter, VisdomPanels, _panel_kind, _scores_key
 
 
 def test_pause_control_space_pauses_and_right_arrow_steps_one_frame():
@@ -48,7 +48,13 @@ def test_debug_entries_map_to_panel_kinds():
     assert _panel_kind(np.zeros((10, 12, 3), np.uint8)) == "image"
     assert _panel_kind(0.5) == "scalar" and _panel_kind("text") == "scalar"
     assert _panel_kind(np.float32(2.0)) == "scalar"
-    assert _panel_kind({"something": 1}) is None
+    assert _panel_kind({"backbone": 0.01, "refinement": 0.02}) == "scalars"   # e.g. timing
+    assert _panel_kind({"something": [1, 2]}) is None
+    assert _panel_kind(np.zeros((5, 4)), "refined_candidates") == "boxes"
+    assert _panel_kind(np.zeros((5, 4)), "score_map") == "heatmap"
+    assert _scores_key("refined_candidates") == "refined_scores"
+    assert _scores_key("final_boxes") == "final_scores"
+    assert _panel_kind(None) is None
     assert _panel_kind(object()) is None
     torch = pytest.importorskip("torch")
     assert _panel_kind(torch.zeros(5, 7)) == "heatmap"

@@ -62,6 +62,11 @@ class ConstantVelocityTracker(BaseTracker):
                 "refinement": {"initial_boxes": starts, "final_boxes": finals, "scores": [0.9, 0.7, 0.5, 0.2]},
                 "classifier_losses": [1.0 / (k + 1) for k in range(6)],
                 "peak_score": float(score_map.max()),
+                # the names the ATOM tracker uses for its refined candidates and timings
+                "refined_candidates": finals[:3],
+                "refined_scores": np.array([0.8, 0.6, 0.4]),
+                "timing": {"backbone": 0.01, "refinement": 0.002},
+                "second_peak_score": None,
             }
         return out
 
@@ -114,7 +119,9 @@ def test_page_and_all_its_assets_are_served_offline(server_port):
 
 def test_tracking_panels_hold_the_debug_data(server_port, pushed_panels):
     panels, last = pushed_panels
-    assert panels.windows == {"tracking", "score_map", "refinement", "classifier_losses", "info"}
+    assert panels.windows == {"tracking", "score_map", "refinement", "classifier_losses", "info", "refined_candidates"}
+    candidates = window_data(server_port, "refined_candidates")
+    assert candidates["content"]["caption"] == "0 initial, 3 final boxes, best score 0.800"
     tracking = window_data(server_port, "tracking")
     assert tracking["type"] == "image" and tracking["title"] == "Tracking"
     assert tracking["content"]["caption"].startswith(f"frame {NUM_FRAMES}")
@@ -124,7 +131,7 @@ def test_tracking_panels_hold_the_debug_data(server_port, pushed_panels):
     losses = window_data(server_port, "classifier_losses")
     assert losses["content"]["data"][0]["y"] == pytest.approx([1.0 / (k + 1) for k in range(6)])
     info = window_data(server_port, "info")["content"]
-    assert "peak_score" in info and "0.9" in info and f"{last['target_bbox'][1]:.1f}" in info
+    assert "peak_score" in info and "0.9" in info and "timing.backbone" in info and "second_peak" not in info and f"{last['target_bbox'][1]:.1f}" in info
 
 
 def test_training_plotter_pushes_a_curve(server_port):
@@ -178,7 +185,7 @@ def test_page_renders_the_tracking_panels_in_headless_chromium(server_port, push
     dom = chromium(["--dump-dom"], url, tmp_path / "profile_dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert html.count('class="window"') >= 5, "the five panels did not render"
+    assert html.count('class="window"') >= 6, "the six panels did not render"
     assert '<div class="pull-right">Tracking</div>' in html
     assert re.search(rf'<img class="content-image[^"]*" alt="frame {NUM_FRAMES} \|', html), \
         "the tracking frame image is missing"

@@ -213,9 +213,12 @@ class VisdomPanels:
                fps: float | None = None) -> None:
         """Show the frame with ``output["target_bbox"]`` and the panels for ``output["debug"]``.
 
-        Debug entries are shown by type: a dict with ``final_boxes`` -> refinement panel; a 2D
-        array -> heatmap; a 3D uint8 array -> image; a 1D numeric sequence -> line plot; scalars
-        and strings -> the info table. Each panel is named after its key.
+        Debug entries are shown by type: a dict with ``final_boxes`` (and optionally
+        ``initial_boxes``, ``scores``, ``image``) -> refinement panel; an ``[N, 4]`` array whose key
+        names boxes or candidates (e.g. ``refined_candidates``) -> those boxes on the frame, scored
+        by the matching ``*_scores`` entry; another 2D array -> heatmap; a 3D uint8 array -> image;
+        a 1D numeric sequence -> line plot; scalars, strings and dicts of scalars (e.g. ``timing``)
+        -> the info table; None is skipped. Each panel is named after its key.
         """
         flag = str(output.get("flag", "normal"))
         box = output.get("target_bbox")
@@ -226,10 +229,23 @@ class VisdomPanels:
                 info[key] = output[key]
         if fps is not None:
             info["fps"] = fps
-        for key, value in (output.get("debug") or {}).items():
-            kind = _panel_kind(value)
+        debug = dict(output.get("debug") or {})
+        consumed: set[str] = set()
+        for key, value in debug.items():
+            if key in consumed or value is None:
+                continue
+            kind = _panel_kind(value, key)
             if kind == "refinement":
                 self.show_refinement(image, value, name=key)
+            elif kind == "boxes":
+                # candidate boxes [N, 4] (frame pixels) with their scores under the matching key
+                scores_key = _scores_key(key)
+                scores = debug.get(scores_key)
+                if scores is not None and to_numpy(scores).size == to_numpy(value).reshape(-1, 4).shape[0]:
+                    consumed.add(scores_key)
+                else:
+                    scores = None
+                self.show_refinement(image, {"final_boxes": value, "scores": scores}, name=key)
             elif kind == "heatmap":
                 self.show_score_map(value, name=key)
             elif kind == "image":
@@ -238,6 +254,8 @@ class VisdomPanels:
                 self.show_curve(key, value)
             elif kind == "scalar":
                 info[key] = value
+            elif kind == "scalars":
+                info.update({f"{key}.{k}": v for k, v in value.items()})
         self.show_text(info)
 
     def wait_if_paused(self, timeout: float | None = None) -> bool:
@@ -267,27 +285,43 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def _panel_kind(value: Any) -> str | None:
-    """How a debug entry is shown: 'refinement', 'heatmap', 'image', 'curve', 'scalar' or None."""
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, bool, int, float, np.generic)) or (
+        hasattr(value, "shape") and getattr(value, "ndim", None) == 0)
+
+
+def _scores_key(key: str) -> str:
+    """The debug key holding the scores of box entry ``key`` (``refined_candidates`` -> ``refined_scores``)."""
+    for word in ("candidates", "boxes", "box"):
+        if word in key:
+            return key.replace(word, "scores")
+    return f"{key}_scores"
+
+
+def _panel_kind(value: Any, key: str = "") -> str | None:
+    """How debug entry ``key`` is shown: 'refinement', 'boxes', 'heatmap', 'image', 'curve',
+    'scalar', 'scalars' (a dict of scalars) or None (not shown)."""
     if isinstance(value, Mapping):
-        return "refinement" if "final_boxes" in value else None
-    if isinstance(value, (str, bool, int, float, np.generic)):
+        if "final_boxes" in value:
+            return "refinement"
+        return "scalars" if value and all(_is_scalar(v) for v in value.values()) else None
+    if _is_scalar(value):
         return "scalar"
     if isinstance(value, (list, tuple)) or hasattr(value, "shape"):
         try:
             array = to_numpy(value)
         except (TypeError, ValueError):
             return None
-        if array.dtype == object:
+        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
             return None
-        if array.ndim == 0:
-            return "scalar"
         if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
             return "image"
+        if array.ndim == 2 and array.shape[1] == 4 and ("box" in key or "candidates" in key):
+            return "boxes"
         squeezed = np.squeeze(array)
-        if squeezed.ndim == 2 and np.issubdtype(squeezed.dtype, np.number):
+        if squeezed.ndim == 2:
             return "heatmap"
-        if squeezed.ndim <= 1 and np.issubdtype(array.dtype, np.number) and array.size >= 1:
+        if squeezed.ndim <= 1 and array.size >= 1:
             return "curve"
     return None
 
