@@ -120,7 +120,10 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     a1, a2 = a[..., :2], a[..., :2] + a_wh
     b1, b2 = b[..., :2], b[..., :2] + b_wh
     inter_wh = (torch.minimum(a2, b2) - torch.maximum(a1, b1)).clamp(min=0)
-    inter = inter_wh[..., 0] * inter_wh[..., 1]
-    union = a_wh[..., 0] * a_wh[..., 1] + b_wh[..., 0] * b_wh[..., 1] - inter
+    area_a = a_wh[..., 0] * a_wh[..., 1]
+    area_b = b_wh[..., 0] * b_wh[..., 1]
+    # (x + w) - x is not exactly w in floating point: the intersection may round above an area
+    inter = torch.minimum(inter_wh[..., 0] * inter_wh[..., 1], torch.minimum(area_a, area_b))
+    union = area_a + area_b - inter
     positive = union > 0
     return torch.where(positive, inter / torch.where(positive, union, torch.ones_like(union)), torch.zeros_like(union))
