@@ -64,6 +64,8 @@ FULL_OCCLUSION_FRACTION = 0.1
 TEXTURE_LONG_SIDE = 160
 NOISE_MARGIN = 64
 PROCEDURAL_CLASS = "blob"
+#: Probability that a photo target is shown on its own photograph (camouflage).
+CAMOUFLAGE_PROB = 0.3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -311,12 +313,13 @@ def procedural_texture(rng: np.random.Generator, width: int, height: int, kind: 
 
 def photo_crop(rng: np.random.Generator, name: str, width: int, height: int,
                rel_size: tuple[float, float] = (0.2, 0.6), anchor: np.ndarray | None = None,
-               shift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+               shift: float = 0.0, palette_seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A crop of photograph ``name`` with aspect ``width/height``, resized to ``[height, width, 3]`` float32.
 
     The crop's side is ``rel_size`` of the photo's shorter side. ``anchor`` (a previous crop's
     ``[x0, y0, cw, ch]``) with ``shift`` moves that crop by ``shift`` of its size in a random direction
-    instead of drawing a new position. Grey photographs are coloured with a random duotone.
+    instead of drawing a new position. Grey photographs are coloured with a random duotone (drawn from
+    ``palette_seed`` when given, so several crops can share one colouring).
     Returns the texture and the crop ``[x0, y0, cw, ch]``.
     """
     photo = load_photo(name)
@@ -346,7 +349,8 @@ def photo_crop(rng: np.random.Generator, name: str, width: int, height: int,
     tex = cv2.warpAffine(src, mat, (width, height), flags=interp, borderMode=cv2.BORDER_REFLECT)
     tex = tex.astype(np.float32)
     if is_grey_photo(name):
-        tex = _duotone(tex[:, :, 0] / 255.0, rng)
+        palette_rng = rng if palette_seed is None else np.random.default_rng(palette_seed)
+        tex = _duotone(tex[:, :, 0] / 255.0, palette_rng)
     return tex, np.array([x0, y0, cw, ch])
 
 
@@ -518,17 +522,19 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     t01 = np.arange(n) / max(n - 1, 1) - 0.5
     if "scale_change" in challenges:
         trend = float(rng.choice([-1.0, 1.0]) * rng.uniform(np.log(1.8), np.log(3.0)))
-        wobble, aspect_amp = 0.15, 0.35
+        wobble, aspect_amp = 0.15, 0.3
+        aspect_trend = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.7))
     else:
         trend = float(rng.uniform(-np.log(1.3), np.log(1.3)))
-        wobble, aspect_amp = 0.07, 0.1
+        wobble, aspect_amp = 0.07, 0.2
+        aspect_trend = 0.0
     log_s = trend * t01 + wobble * smooth_curve(rng, n, 1.0)
-    log_a = aspect_amp * smooth_curve(rng, n, 1.0)
+    log_a = aspect_trend * t01 + aspect_amp * smooth_curve(rng, n, 1.0)
     size = base_wh[None] * np.exp(log_s)[:, None] * np.stack([np.exp(log_a / 2), np.exp(-log_a / 2)], 1)
     geo = np.sqrt(size[:, 0] * size[:, 1])
     min_side = 12.0 if "small_target" in challenges else 16.0
     size *= (np.clip(geo, min_side, 0.55 * short) / geo)[:, None]
-    angle = rng.uniform(-0.12, 0.12) + rng.uniform(0.0, 0.2) * smooth_curve(rng, n, 0.8)
+    angle = rng.uniform(-0.12, 0.12) + rng.uniform(0.0, 0.35) * smooth_curve(rng, n, 0.8)
     if still:
         size, angle = size[:1].repeat(n, 0), angle[:1].repeat(n)
 
@@ -570,7 +576,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
                         blur_exposure=0.8 if "fast_motion" in challenges else 0.5)
 
     # --- distractors: same source, similar shape and size, behind the target
-    num_d = int(rng.integers(2, 4)) if "distractors" in challenges else int(rng.integers(0, 2))
+    num_d = int(rng.integers(2, 5)) if "distractors" in challenges else int(rng.integers(0, 3))
     distractors = []
     for _ in range(num_d):
         d_shape = shape if rng.random() < 0.6 else random_shape(rng)
@@ -627,8 +633,11 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
                                     np.ones((n, 3)), np.zeros(n), blur_exposure=0.3))
 
     # --- camera, illumination, noise
+    camouflage = rng.random() < CAMOUFLAGE_PROB and source != "procedural"
     bg_photo = rng.random() < config.photo_fraction
     background_source = str(rng.choice(pools["backgrounds"])) if bg_photo else "procedural"
+    if camouflage:  # the background is another part of the target's own photograph
+        background_source = source
     canvas_size = (int(math.ceil(img_w * 1.3)), int(math.ceil(img_h * 1.3)))
     zoom = 1.0 + 0.12 * (smooth_curve(rng, n, 0.6) + 1) / 2
     cam_u = np.stack([smooth_curve(rng, n, 0.6), smooth_curve(rng, n, 0.6)], 1)
@@ -725,15 +734,16 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
     rng = np.random.default_rng(plan.rng_key(1))
     tw, th = plan.target.texture_size
     t = plan.target
+    palette_seed = int(rng.integers(2 ** 31))  # one colouring for all crops of a grey photograph
     if t.source == "procedural":
         kind = ("noise", "stripes", "checker", "shapes")[int(rng.integers(4))]
-        palette_seed = int(rng.integers(2 ** 31))
         tex_a = procedural_texture(np.random.default_rng(palette_seed), tw, th, kind)
         tex_b = colour_jitter(procedural_texture(np.random.default_rng(palette_seed + 1), tw, th, kind), rng, 0.3)
         crop = None
     else:
-        tex_a, crop = photo_crop(rng, t.source, tw, th)
-        tex_b, _ = photo_crop(rng, t.source, tw, th, anchor=crop, shift=rng.uniform(0.3, 0.6))
+        tex_a, crop = photo_crop(rng, t.source, tw, th, palette_seed=palette_seed)
+        tex_b, _ = photo_crop(rng, t.source, tw, th, anchor=crop, shift=rng.uniform(0.3, 0.6),
+                              palette_seed=palette_seed)
         tex_b = colour_jitter(tex_b, rng, 0.2)
     target = _object_assets(tex_a, tex_b, t.shape)
 
@@ -745,7 +755,8 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
         elif rng.random() < 0.4:  # the target's own crop, mirrored and recoloured
             tex = colour_jitter(tex_a[:, ::-1] if rng.random() < 0.5 else tex_a[::-1], rng, 0.2)
         else:
-            tex, _ = photo_crop(rng, t.source, tw, th, anchor=crop, shift=rng.uniform(0.5, 1.5))
+            tex, _ = photo_crop(rng, t.source, tw, th, anchor=crop, shift=rng.uniform(0.5, 1.5),
+                                palette_seed=palette_seed)
             tex = colour_jitter(tex, rng, 0.15)
         distractors.append(_object_assets(tex, tex, d.shape))
 
@@ -762,7 +773,9 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
     if plan.background_source == "procedural":
         canvas = procedural_texture(rng, cw, ch, ("noise", "shapes", "shapes")[int(rng.integers(3))])
     else:
-        canvas, _ = photo_crop(rng, plan.background_source, cw, ch, rel_size=(0.6, 1.0))
+        same = plan.background_source == t.source
+        canvas, _ = photo_crop(rng, plan.background_source, cw, ch, rel_size=(0.6, 1.0),
+                               palette_seed=palette_seed if same else None)
         canvas = colour_jitter(canvas, rng, 0.15)
     canvas = np.clip(canvas, 0, 255).round().astype(np.uint8)
     return SceneAssets(canvas, _noise_tile(*plan.config.image_size), target, distractors, occluders)
