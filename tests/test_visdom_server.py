@@ -201,3 +201,44 @@ def test_page_renders_the_tracking_panels_in_headless_chromium(server_port, push
     assert green.sum() > 100, "the tracked box is not visible in the screenshot"
     if os.environ.get("EBMTRACK_WRITE_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(shot, REPO / "docs" / "visdom_tracking.png")
+
+
+def send_browser_key(port, env, win, key):
+    """Send a key press the way visdom's page does for a focused window (websocket /socket)."""
+    import websocket  # websocket-client, a dependency of visdom
+
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/socket", timeout=10)
+    try:
+        ws.send(json.dumps({"cmd": "forward_to_vis",
+                            "data": {"target": win, "eid": env, "event_type": "KeyPress", "key": key}}))
+    finally:
+        ws.close()
+
+
+def wait_for(condition, seconds=20.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_space_in_the_browser_pauses_and_right_arrow_steps(server_port):
+    panels = VisdomPanels(server_port, env="toy_pause", debug=2)
+    frame = np.zeros((40, 60, 3), np.uint8)
+    panels.show_frame(frame, [[5, 5, 10, 10]], ["normal"], frame_num=1)
+    assert wait_for(lambda: getattr(panels._client, "socket_alive", False)), "client socket did not connect"
+    try:
+        send_browser_key(server_port, "toy_pause", "tracking", " ")
+        assert wait_for(lambda: panels.pause.paused), "space did not pause"
+        assert not panels.wait_if_paused(timeout=0.0)
+        send_browser_key(server_port, "toy_pause", "tracking", "ArrowRight")
+        assert panels.wait_if_paused(timeout=20.0), "right arrow did not step"
+        assert panels.pause.paused and not panels.wait_if_paused(timeout=0.0)
+        send_browser_key(server_port, "toy_pause", "tracking", " ")
+        assert wait_for(lambda: not panels.pause.paused), "space did not resume"
+    finally:
+        panels.close()
