@@ -142,3 +142,48 @@ def test_parse_box_and_fps_meter():
     meter = FpsMeter(smoothing=0.5)
     assert meter.update(0.1) == pytest.approx(10.0)
     assert meter.update(0.05) == pytest.approx(15.0)   # 0.5 * 10 + 0.5 * 20
+
+
+@pytest.fixture
+def xvfb_display():
+    import shutil
+
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        pytest.skip("needs the Debian packages xvfb and xdotool (apt-get install xvfb xdotool)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    assert number.isdigit(), "Xvfb did not report its display number"
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_initial_box_selected_with_the_mouse_under_xvfb(xvfb_display, tmp_path):
+    env = {**os.environ, "DISPLAY": xvfb_display, "OMP_NUM_THREADS": "1"}
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "pytracking.run_video", "opencv", "kcf", str(footage()),
+                             "--max_frames", "6", "--save_results", str(tmp_path)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def xdotool(*args):
+        return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+
+    try:
+        window = xdotool("search", "--sync", "--name", "run_video").splitlines()[0]
+        xdotool("mousemove", "--window", window, "302", "8", "mousedown", "1", "mousemove", "--window", window,
+                "330", "40", "mousemove", "--window", window, "360", "78", "mouseup", "1")
+        xdotool("key", "--window", window, "Return")   # confirms cv2.selectROI
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    boxes = np.loadtxt(tmp_path / "bikes.txt", delimiter=",")
+    assert boxes.shape == (6, 4) and boxes[0].tolist() == [302, 8, 58, 70]
+    assert boxes[-1, 1] > boxes[0, 1] + 40, "the hatch moves down and is followed"
