@@ -11,7 +11,8 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
    position, ``hard_negative`` if only one is near, else ``uncertain`` (no update);
    a moderate one (``> hard_negative_threshold * peak``) -> ``hard_negative``; else ``normal``;
 3. unless ``not_found``, the box estimator refines the box (position from the classifier, size
-   from the previous frame) -- or, without refinement, the size is scaled by the chosen scale factor;
+   from the previous frame) -- or, without refinement, the size is scaled by the chosen scale factor
+   to the power ``scale_damping`` (scales other than 1 compete with their peak times ``scale_penalty``);
 4. size clamped to ``[min_scale_factor, max_scale_factor] x`` the initial size (and at least
    ``min_target_size`` px, at most ``max_target_image_fraction`` of the frame), position clamped
    so that a ``min_inside_fraction`` of the box stays inside the frame;
@@ -206,7 +207,8 @@ class ATOM(BaseTracker):
             size_cells = self.target_sz * geom.scale / np.asarray(cell)
             radius = float(self.params.get("target_neighborhood_scale", 2.2)) * size_cells / 2
             peaks.append(find_peaks(scores[s], (float(radius[0]), float(radius[1]))))
-        best = int(np.argmax([p.score for p in peaks]))
+        penalty = float(self.params.get("scale_penalty", 1.0))
+        best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, self.scale_factors)]))
         peak, geom = peaks[best], geometries[best]
         to_image = lambda pt: geom.to_image(self.classifier.output_to_patch(np.asarray(pt), cell))  # noqa: E731
         pos1 = to_image(peak.position)
@@ -255,7 +257,7 @@ class ATOM(BaseTracker):
                     new_pos = box_img[:2] + box_img[2:] / 2
                     new_sz = box_img[2:]
             else:
-                new_sz = new_sz * self.scale_factors[best]
+                new_sz = new_sz * self.scale_factors[best] ** float(self.params.get("scale_damping", 1.0))
         t_refine = time.perf_counter()
         self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, image.shape)
 

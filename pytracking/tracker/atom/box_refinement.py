@@ -8,8 +8,10 @@ Given the current estimate ``b = (cx, cy, w, h)`` in patch pixels:
 2. every candidate goes to relative space ``y = (cx / w, cy / h, log w, log h)`` (reference size =
    the current estimate's size) and is refined with ``ebm.refinement.refine`` (per-dimension step
    lengths, ``num_iter`` steps, step decay on rejection);
-3. candidates with aspect ratio ``w / h`` outside ``(1 / max_aspect, max_aspect)`` or non-finite
-   values are dropped; the result is the mean ``(cx, cy, w, h)`` of the ``top_k`` best-scoring ones
+3. candidates with aspect ratio ``w / h`` outside ``(1 / max_aspect, max_aspect)``, non-finite
+   values, a size changed by more than ``max_scale_change`` (either way) or a centre moved by more
+   than ``max_shift * sqrt(w h)`` from the current estimate are dropped (guards against a broken
+   estimator); the result is the mean ``(cx, cy, w, h)`` of the ``top_k`` best-scoring ones
    (the current estimate if none survives).
 """
 from __future__ import annotations
@@ -39,6 +41,8 @@ class RefinementSettings:
     decay: float = 0.5
     max_aspect: float = 6.0
     top_k: int = 3
+    max_scale_change: float = 4.0
+    max_shift: float = 2.0
 
     @classmethod
     def from_params(cls, params: Any) -> "RefinementSettings":
@@ -51,6 +55,8 @@ class RefinementSettings:
             decay=float(params.get("box_refinement_decay", 0.5)),
             max_aspect=float(params.get("maximal_aspect_ratio", 6.0)),
             top_k=int(params.get("box_refinement_topk", 3)),
+            max_scale_change=float(params.get("box_refinement_max_scale_change", 4.0)),
+            max_shift=float(params.get("box_refinement_max_shift", 2.0)),
         )
 
 
@@ -99,8 +105,12 @@ def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
     aspect = boxes[:, 2] / boxes[:, 3]
+    change = boxes[:, 2:] / ref_wh
+    shift = (xywh_to_cxcywh(boxes)[:, :2] - xywh_to_cxcywh(box_xywh)[:2]).norm(dim=1)
     valid = (torch.isfinite(boxes).all(dim=1) & torch.isfinite(scores)
-             & (aspect > 1.0 / settings.max_aspect) & (aspect < settings.max_aspect) & (boxes[:, 2:] > 0).all(dim=1))
+             & (aspect > 1.0 / settings.max_aspect) & (aspect < settings.max_aspect) & (boxes[:, 2:] > 0).all(dim=1)
+             & (change > 1.0 / settings.max_scale_change).all(dim=1) & (change < settings.max_scale_change).all(dim=1)
+             & (shift <= settings.max_shift * torch.sqrt(ref_wh[0] * ref_wh[1])))
     if not bool(valid.any()):
         final = box_xywh
     else:
