@@ -277,3 +277,32 @@ def export_weights(ckpt: str | os.PathLike, out: str | os.PathLike, dtype: torch
     tmp.write_text(f"{digest}  {out.name}\n")
     os.replace(tmp, sidecar)
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ltr.admin.checkpoint info CKPT`` | ``export CKPT OUT [--dtype float16]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ltr.admin.checkpoint", description="Inspect or export checkpoints.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("info", help="print a checkpoint's network, epoch and statistics")
+    info.add_argument("checkpoint")
+    export = sub.add_parser("export", help="write weights only, cast to --dtype, with a .sha256 sidecar")
+    export.add_argument("checkpoint")
+    export.add_argument("out")
+    export.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"])
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        data = load_checkpoint(args.checkpoint)
+        num = sum(v.numel() for v in data["net"].values())
+        print(f"{args.checkpoint}: network {data.get('network')}, epoch {data.get('epoch')}, "
+              f"setting {data.get('settings_name')}, {num} values")
+        for epoch, stats in (data.get("stats") or {}).items():
+            print(f"  epoch {epoch}: {stats}")
+    else:
+        out = export_weights(args.checkpoint, args.out, getattr(torch, args.dtype))
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {out.name}.sha256")
+
+
+if __name__ == "__main__":
+    main()

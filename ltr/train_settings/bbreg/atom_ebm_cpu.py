@@ -1,4 +1,4 @@
-"""CPU setting: EBM estimator (ML-IS, M = 128) on EfficientNet-Lite0 with synthetic videos."""
+"""CPU setting: EBM estimator (ML-IS, M = 64) on EfficientNet-Lite0 with synthetic videos."""
 from __future__ import annotations
 
 from ltr.admin.settings import TrainSettings
