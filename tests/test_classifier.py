@@ -1,0 +1,106 @@
+"""The online classifier: trained on frame 1, it peaks at the target in frame 2; memory rules."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pytracking.features.extractor import BackboneFeatureExtractor
+from pytracking.features.preprocessing import PatchGeometry, sample_patch
+from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
+from pytracking.utils.params import TrackerParams
+from test_atom_tracker import RandomConvFeatures, synthetic_sequence
+
+SAMPLE = 128
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _params(**extra) -> TrackerParams:
+    params = TrackerParams(projection_dim=16, filter_size=4, sample_memory_size=20, init_GN_iter=4, init_CG_iter=40)
+    for key, value in extra.items():
+        setattr(params, key, value)
+    return params
+
+
+def _patch_features(extractor, image, centre, sample_px):
+    patch, _ = sample_patch(image, centre, sample_px, SAMPLE)
+    return extractor.extract(patch[None])["layer3"]
+
+
+def test_trained_on_frame_one_peaks_at_target_in_frame_two():
+    frames, boxes = synthetic_sequence(num_frames=12)
+    extractor = BackboneFeatureExtractor(RandomConvFeatures(), ["layer3"])
+    box0, box1 = boxes[0], boxes[8]                       # the target moves ~13 px
+    centre0 = box0[:2] + box0[2:] / 2
+    sample_px = 5 * np.sqrt(box0[2] * box0[3])
+    clf = OnlineClassifier(_params())
+    geometry = PatchGeometry(tuple(centre0), SAMPLE / sample_px, (SAMPLE, SAMPLE))
+
+    shifts = [(0, 0), (8, 0), (-8, 0), (0, 8), (0, -8)]
+    feats, centres = [], []
+    for dx, dy in shifts:
+        patch, affine = sample_patch(frames[0], centre0, sample_px, SAMPLE, shift=(dx, dy))
+        feats.append(extractor.extract(patch[None])["layer3"])
+        centres.append(affine @ np.array([*centre0, 1.0]))
+    feats = torch.cat(feats)
+    cell = (SAMPLE / feats.shape[-1], SAMPLE / feats.shape[-2])
+    out_size = clf.output_size(tuple(feats.shape[-2:]))
+    labels = gaussian_label(torch.tensor(clf.patch_to_output(np.stack(centres), cell), dtype=torch.float32), 0.5, out_size)
+    clf.initialize(feats, labels)
+    assert clf.init_losses[-1] < 0.5 * clf.init_losses[0]
+
+    scores = clf.score(_patch_features(extractor, frames[8], centre0, sample_px))[0]
+    peak = find_peaks(scores, (2.0, 2.0))
+    predicted = geometry.to_image(clf.output_to_patch(np.asarray(peak.position), cell))
+    true_centre = box1[:2] + box1[2:] / 2
+    error_cells = np.linalg.norm(predicted - true_centre) * geometry.scale / cell[0]
+    assert error_cells < 1.0, (predicted, true_centre)
+    assert peak.score > 0.3
+    # the untrained position (the old centre) is clearly off
+    assert np.linalg.norm(centre0 - true_centre) * geometry.scale / cell[0] > 0.7
+
+
+def test_sample_memory_weights_and_update():
+    torch.manual_seed(0)
+    clf = OnlineClassifier(_params(sample_memory_size=8, init_samples_minimum_weight=0.4))
+    feats = torch.randn(3, 12, 6, 6)
+    out = clf.output_size((6, 6))
+    assert out == (7, 7)
+    labels = gaussian_label(torch.tensor([[3.0, 3.0]] * 3), 1.0, out)
+    clf.initialize(feats, labels)
+    assert torch.allclose(clf.sample_weights, torch.full((3,), 1 / 3))
+    for i in range(12):
+        slot = clf.add_sample(torch.randn(12, 6, 6), gaussian_label(torch.tensor([[2.0, 4.0]]), 1.0, out)[0], 0.3)
+        assert slot >= 3                                        # initial samples are never replaced
+        w = clf.sample_weights
+        assert abs(float(w.sum()) - 1.0) < 1e-5
+        assert float(w[:3].sum()) >= 0.4 - 1e-5
+    assert clf.num_samples == 8
+    before = clf.training_loss()
+    residuals = clf.update(10)
+    assert residuals[-1] < residuals[0]
+    assert clf.training_loss() < before
+    with pytest.raises(ValueError, match="learning_rate"):
+        clf.add_sample(torch.randn(12, 6, 6), labels[0], 0.0)
+
+
+def test_geometry_round_trip_and_label_peak():
+    clf = OnlineClassifier(_params(filter_size=4))
+    cell = (16.0, 16.0)
+    pts = np.array([[10.0, 100.0], [64.0, 64.0]])
+    assert np.allclose(clf.output_to_patch(clf.patch_to_output(pts, cell), cell), pts)
+    # odd kernel: score cell i is centred on feature cell i
+    odd = OnlineClassifier(_params(filter_size=3))
+    assert odd.cell_offset == 0.0 and odd.output_size((8, 8)) == (8, 8)
+    label = gaussian_label(torch.tensor([[2.0, 5.0]]), 1.0, (9, 9))[0]
+    assert divmod(int(label.argmax()), 9) == (5, 2)
+    peak = find_peaks(label, (1.5, 1.5))
+    assert np.allclose(peak.position, (2.0, 5.0), atol=1e-6)
+    assert peak.second_score < 0.2
