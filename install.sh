@@ -18,6 +18,14 @@ else
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
 VPY="$VENV/bin/python"
+apt_updated=0
+apt_install() {  # apt-get install, running 'apt-get update' once if the first try fails
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 && return 0
+    [ "$apt_updated" = 1 ] && return 1
+    apt_updated=1
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
+}
 pip_install() { "$VPY" -m pip install --quiet --disable-pip-version-check "$@"; }
 
 # 2. PyTorch -------------------------------------------------------------------------
@@ -48,8 +56,7 @@ if "$VPY" -c "import cv2, jpeg4py, numpy as np; ok, buf = cv2.imencode('.jpg', n
     say "libturbojpeg present (jpeg4py decoding enabled)"
 elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     say "installing libturbojpeg0 with apt-get"
-    if ! (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null 2>&1 \
-          || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null 2>&1; }); then
+    if ! apt_install libturbojpeg0; then
         say "WARNING: could not install libturbojpeg0; JPEG frames are decoded with OpenCV instead"
     fi
 else
@@ -57,7 +64,25 @@ else
     say "         (sudo apt-get install libturbojpeg0 enables jpeg4py)"
 fi
 
-# 5. local settings -------------------------------------------------------------------
+# 5. visdom's page assets (the page works offline; npm needed on the first run only) ----
+if ! command -v npm >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    say "installing npm with apt-get (to provision visdom's page assets)"
+    apt_install npm || true
+fi
+VPY="$VPY" "$ROOT/scripts/provision_visdom_assets.sh" \
+    || say "WARNING: visdom page assets not provisioned (install npm and re-run); the tracker falls back to OpenCV windows"
+
+# 6. browser and virtual display for the live-view tests (optional elsewhere) ---------
+if command -v chromium >/dev/null && command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
+    say "chromium, Xvfb, xdotool present"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    say "installing chromium, xvfb, xdotool with apt-get (browser and display tests)"
+    apt_install chromium xvfb xdotool || say "WARNING: could not install chromium/xvfb/xdotool; their tests will skip"
+else
+    say "NOTE: chromium/xvfb/xdotool missing and not root: the browser and display tests will skip"
+fi
+
+# 7. local settings -------------------------------------------------------------------
 "$VPY" -m ltr.admin.local_settings --create
 
 say "done. Activate with: source .venv/bin/activate"
