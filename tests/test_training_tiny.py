@@ -103,3 +103,16 @@ def test_help_lists_settings(capsys):
     for name in ("atom_ebm_paper", "atom_iou_paper", "atom_nce_paper", "atom_ebm_cpu", "atom_gauss_cpu", "tiny"):
         assert name in out
     assert "common" not in run_training.available_settings("bbreg")
+
+
+def test_paper_setting_requires_backbone_weights(tmp_path):
+    from ltr.train_settings.bbreg import atom_ebm_paper
+    settings = _settings(tmp_path)
+    settings.script_name = "atom_ebm_paper"
+    cfg = atom_ebm_paper.config(settings)
+    assert (cfg.network, cfg.method, cfg.batch_size, cfg.samples_per_epoch, cfg.epochs, cfg.max_gap) == \
+        ("atom_resnet18", "ml-is", 64, 64000, 50, 200)
+    cfg.train_datasets, cfg.val_datasets, cfg.p_datasets = tiny.config(settings).train_datasets, [], None
+    cfg.samples_per_epoch, cfg.batch_size, cfg.num_workers = 2, 2, 0
+    with pytest.raises(SettingsError, match="pretrained/resnet18.pth"):
+        common.build_job(cfg, settings)

@@ -19,6 +19,7 @@ import torch
 
 from ltr.actors import EBMActor, IoUNetActor, RegressionActor
 from ltr.actors.base_actor import BaseActor
+from ltr.admin.local_settings import SettingsError
 from ltr.admin.multigpu import DistInfo, init_distributed
 from ltr.admin.settings import TrainSettings
 from ltr.data.loader import LTRLoader
@@ -70,6 +71,9 @@ class BBRegConfig:
     lr_step_epochs: int = 15
     lr_gamma: float = 0.2
     weight_decay: float = 0.0
+    #: ImageNet weights of the backbone, relative to the workspace (None: the constructor's own weights).
+    #: Loaded after building, so the checkpoint's constructor kwargs stay free of local paths.
+    backbone_weights_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -198,6 +202,14 @@ def build_job(cfg: BBRegConfig, settings: TrainSettings) -> TrainingJob:
     if cfg.val_datasets and cfg.val_samples_per_epoch > 0:
         loaders.append(loader("val", cfg.val_datasets, cfg.val_samples_per_epoch, False, 1_000_003))
     net = registry.build(cfg.network, **cfg.network_kwargs)
+    if cfg.backbone_weights_file:
+        weights = settings.workspace / cfg.backbone_weights_file
+        if not weights.is_file():
+            raise SettingsError(
+                f"setting {settings.project_path} ({settings.settings_file}) needs the backbone's ImageNet weights "
+                f"at {weights}: place torchvision's state dict there (e.g. resnet18-f37072fd.pth renamed), or "
+                f"choose another workspace with --workspace")
+        net.feature_extractor.load_weights(str(weights))
     trainable = [p for p in net.bb_regressor.parameters() if p.requires_grad]
     if not trainable:
         raise ValueError(f"{settings.settings_file}: network {cfg.network} has no trainable estimator parameters")
@@ -229,11 +241,13 @@ PAPER_TRAIN_DATASETS: list[tuple[str, dict[str, Any]]] = [
 def paper_config(method: str, description: str) -> BBRegConfig:
     """The paper's setting: ResNet-18, LaSOT + GOT-10k(vottrain) + TrackingNet(0-3) + COCO, equal weights,
     max gap 200, jitter centre 4.5 / scale 0.5, search area 5, output 288, batch 64, 64000 pairs per
-    epoch, 50 epochs, Adam 1e-3, StepLR 15 x 0.2; GOT-10k votval (6400 pairs) for validation."""
+    epoch, 50 epochs, Adam 1e-3, StepLR 15 x 0.2; GOT-10k votval (6400 pairs) for validation. Backbone
+    weights: ``<workspace>/pretrained/resnet18.pth`` (torchvision's ImageNet state dict; nothing is downloaded)."""
     network = "regression_resnet18" if method in ("gauss", "laplace", "l2", "l1") else "atom_resnet18"
     return BBRegConfig(description=description, network=network, method=method,
                        train_datasets=list(PAPER_TRAIN_DATASETS), p_datasets=[1.0, 1.0, 1.0, 1.0],
-                       val_datasets=[("got10k", {"split": "votval"})], val_samples_per_epoch=6400)
+                       val_datasets=[("got10k", {"split": "votval"})], val_samples_per_epoch=6400,
+                       backbone_weights_file="pretrained/resnet18.pth")
 
 
 #: CPU preset (sized to train in well under 30 minutes on 2 cores; see ltr.benchmark_training)
