@@ -523,11 +523,11 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     if "scale_change" in challenges:
         trend = float(rng.choice([-1.0, 1.0]) * rng.uniform(np.log(1.8), np.log(3.0)))
         wobble, aspect_amp = 0.15, 0.3
-        aspect_trend = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.7))
+        aspect_trend = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.0))
     else:
         trend = float(rng.uniform(-np.log(1.3), np.log(1.3)))
         wobble, aspect_amp = 0.07, 0.2
-        aspect_trend = 0.0
+        aspect_trend = float(rng.uniform(-0.4, 0.4))
     log_s = trend * t01 + wobble * smooth_curve(rng, n, 1.0)
     log_a = aspect_trend * t01 + aspect_amp * smooth_curve(rng, n, 1.0)
     size = base_wh[None] * np.exp(log_s)[:, None] * np.stack([np.exp(log_a / 2), np.exp(-log_a / 2)], 1)
@@ -546,7 +546,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     center = _keep_inside(0.95 * u, lo, hi, image_wh)
 
     if "out_of_view" in challenges:
-        dur = int(rng.integers(max(8, n // 15), max(9, n // 6) + 1))
+        dur = int(rng.integers(max(8, n // 10), max(9, n // 5) + 1))
         ramp = max(3, dur // 4)
         start = int(rng.integers(int(0.3 * n), max(int(0.3 * n) + 1, int(0.85 * n) - dur)))
         stop = min(start + dur, n - 1)
@@ -579,11 +579,11 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     num_d = int(rng.integers(2, 5)) if "distractors" in challenges else int(rng.integers(0, 3))
     distractors = []
     for _ in range(num_d):
-        d_shape = shape if rng.random() < 0.6 else random_shape(rng)
+        d_shape = shape if rng.random() < 0.7 else random_shape(rng)
         d_size = size * rng.uniform(0.8, 1.2) * np.exp(rng.uniform(-0.15, 0.15) * np.array([1, -1]))[None]
         d_angle = angle + rng.uniform(-0.2, 0.2)
         if "distractors" in challenges:  # orbit the target and cross it
-            radius = rng.uniform(0.8, 2.2) * np.sqrt(size[:, 0] * size[:, 1])
+            radius = rng.uniform(0.6, 1.6) * np.sqrt(size[:, 0] * size[:, 1])
             off = np.stack([smooth_curve(rng, n, max(speed, 1.0)), smooth_curve(rng, n, max(speed, 1.0))], 1)
             d_center = center + 1.5 * radius[:, None] * off
         else:
@@ -752,7 +752,7 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
         if t.source == "procedural":
             tex = colour_jitter(procedural_texture(np.random.default_rng(palette_seed + 2 + len(distractors)),
                                                    tw, th, kind), rng, 0.25)
-        elif rng.random() < 0.4:  # the target's own crop, mirrored and recoloured
+        elif rng.random() < 0.6:  # the target's own crop, mirrored and recoloured
             tex = colour_jitter(tex_a[:, ::-1] if rng.random() < 0.5 else tex_a[::-1], rng, 0.2)
         else:
             tex, _ = photo_crop(rng, t.source, tw, th, anchor=crop, shift=rng.uniform(0.5, 1.5),
@@ -776,7 +776,7 @@ def build_assets(plan: SequencePlan) -> SceneAssets:
         same = plan.background_source == t.source
         canvas, _ = photo_crop(rng, plan.background_source, cw, ch, rel_size=(0.6, 1.0),
                                palette_seed=palette_seed if same else None)
-        canvas = colour_jitter(canvas, rng, 0.15)
+        canvas = colour_jitter(canvas, rng, 0.3 if same else 0.15)
     canvas = np.clip(canvas, 0, 255).round().astype(np.uint8)
     return SceneAssets(canvas, _noise_tile(*plan.config.image_size), target, distractors, occluders)
 
