@@ -57,7 +57,9 @@ class GaussianMixtureProposal:
         else:
             w = torch.as_tensor(weights, dtype=torch.float64).detach().cpu().reshape(-1)
             if w.shape[0] != num_components:
-                raise ValueError(f"weights must have shape [K] = [{num_components}] to match sigmas, got {tuple(w.shape)}")
+                raise ValueError(
+                    f"weights must have shape [K] = [{num_components}] to match sigmas, got {tuple(w.shape)}"
+                )
             if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
                 raise ValueError(f"weights must be finite, >= 0 and not all zero, got {w.tolist()}")
             w = w / w.sum()

@@ -52,7 +52,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 # ----------------------------------------------------------------------------- data
-def sample_data(num: int, generator: torch.Generator, device: Union[str, torch.device] = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def sample_data(
+    num: int, generator: torch.Generator, device: Union[str, torch.device] = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``num`` pairs ``(x [num], y [num])`` from the toy distribution (see module docstring)."""
     x = torch.rand(num, generator=generator) * (X_RANGE[1] - X_RANGE[0]) + X_RANGE[0]
     major = torch.rand(num, generator=generator) < 0.8
@@ -101,7 +103,9 @@ class EnergyNet(nn.Module):
 
     def __init__(self, hidden: int = 32) -> None:
         super().__init__()
-        self.x_net = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.x_net = nn.Sequential(
+            nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden)
+        )
         self.y_net = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
@@ -117,7 +121,13 @@ class GaussianNet(nn.Module):
     def __init__(self, hidden: int = 48) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
+            nn.Linear(1, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 2),
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,7 +136,9 @@ class GaussianNet(nn.Module):
 
 
 # ----------------------------------------------------------------------------- training
-def _optimiser(model: nn.Module, iters: int, lr: float) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+def _optimiser(
+    model: nn.Module, iters: int, lr: float
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, iters), eta_min=lr * 0.05)
     return opt, sched
@@ -146,7 +158,8 @@ def train_ebm(
     model = EnergyNet(hidden).to(device)
     proposal = GaussianMixtureProposal([[s] for s in PROPOSAL_SIGMAS])
     opt, sched = _optimiser(model, iters, lr)
-    sample_gen = torch.Generator(device=device).manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    sample_gen = torch.Generator(device=device).manual_seed(sample_seed)
     bar = tqdm(range(iters), desc="EBM (ML-IS)", disable=not progress, mininterval=1.0)
     for _ in bar:
         x, y = sample_data(batch_size, generator, device)
@@ -163,7 +176,12 @@ def train_ebm(
 
 
 def train_gaussian(
-    iters: int, batch_size: int, generator: torch.Generator, device: torch.device, lr: float = 2e-3, progress: bool = True
+    iters: int,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    lr: float = 2e-3,
+    progress: bool = True,
 ) -> GaussianNet:
     """Train :class:`GaussianNet` with the Gaussian negative log-likelihood."""
     model = GaussianNet().to(device)
@@ -195,7 +213,14 @@ def grid_densities(
     mean, log_var = gaussian_model(xs)
     log_gauss = -0.5 * (ys[None, :] - mean[:, None]) ** 2 * torch.exp(-log_var[:, None]) - 0.5 * log_var[:, None]
     p_gauss = normalised_density(log_gauss, dy)
-    return {"xs": xs.cpu(), "ys": ys.cpu(), "dy": dy, "true": p_true.cpu(), "ebm": p_ebm.cpu(), "gaussian": p_gauss.cpu()}
+    return {
+        "xs": xs.cpu(),
+        "ys": ys.cpu(),
+        "dy": dy,
+        "true": p_true.cpu(),
+        "ebm": p_ebm.cpu(),
+        "gaussian": p_gauss.cpu(),
+    }
 
 
 def save_figure(dens: dict[str, Any], kl_gauss: float, kl_ebm: float, out: Path) -> None:
@@ -269,7 +294,9 @@ def main(
 
 
 def _parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--out", default="docs/toy1d.png", help="output PNG path")
     parser.add_argument("--iters", type=int, default=1500, help="training steps per model")
     parser.add_argument("--seed", type=int, default=0)
