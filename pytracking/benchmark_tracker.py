@@ -1,0 +1,117 @@
+"""Per-frame speed of a tracker, split into backbone / classifier / refinement / rest.
+
+    python -m pytracking.benchmark_tracker [tracker] [param] [--frames N] [--device auto|cpu|cuda]
+                                           [--threads T] [--image-sample-size S]
+
+Runs on a synthetic sequence made in memory (an scikit-image photograph, 640x480, with a
+textured patch moving and growing across it), so it needs no dataset. Prints the median
+seconds per frame of each part, its share, and frames per second (1 / median total). If the
+parameter file's weights are missing, the registry fallback (ImageNet backbone, untrained
+estimator) is used: the timing is the same, the boxes are not meaningful.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+__all__ = ["synthetic_benchmark_sequence", "benchmark", "main"]
+
+
+def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 480),
+                                 seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames (RGB uint8) and true boxes of a pasted textured patch moving over a photograph."""
+    from skimage import data
+
+    width, height = size
+    background = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+    texture = cv2.resize(data.chelsea(), (128, 128), interpolation=cv2.INTER_AREA)
+    frames, boxes = [], []
+    for t in range(num_frames):
+        s = t / max(num_frames - 1, 1)
+        w, h = 60 + 30 * s, 50 + 20 * s
+        cx = width / 2 + 0.3 * width * math.sin(2 * math.pi * s)
+        cy = height / 2 + 0.25 * height * math.sin(math.pi * s)
+        patch = cv2.resize(texture, (int(round(w)), int(round(h))), interpolation=cv2.INTER_AREA)
+        x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
+        frame = background.copy()
+        frame[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
+        frames.append(frame)
+        boxes.append([x0, y0, patch.shape[1], patch.shape[0]])
+    return frames, np.asarray(boxes, dtype=np.float64)
+
+
+def _load_params(tracker: str, param: str) -> Any:
+    try:
+        module = importlib.import_module(f"pytracking.parameter.{tracker}.{param}")
+    except ModuleNotFoundError as err:
+        raise ValueError(f"no parameter file pytracking/parameter/{tracker}/{param}.py") from err
+    return module.parameters()
+
+
+def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
+              image_sample_size: int | None = None, warmup: int = 5) -> dict[str, float]:
+    """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total)
+    and ``frames_located``: frames not flagged ``not_found`` (only those run the refinement)."""
+    params = _load_params(tracker, param)
+    params.device = device
+    if image_sample_size is not None:
+        params.image_sample_size = image_sample_size
+    net_path = params.get("net_path", None)
+    if params.get("net_constructor", None) is None and (net_path is None or not Path(net_path).is_file()):
+        print(f"note: {net_path} not found: using the registry fallback {params.get('fallback_net_constructor')} "
+              "(untrained estimator; timing is representative, boxes are not)")
+        params.use_registry_fallback = True
+    tracker_cls = importlib.import_module(f"pytracking.tracker.{tracker}").get_tracker_class()
+    trk = tracker_cls(params)
+    images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
+    trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
+    parts: dict[str, list[float]] = {"backbone": [], "classifier": [], "refinement": [], "rest": [], "total": []}
+    refined_frames = 0
+    for i, image in enumerate(tqdm(images[1:], desc=f"{tracker}/{param}", leave=False)):
+        out = trk.track(image)
+        if i < warmup:
+            continue
+        timing = getattr(trk, "timing", {})
+        for key in ("backbone", "classifier", "refinement"):
+            parts[key].append(float(timing.get(key, 0.0)))
+        refined_frames += int(out.get("flag") != "not_found")
+        parts["total"].append(float(out["time"]))
+        parts["rest"].append(parts["total"][-1] - sum(parts[k][-1] for k in ("backbone", "classifier", "refinement")))
+    result = {key: statistics.median(values) for key, values in parts.items()}
+    result["frames_located"] = float(refined_frames)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tracker", nargs="?", default="atom")
+    parser.add_argument("param", nargs="?", default="default")
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    parser.add_argument("--image-sample-size", type=int, default=None, help="override params.image_sample_size")
+    args = parser.parse_args(argv)
+    if args.frames < 1 or args.threads < 1:
+        raise SystemExit("--frames and --threads must be >= 1")
+    torch.set_num_threads(args.threads)
+    result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size)
+    total = result["total"]
+    print(f"{args.tracker}/{args.param}: median over {args.frames} frames, {args.threads} threads, "
+          f"target located in {int(result['frames_located'])} frames")
+    for key in ("backbone", "classifier", "refinement", "rest"):
+        print(f"  {key:<11} {1000 * result[key]:7.2f} ms  {100 * result[key] / total:5.1f} %")
+    print(f"  {'total':<11} {1000 * total:7.2f} ms  -> {1.0 / total:.1f} fps "
+          f"(non-backbone share {100 * (1 - result['backbone'] / total):.1f} %)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""ATOM + EBM with a cheaper refinement for real-time CPU use: 5 starting boxes, T = 3 steps
+(4 forward/backward passes of the estimator instead of 11), image_sample_size 224.
+
+The step lengths are the paper's, so a trained EBM moves boxes as fast per step; fewer steps
+mean less fine convergence. Measure with ``python -m pytracking.benchmark_tracker atom fast``.
+"""
+from __future__ import annotations
+
+from pytracking.parameter.atom.default import parameters as ebm_parameters
+from pytracking.utils.params import TrackerParams
+
+
+def parameters() -> TrackerParams:
+    params = ebm_parameters()
+    params.image_sample_size = 224
+    params.box_refinement_num_boxes = 5
+    params.box_refinement_iter = 3
+    params.box_refinement_topk = 3
+    return params
