@@ -117,3 +117,40 @@ def test_evaluation_reports_corrupt_frame_and_finishes_other_sequences(tmp_path,
                                "--results_path", str(results)])
     text = capsys.readouterr().out
     assert status == 1 and "finished 0, skipped 2, failed 1" in text and str(bad) in text
+
+
+def test_training_epoch_survives_corrupt_frames_and_counts_them(tmp_path, capsys):
+    """A whole (tiny) training epoch on a LaSOT fixture with a damaged frame: finite loss, the
+    unreadable frames counted in the epoch summary, a checkpoint written."""
+    import math
+    from dataclasses import replace
+
+    import torch
+
+    from fixtures_layouts import write_settings
+    from ltr.admin.local_settings import load_settings
+    from ltr.admin.settings import TrainSettings
+    from ltr.train_settings.bbreg import common, tiny
+
+    data = tmp_path / "lasot"
+    written = make_lasot(data, sequences=SEQUENCES, n_frames=2, image_size=(96, 72))
+    bad = written["airplane-2"].frame_paths[0]
+    corrupt(bad, "truncated")
+    env = load_settings(write_settings(tmp_path / "settings.toml", {"lasot": data}))
+    settings = TrainSettings(module_name="bbreg", script_name="tiny", device="cpu", workspace=tmp_path / "ws",
+                             env=env, show_progress=False, use_tensorboard=False, epochs=1)
+    cfg = replace(tiny.config(settings), train_datasets=[("lasot", {"split": None})], samples_per_epoch=8)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stats = common.run_config(cfg, settings)
+    finally:
+        torch.set_num_threads(previous)
+    train = stats[1]["train"]
+    assert math.isfinite(train["Loss/total"]) and train["samples"] == 8
+    naming = [str(w.message) for w in caught if str(bad) in str(w.message)]
+    assert train["read_errors"] == len(naming) >= 1
+    assert f"unreadable frames {len(naming)}" in capsys.readouterr().out
+    assert (settings.checkpoint_dir / "tiny_ep0001.pth").is_file()
