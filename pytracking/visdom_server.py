@@ -17,13 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from pathlib import Path
 
+from ltr.admin.visdom_client import HOST, server_answers
+
 DEFAULT_PORT = 8097
-HOST = "127.0.0.1"
 
 #: files the visdom page (static/index.html) loads, relative to visdom's static folder
 PAGE_ASSETS = (
@@ -67,15 +66,6 @@ def default_env_path() -> Path:
         return Path(load_settings().workspace) / "visdom"
     except (SettingsError, OSError):
         return REPO_ROOT / "workspace" / "visdom"
-
-
-def server_answers(port: int, timeout: float = 1.0) -> bool:
-    """True when a visdom server on 127.0.0.1:``port`` serves its page (HTTP 200)."""
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/", timeout=timeout) as response:
-            return response.status == 200 and b"visdom" in response.read(65536)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 def port_in_use(port: int) -> bool:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pytracking import visdom_server
-from pytracking.utils.visdom import PauseControl, TrainingPlotter, VisdomPanels, _panel_kind, _scores_key
+from ltr.admin.visdom_client import TrainingPlotter
+from pytracking.utils.visdom import PauseControl, VisdomPanels, _panel_kind, _scores_key
 
 
 def test_pause_control_space_pauses_and_right_arrow_steps_one_frame():

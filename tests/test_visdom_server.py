@@ -22,7 +22,8 @@ from pytracking import visdom_server
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils.params import TrackerParams
 from pytracking.utils.video_source import FrameSource
-from pytracking.utils.visdom import TrainingPlotter, VisdomPanels
+from ltr.admin.visdom_client import TrainingPlotter
+from pytracking.utils.visdom import VisdomPanels
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = "toy_tracking"

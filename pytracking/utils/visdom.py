@@ -5,7 +5,7 @@
 refinement's starting and final boxes with scores drawn on the frame, loss / residual lists as
 line plots, scalars as a text table) and, for ``debug >= 2``, a pause/step control driven by key
 presses in the browser (space pauses/resumes, right arrow advances one frame while paused).
-``TrainingPlotter`` pushes loss curves for training: ``plot(name, step, value)``.
+Training curves: ``ltr.admin.visdom_client.TrainingPlotter``.
 
 Both degrade gracefully: when no server answers they print one message, keep the data they were
 given in memory (``history``) and draw nothing. The server is started with
@@ -15,18 +15,17 @@ Drawing itself lives in ``pytracking.utils.visualization``.
 from __future__ import annotations
 
 import html
-import logging
 import sys
 import threading
-import warnings
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
+from ltr.admin.visdom_client import HOST
+from ltr.admin.visdom_client import connect as _connect
 from pytracking.utils import visualization as vis_draw
 
-HOST = "127.0.0.1"
 
 #: keys of a tracker's debug dict treated as refinement results (boxes in frame pixels, xywh)
 REFINEMENT_KEYS = ("initial_boxes", "final_boxes", "scores")
@@ -39,20 +38,6 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _connect(port: int, env: str, incoming: bool, timeout: float) -> Any | None:
-    """A connected ``visdom.Visdom`` client, or None when no server answers on 127.0.0.1:port."""
-    from pytracking.visdom_server import server_answers
-
-    if not server_answers(port, timeout=timeout):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import visdom
-
-    logging.getLogger("visdom").setLevel(logging.CRITICAL)
-    client = visdom.Visdom(server=f"http://{HOST}", port=port, env=env, raise_exceptions=False,
-                           use_incoming_socket=incoming)
-    return client if client.check_connection(timeout_seconds=int(max(timeout, 1))) else None
 
 
 class PauseControl:
@@ -324,46 +309,3 @@ def _panel_kind(value: Any, key: str = "") -> str | None:
         if squeezed.ndim <= 1 and array.size >= 1:
             return "curve"
     return None
-
-
-class TrainingPlotter:
-    """Loss curves of a training run in visdom environment ``env``.
-
-    ``plot(name, step, value, series=None)`` appends the point ``(step, value)`` to the panel
-    ``name`` (one line per ``series``, e.g. "train" and "val", in the same panel). Every point is
-    kept in ``history[name][series]`` as ``(step, value)`` whether or not a server answers.
-    """
-
-    def __init__(self, port: int = 8097, env: str = "ltr", timeout: float = 3.0,
-                 connect: Callable[[int, str, bool, float], Any | None] = _connect):
-        self.port = port
-        self.env = env
-        self.history: dict[str, dict[str, list[tuple[float, float]]]] = {}
-        self._client = connect(port, env, False, timeout)
-        if self._client is None:
-            print(f"[visdom] no visdom server at http://{HOST}:{port}; training curves are not plotted",
-                  file=sys.stderr)
-
-    @property
-    def enabled(self) -> bool:
-        return self._client is not None
-
-    def plot(self, name: str, step: float, value: float, series: str | None = None) -> None:
-        """Append ``(step, value)`` to curve ``series`` (default: ``name``) of panel ``name``."""
-        if not name:
-            raise ValueError("name must be a non-empty string")
-        step, value = float(step), float(value)
-        if not np.isfinite(step):
-            raise ValueError(f"step must be finite, got {step}")
-        line_name = series or name
-        curves = self.history.setdefault(name, {})
-        first_point = line_name not in curves
-        curves.setdefault(line_name, []).append((step, value))
-        if not self.enabled:
-            return
-        opts = {"title": name, "xlabel": "step", "showlegend": True}
-        if len(curves) == 1 and first_point:
-            self._client.line(Y=np.array([value]), X=np.array([step]), win=name, name=line_name, opts=opts)
-        else:
-            self._client.line(Y=np.array([value]), X=np.array([step]), win=name, name=line_name,
-                              update="append", opts=opts)
