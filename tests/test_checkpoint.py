@@ -1,6 +1,5 @@
 """Checkpoints: atomic writes, weights-only loading, rebuilding from the registry, fp16 export."""
 import os
-import pickle
 import random
 
 import numpy as np
