@@ -49,6 +49,15 @@ class BaseDataset:
         return [self.load_sequence(n) for n in chosen]
 
 
+def sequence_from_annotation(annotation_file: str | Path, **fields) -> Sequence:
+    """``Sequence(**fields)``; a ``ValueError`` (empty ground truth, unusable first box, ...) is re-raised
+    naming ``annotation_file``, so that the user knows which file to look at."""
+    try:
+        return Sequence(**fields)
+    except ValueError as err:
+        raise ValueError(f"{annotation_file}: {err}") from err
+
+
 def natural_key(text: str) -> list:
     """Sort key that orders embedded integers numerically: ``2.jpg`` < ``10.jpg``."""
     return [int(t) if t.isdigit() else t for t in _DIGITS.split(text)]

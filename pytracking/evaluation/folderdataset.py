@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from pytracking.evaluation.dataset_base import (BaseDataset, list_images, read_name_list, read_visibility_got10k,
-                                                read_visibility_lasot)
+                                                read_visibility_lasot, sequence_from_annotation)
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.evaluation.sequence import Sequence
 
@@ -68,5 +68,6 @@ class FolderDataset(BaseDataset):
             visible = read_visibility_got10k(folder, gt.shape[0])
         parent = folder.parent.name
         object_class = parent if name.startswith(parent + "-") else None
-        return Sequence(name=name, frames=[str(p) for p in images[:gt.shape[0]]], ground_truth_rect=gt,
-                        target_visible=visible, dataset=self.name, object_class=object_class)
+        return sequence_from_annotation(folder / "groundtruth.txt", name=name,
+                                        frames=[str(p) for p in images[:gt.shape[0]]], ground_truth_rect=gt,
+                                        target_visible=visible, dataset=self.name, object_class=object_class)

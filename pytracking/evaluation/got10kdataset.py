@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytracking.evaluation.dataset_base import (BaseDataset, first_row_only, list_images, read_name_list,
-                                                read_visibility_got10k)
+                                                read_visibility_got10k, sequence_from_annotation)
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.evaluation.sequence import Sequence
 
@@ -57,5 +57,6 @@ class GOT10KDataset(BaseDataset):
             gt = boxes
             visible = read_visibility_got10k(folder, gt.shape[0])
         frames = [str(folder / f"{i:08d}.jpg") for i in range(1, gt.shape[0] + 1)]
-        return Sequence(name=name, frames=frames, ground_truth_rect=gt, target_visible=visible, dataset=self.name,
-                        object_class=read_object_class(folder / "meta_info.ini"))
+        return sequence_from_annotation(gt_file, name=name, frames=frames, ground_truth_rect=gt,
+                                        target_visible=visible, dataset=self.name,
+                                        object_class=read_object_class(folder / "meta_info.ini"))

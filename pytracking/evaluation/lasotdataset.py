@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytracking.evaluation.dataset_base import BaseDataset, read_name_list, read_visibility_lasot
+from pytracking.evaluation.dataset_base import (BaseDataset, read_name_list, read_visibility_lasot,
+                                                sequence_from_annotation)
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.evaluation.sequence import Sequence
 
@@ -43,5 +44,5 @@ class LaSOTDataset(BaseDataset):
         gt = read_boxes(gt_file)
         frames = [str(folder / "img" / f"{i:08d}.jpg") for i in range(1, gt.shape[0] + 1)]
         visible = read_visibility_lasot(folder, gt.shape[0])
-        return Sequence(name=name, frames=frames, ground_truth_rect=gt, target_visible=visible, dataset=self.name,
-                        object_class=class_name)
+        return sequence_from_annotation(gt_file, name=name, frames=frames, ground_truth_rect=gt,
+                                        target_visible=visible, dataset=self.name, object_class=class_name)

@@ -7,7 +7,7 @@ The per-sequence start-frame exceptions of the official configuration are not mo
 """
 from __future__ import annotations
 
-from pytracking.evaluation.dataset_base import BaseDataset, list_images
+from pytracking.evaluation.dataset_base import BaseDataset, list_images, sequence_from_annotation
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.evaluation.sequence import Sequence
 
@@ -38,5 +38,5 @@ class OTBDataset(BaseDataset):
         images = list_images(folder / "img")
         if len(images) < gt.shape[0]:
             raise ValueError(f"{folder / 'img'}: {len(images)} images for {gt.shape[0]} ground-truth rows")
-        return Sequence(name=name, frames=[str(p) for p in images[:gt.shape[0]]], ground_truth_rect=gt,
-                        dataset=self.name)
+        return sequence_from_annotation(folder / gt_name, name=name, frames=[str(p) for p in images[:gt.shape[0]]],
+                                        ground_truth_rect=gt, dataset=self.name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytracking.evaluation.dataset_base import BaseDataset, first_row_only, list_images
+from pytracking.evaluation.dataset_base import BaseDataset, first_row_only, list_images, sequence_from_annotation
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.evaluation.sequence import Sequence
 
@@ -46,4 +46,5 @@ class TrackingNetDataset(BaseDataset):
             gt = boxes
         else:
             raise ValueError(f"{anno_file}: {boxes.shape[0]} rows for {len(frames)} frames")
-        return Sequence(name=name, frames=[str(f) for f in frames], ground_truth_rect=gt, dataset=self.name)
+        return sequence_from_annotation(anno_file, name=name, frames=[str(f) for f in frames], ground_truth_rect=gt,
+                                        dataset=self.name)

@@ -14,7 +14,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytracking.evaluation.dataset_base import BaseDataset
+from pytracking.evaluation.dataset_base import BaseDataset, sequence_from_annotation
 from pytracking.evaluation.results_io import read_boxes, read_numbers
 from pytracking.evaluation.sequence import Sequence
 
@@ -87,5 +87,5 @@ class UAVDataset(BaseDataset):
             if flags.shape[0] != len(UAV_ATTRIBUTES):
                 raise ValueError(f"{att_file}: expected {len(UAV_ATTRIBUTES)} attribute flags, got {flags.shape[0]}")
             attributes = {a: bool(v) for a, v in zip(UAV_ATTRIBUTES, flags)}
-        return Sequence(name=name, frames=frames, ground_truth_rect=gt, target_visible=None, dataset=self.name,
-                        object_class=spec.object_class, attributes=attributes)
+        return sequence_from_annotation(anno_file, name=name, frames=frames, ground_truth_rect=gt, target_visible=None,
+                                        dataset=self.name, object_class=spec.object_class, attributes=attributes)
