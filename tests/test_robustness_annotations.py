@@ -224,3 +224,22 @@ def test_analysis_excludes_nan_and_negative_rows_for_every_tracker(eval_root, tm
     np.testing.assert_array_equal(a.success, direct.success)
     assert not runs["a"].missing and not runs["b"].missing
     assert torch.isfinite(torch.as_tensor(a.success)).all()
+
+
+def test_run_tracker_cli_names_the_broken_annotation_file(eval_root, tmp_path, capsys):
+    """The CLI loads every sequence before tracking: a broken file stops it with its name (no tracking done)."""
+    from pytracking import run_tracker
+    root, gt = eval_root
+    results = tmp_path / "results"
+    argv = ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(results)]
+    try:
+        run_tracker.main(argv)
+    except ValueError as err:
+        message = str(err)
+    except SystemExit as exit_:
+        assert exit_.code not in (0, None)
+        message = capsys.readouterr().err
+    else:
+        pytest.fail("run_tracker accepted a dataset with broken annotation files")
+    assert any(str(path) in message for path in gt.values()), message
+    assert not (results / "opencv" / "kcf").exists() or not any((results / "opencv" / "kcf").iterdir())

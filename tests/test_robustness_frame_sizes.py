@@ -101,3 +101,44 @@ def test_atom_tiny_on_huge_and_tiny_frames(case, atom_tracker_class):
     for out in outputs:  # at least part of the box stays in the frame
         x, y, w, h = out["target_bbox"]
         assert x < width and y < height and x + w > 0 and y + h > 0, out["target_bbox"]
+
+
+EDGE_BOXES = {
+    "partly_outside_bottom_right": [28.0, 20.0, 8.0, 8.0],
+    "partly_outside_top_left": [-3.0, -2.0, 8.0, 8.0],
+    "larger_than_frame": [-4.0, -4.0, 40.0, 30.0],
+    "one_pixel_corner": [31.0, 23.0, 1.0, 1.0],
+    "sub_pixel": [10.4, 10.4, 0.4, 0.4],
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_BOXES))
+@pytest.mark.parametrize("param_module", [kcf, csrt], ids=["kcf", "csrt"])
+def test_opencv_trackers_accept_boxes_at_and_over_the_border(case, param_module):
+    """OpenCV asserts (cv2.error) on 1-pixel CSRT boxes and on rectangles outside the image; the wrapper
+    clips and grows the rectangle it hands over, and reports the given box at frame 0."""
+    box = EDGE_BOXES[case]
+    frames = _frames((32, 24), [max(0.0, box[0]), max(0.0, box[1]), 4.0, 4.0])
+    tracker = opencv_tracker_class()(param_module.parameters())
+    assert tracker.initialize(frames[0], {"init_bbox": box})["target_bbox"] == box
+    _check_outputs([tracker.track(frame) for frame in frames[1:]], (32, 24))
+
+
+@pytest.mark.parametrize("box", [[40.0, 30.0, 5.0, 5.0], [-10.0, 5.0, 5.0, 5.0], [5.0, 24.0, 5.0, 5.0]])
+@pytest.mark.parametrize("param_module", [kcf, csrt], ids=["kcf", "csrt"])
+def test_opencv_box_outside_the_image_is_a_value_error(box, param_module):
+    tracker = opencv_tracker_class()(param_module.parameters())
+    with pytest.raises(ValueError, match="init_bbox.*outside the 32x24 image"):
+        tracker.initialize(_frames((32, 24), [2.0, 2.0, 4.0, 4.0], n=1)[0], {"init_bbox": box})
+
+
+def test_opencv_init_rect_is_clipped_and_at_least_two_pixels():
+    from pytracking.tracker.opencv.opencv_tracker import opencv_init_rect
+    shape = (24, 32, 3)
+    assert opencv_init_rect([2.0, 3.0, 8.0, 6.0], shape) == (2, 3, 8, 6)
+    assert opencv_init_rect([28.0, 20.0, 8.0, 8.0], shape) == (28, 20, 4, 4)
+    assert opencv_init_rect([-3.0, -2.0, 8.0, 8.0], shape) == (0, 0, 5, 6)
+    assert opencv_init_rect([31.0, 23.0, 1.0, 1.0], shape) == (30, 22, 2, 2)
+    assert opencv_init_rect([10.4, 10.4, 0.4, 0.4], shape) == (10, 10, 2, 2)
+    assert opencv_init_rect([-4.0, -4.0, 40.0, 30.0], shape) == (0, 0, 32, 24)
+    assert opencv_init_rect([0.0, 0.0, 1.0, 1.0], (1, 1, 3)) == (0, 0, 1, 1)

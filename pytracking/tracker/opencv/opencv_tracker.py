@@ -1,8 +1,10 @@
 """Wrapper of OpenCV's CSRT and KCF trackers (opencv-contrib).
 
 Images arrive RGB and are converted to BGR here, at the edge. OpenCV trackers take integer
-rectangles: the init box is rounded (``x, y`` rounded, ``w, h`` rounded and at least 1).
-When ``update`` reports a failure the last box is kept and the flag is ``'not_found'``.
+rectangles inside the image (:func:`opencv_init_rect`): the init box is rounded, clipped to the
+image and grown to at least :data:`MIN_RECT_SIZE` pixels a side (CSRT asserts on 1-pixel boxes); a
+box entirely outside the image is a ``ValueError`` naming ``init_bbox``. When ``update`` reports a
+failure the last box is kept and the flag is ``'not_found'``.
 
 Parameters (``params``): ``tracker_type`` ('csrt' | 'kcf'); optional ``opencv_options`` dict set as
 attributes of the OpenCV parameter object (e.g. ``{'detect_thresh': 0.3}`` for KCF).
@@ -15,6 +17,9 @@ import cv2
 import numpy as np
 
 from pytracking.tracker.base.basetracker import BaseTracker
+
+#: smallest side of the rectangle handed to OpenCV (CSRT fails on 1-pixel sides)
+MIN_RECT_SIZE = 2
 
 _FACTORIES = {
     "csrt": ("TrackerCSRT", "TrackerCSRT_Params"),
@@ -43,14 +48,45 @@ def create_opencv_tracker(tracker_type: str, options: dict[str, Any] | None = No
                      "install opencv-contrib-python")
 
 
+def _clip_span(start: float, length: float, limit: int, min_size: int) -> tuple[int, int] | None:
+    """Integer ``(start, length)`` of ``[start, start + length)`` rounded and clipped to ``[0, limit)``, grown
+    symmetrically (then shifted inside) to at least ``min(min_size, limit)``; None if nothing is inside."""
+    lo, hi = int(round(start)), int(round(start + length))
+    hi = max(hi, lo + 1)
+    lo, hi = max(lo, 0), min(hi, limit)
+    if hi <= lo:
+        return None
+    if hi - lo >= min_size or hi - lo >= limit:
+        return lo, hi - lo
+    size = min(min_size, limit)
+    centre = (max(start, 0.0) + min(start + length, float(limit))) / 2.0
+    lo = min(max(0, int(round(centre - size / 2.0))), limit - size)
+    return lo, size
+
+
+def opencv_init_rect(box: list[float], image_shape: tuple[int, ...],
+                     min_size: int = MIN_RECT_SIZE) -> tuple[int, int, int, int]:
+    """The integer ``(x, y, w, h)`` given to OpenCV for ``box`` in an image of ``image_shape`` ``[H, W, ...]``.
+
+    Rounded, clipped to the image, each side at least ``min_size`` (or the image side); ``ValueError``
+    naming ``init_bbox`` if the box does not overlap the image.
+    """
+    height, width = int(image_shape[0]), int(image_shape[1])
+    x, y, w, h = (float(v) for v in box)
+    span_x = _clip_span(x, w, width, min_size)
+    span_y = _clip_span(y, h, height, min_size)
+    if span_x is None or span_y is None:
+        raise ValueError(f"init_bbox {list(box)} lies outside the {width}x{height} image")
+    return span_x[0], span_y[0], span_x[1], span_y[1]
+
+
 class OpenCVTracker(BaseTracker):
     """CSRT or KCF from OpenCV behind the framework's tracker interface."""
 
     def _initialize(self, image: np.ndarray, info: dict) -> dict:
         self.tracker_type = str(self.params.get("tracker_type", "csrt")).lower()
         self._tracker = create_opencv_tracker(self.tracker_type, self.params.get("opencv_options", None))
-        x, y, w, h = info["init_bbox"]
-        rect = (int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h))))
+        rect = opencv_init_rect(info["init_bbox"], image.shape)
         self._tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
         self._box = [float(v) for v in info["init_bbox"]]
         return {"target_bbox": list(self._box)}
