@@ -1,1 +1,2 @@
-"""Parameter files of the ATOM-style tracker: default (EBM), iou, no_refine, multiscale, gauss."""
+"""Parameter files of the ATOM-style tracker: default (EBM, ML-IS), nce (EBM, NCE+), iou (IoU-Net), gauss
+(Gaussian-NLL regression), no_refine and multiscale (backbone only), fast (cheaper EBM)."""

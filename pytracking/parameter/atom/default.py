@@ -16,6 +16,18 @@ from pathlib import Path
 from pytracking.utils.params import TrackerParams
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"   # <repo>/pytracking/networks
+
+# shipped estimator weights (exported with ltr.admin.checkpoint export, each with a .sha256 sidecar)
+EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (ltr.run_training bbreg atom_ebm_cpu)
+NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (ltr.run_training bbreg atom_nce_cpu)
+IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (ltr.run_training bbreg atom_iou_cpu)
+GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (ltr.run_training bbreg atom_gauss_cpu)
+
+
+def network_path(file_name: str) -> str:
+    """``<repo>/pytracking/networks/<file_name>``, resolved from this package's location."""
+    return str(NETWORKS_DIR / file_name)
 
 
 def base_parameters() -> TrackerParams:
@@ -26,7 +38,7 @@ def base_parameters() -> TrackerParams:
     params.seed = 0                   # jitter of the refinement's starting boxes
 
     # network: checkpoint (rebuilt from the registry by ltr.admin.checkpoint.load_network) ...
-    params.net_path = str(REPO_ROOT / "pytracking" / "networks" / "atom_ebm_effnet.pth")
+    params.net_path = network_path(EBM_NETWORK)
     # ... or a registry constructor (name, kwargs) with random estimator weights (tests) ...
     params.net_constructor = None
     # ... used only when net_path is missing and this is True (untrained estimator!)

@@ -1,4 +1,5 @@
-"""ATOM with an IoU-Net-trained estimator (confidence-based baseline).
+"""ATOM with an IoU-Net-trained estimator (confidence-based baseline), shipped weights
+``pytracking/networks/atom_iou_effnet.pth``.
 
 The estimator output is ``2 IoU - 1`` in [-1, 1]; near the optimum its gradient in relative space
 is of order 2-4 per unit (``d IoU / d(cx / w) ~ 2``, ``d IoU / d log w ~ 1``), so steps of
@@ -8,13 +9,13 @@ a too-long step cannot make the box worse.
 """
 from __future__ import annotations
 
-from pytracking.parameter.atom.default import REPO_ROOT, parameters as ebm_parameters
+from pytracking.parameter.atom.default import IOU_NETWORK, network_path, parameters as ebm_parameters
 from pytracking.utils.params import TrackerParams
 
 
 def parameters() -> TrackerParams:
     params = ebm_parameters()
-    params.net_path = str(REPO_ROOT / "pytracking" / "networks" / "atom_iou_effnet.pth")
+    params.net_path = network_path(IOU_NETWORK)
     params.box_refinement_iter = 5
     params.box_refinement_step_length = (0.025, 0.025, 0.025, 0.025)
     params.box_refinement_decay = 0.5

@@ -3,7 +3,10 @@ scale; no box estimator (a DSST-like baseline). One batched backbone pass of 3 p
 
 Scales other than 1 compete with their peak times ``scale_penalty`` = 0.97 (a small prior for
 no change; with EfficientNet-Lite0 features on the synthetic moving/scaling test target this
-gave mean IoU 0.89 vs 0.59 for the fixed-size tracker)."""
+gave mean IoU 0.89 vs 0.59 for the fixed-size tracker).
+
+Needs only the backbone (ImageNet EfficientNet-Lite0 from its package), never the trained
+estimator files (``net_path`` is None)."""
 from __future__ import annotations
 
 from pytracking.parameter.atom.default import base_parameters
@@ -16,5 +19,6 @@ def parameters() -> TrackerParams:
     params.scale_factors = (0.95, 1.0, 1.05)
     params.scale_penalty = 0.97
     params.scale_damping = 1.0
+    params.net_path = None
     params.use_registry_fallback = True
     return params

@@ -1,4 +1,9 @@
-"""Classifier only: position from the classifier, size fixed at the first frame's (ablation)."""
+"""Classifier only: position from the classifier, size fixed at the first frame's (ablation).
+
+Needs only the backbone (ImageNet EfficientNet-Lite0 from its package): ``net_path`` is None, so
+the network is always built from ``fallback_net_constructor`` and the trained estimator files are
+never read (the backbone is frozen in estimator training, so the features are the same).
+"""
 from __future__ import annotations
 
 from pytracking.parameter.atom.default import base_parameters
@@ -9,6 +14,6 @@ def parameters() -> TrackerParams:
     params = base_parameters()
     params.use_box_refinement = False
     params.scale_factors = (1.0,)
-    # only the backbone is needed: without trained weights fall back to the ImageNet backbone
+    params.net_path = None
     params.use_registry_fallback = True
     return params

@@ -11,7 +11,9 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
    position, ``hard_negative`` if only one is near, else ``uncertain`` (no update);
    a moderate one (``> hard_negative_threshold * peak``) -> ``hard_negative``; else ``normal``;
 3. unless ``not_found``, the box estimator refines the box (position from the classifier, size
-   from the previous frame) -- or, without refinement, the size is scaled by the chosen scale factor
+   from the previous frame) by gradient ascent on its score -- or, with a regression head
+   (``box_estimator_type`` 'regression', or 'auto' with a ``BoxRegressionNet``), takes the head's
+   predicted mean box from that one box (one forward pass) -- or, without refinement, the size is scaled by the chosen scale factor
    to the power ``scale_damping`` (scales other than 1 compete with their peak times ``scale_penalty``);
 4. size clamped to ``[min_scale_factor, max_scale_factor] x`` the initial size (and at least
    ``min_target_size`` px, at most ``max_target_image_fraction`` of the frame), position clamped
@@ -34,22 +36,56 @@ from torch import nn
 from pytracking.features.augmentation import augmentations_from_params, augmented_patches
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
-from pytracking.tracker.atom.box_estimator import BoxEstimator, NetworkBoxEstimator
-from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box
+from pytracking.tracker.atom.box_estimator import (BoxEstimator, NetworkBoxEstimator, RegressionBoxEstimator,
+                                                   is_regression_head)
+from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box, regress_box
 from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
 from pytracking.tracker.base.basetracker import BaseTracker
 
-__all__ = ["ATOM", "resolve_device", "load_tracker_network"]
+__all__ = ["ATOM", "resolve_device", "load_tracker_network", "missing_network_file", "missing_weights_message"]
+
+# shipped weights file -> the CPU train setting that produces it
+TRAIN_SETTING_OF_NETWORK = {
+    "atom_ebm_effnet.pth": "atom_ebm_cpu",
+    "atom_nce_effnet.pth": "atom_nce_cpu",
+    "atom_iou_effnet.pth": "atom_iou_cpu",
+    "atom_gauss_effnet.pth": "atom_gauss_cpu",
+}
 
 MISSING_WEIGHTS_HELP = (
     "network weights not found at params.net_path = {path}.\n"
     "Get them in one of these ways:\n"
-    "  * train the EBM estimator: python -m ltr.run_training bbreg <setting> and point params.net_path at the\n"
-    "    checkpoint (or copy it to pytracking/networks/atom_ebm_effnet.pth);\n"
+    "  * update the checkout: the trained estimators are shipped in pytracking/networks/ (git pull);\n"
+    "  * or train the estimator: python -m ltr.run_training bbreg {setting}, then export the last checkpoint:\n"
+    "    python -m ltr.admin.checkpoint export <workspace>/checkpoints/bbreg/{setting}/{setting}_epNNNN.pth {path}\n"
+    "    (or point params.net_path at any checkpoint of that setting);\n"
     "  * or set params.use_registry_fallback = True to build params.fallback_net_constructor from the registry\n"
     "    (ImageNet backbone, UNTRAINED estimator: the box refinement will then be meaningless);\n"
     "  * or use the parameter file 'no_refine' / 'multiscale', which need only the backbone."
 )
+
+
+def missing_weights_message(path: str | Path | None) -> str:
+    """The explanation given when ``params.net_path`` does not exist: where the file comes from and
+    how to train/export it (the train setting is looked up by file name, EBM ML-IS otherwise)."""
+    setting = TRAIN_SETTING_OF_NETWORK.get(Path(path).name if path else "", "atom_ebm_cpu")
+    return MISSING_WEIGHTS_HELP.format(path=path, setting=setting)
+
+
+def missing_network_file(params: Any) -> Path | None:
+    """The weights file these parameters need but which does not exist, else None.
+
+    None when the network comes from ``params.net``/``params.net_constructor``/``params.backbone``,
+    when ``params.net_path`` exists, or when the registry fallback is allowed (``no_refine``,
+    ``multiscale``). Lets a caller report "weights missing" before starting a run."""
+    if params.get("net", None) is not None or params.get("net_constructor", None) is not None:
+        return None
+    path = params.get("net_path", None)
+    if path is not None and Path(path).is_file():
+        return None
+    if params.get("use_registry_fallback", False) or params.get("backbone", None) is not None:
+        return None
+    return Path(path) if path is not None else Path("<params.net_path not set>")
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -86,7 +122,7 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
         elif params.get("backbone", None) is not None:
             return None
         else:
-            raise FileNotFoundError(MISSING_WEIGHTS_HELP.format(path=path))
+            raise FileNotFoundError(missing_weights_message(path))
     if not isinstance(net, nn.Module):
         raise ValueError(f"params.net must be an nn.Module, got {type(net).__name__}")
     return net.to(device).eval()
@@ -113,14 +149,26 @@ class ATOM(BaseTracker):
         elif isinstance(backbone, nn.Module):
             backbone = backbone.to(self.device).eval()
         self.extractor = BackboneFeatureExtractor(backbone, layers, self.device)
-        self.estimator: BoxEstimator | None = None
+        self.estimator: BoxEstimator | RegressionBoxEstimator | None = None
         if self.use_refinement:
             estimator = params.get("box_estimator", None)
+            kind = str(params.get("box_estimator_type", "auto"))
+            if kind not in ("auto", "score", "regression"):
+                raise ValueError(f"params.box_estimator_type must be 'auto', 'score' or 'regression', got {kind!r}")
             if estimator is None:
                 if self.net is None or not hasattr(self.net, "bb_regressor"):
                     raise ValueError("use_box_refinement needs params.box_estimator or a network with a bb_regressor")
-                estimator = NetworkBoxEstimator(self.net.bb_regressor, self.estimator_layers)
-            if not isinstance(estimator, BoxEstimator):
+                head = self.net.bb_regressor
+                regression = is_regression_head(head) if kind == "auto" else kind == "regression"
+                if regression and not is_regression_head(head):
+                    raise ValueError("params.box_estimator_type = 'regression' needs a regression head "
+                                     f"(BoxRegressionNet), got {type(head).__name__}")
+                if not regression and is_regression_head(head):
+                    raise ValueError("params.box_estimator_type = 'score' needs a box-scoring head (AtomIoUNet); "
+                                     "this network has a regression head: use box_estimator_type = 'regression'")
+                estimator = (RegressionBoxEstimator(head, self.estimator_layers) if regression
+                             else NetworkBoxEstimator(head, self.estimator_layers))
+            if not isinstance(estimator, (BoxEstimator, RegressionBoxEstimator)):
                 raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator)")
             self.estimator = estimator
         self.refinement = RefinementSettings.from_params(params)
@@ -249,9 +297,11 @@ class ATOM(BaseTracker):
             if self.estimator is not None:
                 state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
                 box_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
-                refined = refine_box(self.estimator, state,
-                                     torch.as_tensor(box_patch, dtype=torch.float32, device=self.device),
-                                     self.refinement, self.generator)
+                box_patch = torch.as_tensor(box_patch, dtype=torch.float32, device=self.device)
+                if isinstance(self.estimator, RegressionBoxEstimator):
+                    refined = regress_box(self.estimator, state, box_patch, self.refinement)
+                else:
+                    refined = refine_box(self.estimator, state, box_patch, self.refinement, self.generator)
                 box_img = geom.box_to_image(refined.box.cpu().numpy().astype(np.float64))
                 if np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0):
                     new_pos = box_img[:2] + box_img[2:] / 2

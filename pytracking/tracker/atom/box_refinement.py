@@ -13,6 +13,10 @@ Given the current estimate ``b = (cx, cy, w, h)`` in patch pixels:
    than ``max_shift * sqrt(w h)`` from the current estimate are dropped (guards against a broken
    estimator); the result is the mean ``(cx, cy, w, h)`` of the ``top_k`` best-scoring ones
    (the current estimate if none survives).
+
+:func:`regress_box` is the regression-head counterpart (Gaussian-NLL baseline): one forward pass
+from the current estimate, the predicted mean box, the same plausibility guards (the current
+estimate if the prediction fails them).
 """
 from __future__ import annotations
 
@@ -24,9 +28,9 @@ import torch
 
 from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_to_cxcywh, xywh_to_rel
 from ebm.refinement import refine
-from pytracking.tracker.atom.box_estimator import BoxEstimator
+from pytracking.tracker.atom.box_estimator import BoxEstimator, RegressionBoxEstimator
 
-__all__ = ["RefinementSettings", "RefinedBox", "jitter_boxes", "refine_box"]
+__all__ = ["RefinementSettings", "RefinedBox", "jitter_boxes", "refine_box", "plausible_boxes", "regress_box"]
 
 
 @dataclass
@@ -86,6 +90,36 @@ def jitter_boxes(box_xywh: torch.Tensor, num_boxes: int, jitter_pos: float, jitt
     return cxcywh_to_xywh(torch.cat([c, jittered], dim=0))
 
 
+def plausible_boxes(boxes: torch.Tensor, box_xywh: torch.Tensor, settings: RefinementSettings) -> torch.Tensor:
+    """``[N]`` bool: finite, ``w, h > 0``, aspect ``w / h`` in ``(1 / max_aspect, max_aspect)``, size
+    within ``max_scale_change`` (either way) of ``box_xywh``'s and centre within ``max_shift * sqrt(w h)``."""
+    ref_wh = box_xywh[2:]
+    aspect = boxes[:, 2] / boxes[:, 3]
+    change = boxes[:, 2:] / ref_wh
+    shift = (xywh_to_cxcywh(boxes)[:, :2] - xywh_to_cxcywh(box_xywh)[:2]).norm(dim=1)
+    return (torch.isfinite(boxes).all(dim=1)
+            & (aspect > 1.0 / settings.max_aspect) & (aspect < settings.max_aspect) & (boxes[:, 2:] > 0).all(dim=1)
+            & (change > 1.0 / settings.max_scale_change).all(dim=1) & (change < settings.max_scale_change).all(dim=1)
+            & (shift <= settings.max_shift * torch.sqrt(ref_wh[0] * ref_wh[1])))
+
+
+def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: torch.Tensor,
+                settings: RefinementSettings) -> RefinedBox:
+    """The regression head's predicted mean box from ``box_xywh`` ``[4]`` (patch pixels), one forward
+    pass; ``scores`` = ``-sum(log_var) / 2`` (log-density of the predicted Gaussian at its mean, up to
+    a constant: higher = more confident). ``box_xywh`` itself if the prediction is implausible."""
+    box_xywh = box_xywh.reshape(4).to(torch.float32)
+    if not torch.isfinite(box_xywh).all() or (box_xywh[2:] <= 0).any():
+        raise ValueError(f"box_xywh must be finite with w, h > 0, got {box_xywh.tolist()}")
+    boxes, log_var = estimator.regress(frame_state, box_xywh[None])
+    boxes = boxes.to(box_xywh)
+    scores = -0.5 * log_var.to(box_xywh).sum(dim=1)
+    valid = plausible_boxes(boxes, box_xywh, settings)
+    final = boxes[0] if bool(valid[0]) else box_xywh
+    return RefinedBox(box=final.detach(), candidates=boxes.detach(), scores=scores.detach(),
+                      num_accepted=valid.to(torch.int64))
+
+
 def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
                generator: torch.Generator | None = None) -> RefinedBox:
     """Refine ``box_xywh`` ``[4]`` (patch pixels, w, h > 0) on ``estimator``'s score (see module)."""
@@ -104,13 +138,7 @@ def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor
         result = refine(score_fn, y0, step, num_iter=settings.num_iter, decay=settings.decay)
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
-    aspect = boxes[:, 2] / boxes[:, 3]
-    change = boxes[:, 2:] / ref_wh
-    shift = (xywh_to_cxcywh(boxes)[:, :2] - xywh_to_cxcywh(box_xywh)[:2]).norm(dim=1)
-    valid = (torch.isfinite(boxes).all(dim=1) & torch.isfinite(scores)
-             & (aspect > 1.0 / settings.max_aspect) & (aspect < settings.max_aspect) & (boxes[:, 2:] > 0).all(dim=1)
-             & (change > 1.0 / settings.max_scale_change).all(dim=1) & (change < settings.max_scale_change).all(dim=1)
-             & (shift <= settings.max_shift * torch.sqrt(ref_wh[0] * ref_wh[1])))
+    valid = plausible_boxes(boxes, box_xywh, settings) & torch.isfinite(scores)
     if not bool(valid.any()):
         final = box_xywh
     else:
