@@ -4,6 +4,11 @@ Batches come from :class:`ltr.data.processing.BBRegProcessing` collated over the
 ``train_images [B, 1, 3, S, S]``, ``train_boxes [B, 1, 4]``, ``test_images [B, T, 3, S, S]``,
 ``test_boxes [B, T, 4]`` and candidate boxes ``[B, T, N, 4]``. Each (reference, test frame) is one
 pair; :func:`flatten_pairs` turns them into network inputs with ``P = B * T`` pairs.
+
+Batches of cached backbone features (:mod:`ltr.data.feature_cache`) carry ``train_feat_s8``,
+``train_feat_s16`` ``[B, 1, C, H, W]`` and ``test_feat_s8``, ``test_feat_s16`` ``[B, T, C, H, W]``
+instead of images; :func:`run_estimator` then runs only ``net.bb_regressor`` on them (the backbone
+is frozen, so the result is the same as running the whole network on the images).
 """
 from __future__ import annotations
 
@@ -16,7 +21,11 @@ from ebm import losses
 from ebm.boxes import xywh_to_rel
 from ltr.actors.base_actor import BaseActor
 
-__all__ = ["EBMActor", "IoUNetActor", "RegressionActor", "flatten_pairs", "EBM_METHODS", "REGRESSION_LOSSES"]
+__all__ = ["EBMActor", "IoUNetActor", "RegressionActor", "flatten_pairs", "run_estimator", "EBM_METHODS",
+           "REGRESSION_LOSSES", "CACHED_FEATURE_KEYS"]
+
+#: keys of a batch of cached backbone features (stride 8 and stride 16 maps of reference and test crops)
+CACHED_FEATURE_KEYS = ("train_feat_s8", "train_feat_s16", "test_feat_s8", "test_feat_s16")
 
 EBM_METHODS = ("ml-is", "kl-is", "nce", "nce+")
 REGRESSION_LOSSES = ("gauss", "laplace", "l2", "l1")
@@ -35,6 +44,29 @@ def flatten_pairs(data: dict[str, Any], boxes_key: str) -> tuple[Tensor, Tensor,
     train_imgs = train_images[:, 0].repeat_interleave(num_test, dim=0)
     train_bb = data["train_boxes"][:, 0].repeat_interleave(num_test, dim=0)
     return train_imgs, test_images.flatten(0, 1), train_bb, data[boxes_key].flatten(0, 1)
+
+
+def run_estimator(net: nn.Module, data: dict[str, Any], boxes_key: str) -> tuple[Any, Tensor]:
+    """``(net output for the boxes of data[boxes_key] flattened to [P, N, 4], those boxes)``.
+
+    Image batches run the whole network; cached-feature batches (:data:`CACHED_FEATURE_KEYS`) run
+    ``net.bb_regressor`` on the features (a DDP-wrapped network is refused there: its gradient
+    synchronisation would be bypassed).
+    """
+    if "train_feat_s8" not in data:
+        train_imgs, test_imgs, train_bb, boxes = flatten_pairs(data, boxes_key)
+        return net(train_imgs, test_imgs, train_bb, boxes), boxes
+    missing = [k for k in CACHED_FEATURE_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"data: cached-feature batch lacks {missing}")
+    if isinstance(net, nn.parallel.DistributedDataParallel):
+        raise ValueError("net: cached-feature training does not support DistributedDataParallel")
+    num_test = data["test_feat_s8"].shape[1]
+    feat_ref = [data[k][:, 0].repeat_interleave(num_test, dim=0) for k in ("train_feat_s8", "train_feat_s16")]
+    feat_test = [data[k].flatten(0, 1) for k in ("test_feat_s8", "test_feat_s16")]
+    train_bb = data["train_boxes"][:, 0].repeat_interleave(num_test, dim=0)
+    boxes = data[boxes_key].flatten(0, 1)
+    return net.bb_regressor(feat_ref, feat_test, train_bb, boxes), boxes
 
 
 def _finite(*tensors: Tensor) -> bool:
@@ -61,9 +93,8 @@ class EBMActor(BaseActor):
         self.label_sigma = float(label_sigma)
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        train_imgs, test_imgs, train_bb, proposals = flatten_pairs(data, "proposals")
+        scores, proposals = run_estimator(self.net, data, "proposals")  # [P, M + 1]
         log_q = data["proposal_log_q"].flatten(0, 1)
-        scores = self.net(train_imgs, test_imgs, train_bb, proposals)  # [P, M + 1]
         if not _finite(scores):
             return self.nan_loss(scores.device), {"Loss/total": float("nan")}
         true_score, sample_scores = scores[:, 0], scores[:, 1:]
@@ -92,9 +123,8 @@ class IoUNetActor(BaseActor):
         super().__init__(net, objective if objective is not None else nn.MSELoss())
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        train_imgs, test_imgs, train_bb, proposals = flatten_pairs(data, "proposals")
+        scores, _ = run_estimator(self.net, data, "proposals")  # [P, N]
         target = data["iou_target"].flatten(0, 1)
-        scores = self.net(train_imgs, test_imgs, train_bb, proposals)  # [P, N]
         if not _finite(scores):
             return self.nan_loss(scores.device), {"Loss/total": float("nan")}
         loss = self.objective(scores, target)
@@ -115,9 +145,8 @@ class RegressionActor(BaseActor):
         self.loss_name = loss
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        train_imgs, test_imgs, train_bb, init_boxes = flatten_pairs(data, "init_boxes")
+        (mean, log_var), _ = run_estimator(self.net, data, "init_boxes")
         target = data["regression_target"].flatten(0, 1).reshape(-1, 4)
-        mean, log_var = self.net(train_imgs, test_imgs, train_bb, init_boxes)
         mean, log_var = mean.reshape(-1, 4), log_var.reshape(-1, 4)
         if not _finite(mean, log_var):
             return self.nan_loss(mean.device), {"Loss/total": float("nan")}

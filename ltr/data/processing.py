@@ -161,7 +161,8 @@ class BBRegProcessing:
                                                   self.iou_sigma_factors, self.min_iou, rng) for g in gt))
         return torch.from_numpy(np.stack(boxes)), torch.from_numpy(np.stack(ious))
 
-    def __call__(self, data: dict[str, Any], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    def crops(self, data: dict[str, Any], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """Steps 1-3 only: ``train_images``, ``train_boxes``, ``test_images``, ``test_boxes`` (no candidates)."""
         for key in ("train_images", "train_boxes", "test_images", "test_boxes"):
             if key not in data:
                 raise ValueError(f"data must contain '{key}', got keys {sorted(data)}")
@@ -171,7 +172,16 @@ class BBRegProcessing:
             test_images = [to_grayscale(im) for im in test_images]
         train_t, train_boxes = self._process_frames(train_images, data["train_boxes"], "train", rng)
         test_t, test_boxes = self._process_frames(test_images, data["test_boxes"], "test", rng)
-        out = {"train_images": train_t, "train_boxes": train_boxes, "test_images": test_t, "test_boxes": test_boxes}
+        return {"train_images": train_t, "train_boxes": train_boxes, "test_images": test_t, "test_boxes": test_boxes}
+
+    def candidates(self, test_boxes: torch.Tensor, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """Step 4 only: the candidate boxes of ``self.mode`` around ``test_boxes [Nte, 4]`` (crop pixels).
+
+        Works on boxes alone, so it also serves cached backbone features (:mod:`ltr.data.feature_cache`).
+        """
+        if test_boxes.dim() != 2 or test_boxes.shape[-1] != 4:
+            raise ValueError(f"test_boxes must be [Nte, 4], got shape {tuple(test_boxes.shape)}")
+        out: dict[str, torch.Tensor] = {}
         if self.mode in ("ebm", "nce+"):
             generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
             out.update(self._ebm_proposals(test_boxes, generator))
@@ -187,4 +197,9 @@ class BBRegProcessing:
             target = torch.cat([(gt_c - init_c) / boxes[..., 2:], torch.log(gt[..., 2:] / boxes[..., 2:])], dim=-1)
             out["init_boxes"] = boxes.float()
             out["regression_target"] = target.float()
+        return out
+
+    def __call__(self, data: dict[str, Any], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        out = self.crops(data, rng)
+        out.update(self.candidates(out["test_boxes"], rng))
         return out

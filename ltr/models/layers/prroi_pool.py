@@ -131,13 +131,17 @@ def prroi_pool2d_batched(features: Tensor, boxes_xyxy: Tensor, output_size: tupl
     height, width = features.shape[-2:]
     col_weights = _axis_weights(x1, x2, pw, width)   # [B, N, pw, W]
     row_weights = _axis_weights(y1, y2, ph, height)  # [B, N, ph, H]
-    # Contract the longer axis first to keep the intermediate small.
-    if width >= height:
-        partial = torch.einsum("bchw,bnqw->bnchq", features, col_weights)
-        pooled = torch.einsum("bnchq,bnph->bncpq", partial, row_weights)
-    else:
-        partial = torch.einsum("bchw,bnph->bncpw", features, row_weights)
-        pooled = torch.einsum("bncpw,bnqw->bncpq", partial, col_weights)
+    # Two batched matrix products whose operands and results are all views of contiguous tensors, so
+    # no intermediate of size B*N*C*H*pw is ever permuted/copied (only the features, B*C*H*W, are):
+    #   rows:    [B, N*ph, H] @ [B, H, C*W]          -> [B, N*ph, C*W]   (layout b, n, p, c, w)
+    #   columns: [B*N, ph*C, W] @ [B*N, W, pw]       -> [B*N, ph*C, pw]  (layout b, n, p, c, q)
+    batch, channels = features.shape[:2]
+    num_boxes = boxes_xyxy.shape[1]
+    feat_rows = features.permute(0, 2, 1, 3).reshape(batch, height, channels * width)
+    partial = torch.bmm(row_weights.reshape(batch, num_boxes * ph, height), feat_rows)
+    partial = partial.view(batch * num_boxes, ph * channels, width)
+    pooled = torch.bmm(partial, col_weights.reshape(batch * num_boxes, pw, width).transpose(1, 2))
+    pooled = pooled.view(batch, num_boxes, ph, channels, pw).permute(0, 1, 3, 2, 4)
     norm = _bin_normaliser(x1, y1, x2, y2, (ph, pw))
     return pooled * norm[..., None, None, None]
 

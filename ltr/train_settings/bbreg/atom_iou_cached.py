@@ -1,0 +1,13 @@
+"""Cached-feature setting: IoU-Net baseline (MSE on 2 IoU - 1, 16 proposals) on EfficientNet-Lite0 at 256 (the shipped atom_iou_effnet.pth)."""
+from __future__ import annotations
+
+from ltr.admin.settings import TrainSettings
+from ltr.train_settings.bbreg._cached import CachedConfig, cached_config, run_cached
+
+
+def config(settings: TrainSettings) -> CachedConfig:
+    return cached_config("iou", __doc__.splitlines()[0])
+
+
+def run(settings: TrainSettings) -> dict:
+    return run_cached(config(settings), settings)
