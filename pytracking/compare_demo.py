@@ -88,12 +88,12 @@ def ebm_margins(table: pd.DataFrame, reference: str = "EBM (ML-IS)") -> dict[str
             if name != reference and isinstance(auc, float) and not math.isnan(auc)}
 
 
-def run_comparison(entries: TypingSequence[ComparisonEntry] = DEFAULT_ENTRIES, threads: int | None = None,
+def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threads: int | None = None,
                    device: str | None = None, dataset_path: str | Path | None = None,
                    results_path: str | Path | None = None, out_dir: str | Path | None = None,
                    skip_existing: bool = True, progress: bool = True) -> ComparisonOutcome:
     """Run every entry on the demo test split (missing weights -> a 'weights missing' row), score them,
-    print and write the table; see the module docstring."""
+    print and write the table; see the module docstring. ``entries`` None: :data:`DEFAULT_ENTRIES`."""
     from pytracking.analysis.evaluate import evaluate_tracker
     from pytracking.analysis.plots import save_plots
     from pytracking.analysis.tables import save_table
@@ -103,6 +103,7 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] = DEFAULT_ENTRIES, t
                                      missing_weights, prepare_demo_benchmark, run_on_demo)
 
     start = time.perf_counter()
+    entries = DEFAULT_ENTRIES if entries is None else tuple(entries)
     if not entries:
         raise ValueError("entries: nothing to compare")
     threads = default_threads() if threads is None else int(threads)
