@@ -135,10 +135,6 @@ def _flip_tensor_byte(raw: bytes) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ltr/admin/checkpoint.py: training checkpoints have no .sha256 sidecar and load_checkpoint does not verify "
-    "the zip entries' CRC-32 (torch.load does not either), so a flipped bit inside tensor data loads silently "
-    "with a changed weight"))
 def test_flipped_tensor_bytes_without_sidecar_are_refused(saved, tmp_path):
     path = tmp_path / "bitflip.pth"
     path.write_bytes(_flip_tensor_byte(saved["atom_tiny"].read_bytes()))

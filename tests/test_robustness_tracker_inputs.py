@@ -107,8 +107,6 @@ def test_non_contiguous_rgb_view_is_accepted():
     assert np.all(np.isfinite(box)) and np.all(box[2:] > 0)
 
 
-@pytest.mark.xfail(reason="BaseTracker.initialize: info=None or a string box raises TypeError / a ValueError "
-                          "that does not name init_bbox (pytracking/tracker/base/basetracker.py)", strict=True)
 @pytest.mark.parametrize("info", [None, {"init_bbox": ["a", "b", "c", "d"]}])
 def test_malformed_info_is_a_value_error_naming_it(info):
     with pytest.raises(ValueError, match="info|init_bbox"):

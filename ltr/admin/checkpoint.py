@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
+import zlib
 import pickle
 import random
 import tempfile
@@ -181,6 +183,19 @@ def save_checkpoint(path: str | os.PathLike, net: nn.Module, optimizer: torch.op
 
 
 # ----------------------------------------------------------------------------------------- reading
+def _check_zip_integrity(path: Path) -> None:
+    """Verify the CRC-32 of every entry of a torch zip file (torch.load does not): bit rot is refused."""
+    if not zipfile.is_zipfile(path):
+        return  # legacy format: torch.load reports what it can
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"cannot read checkpoint {path}: damaged zip container ({err})") from err
+    if bad is not None:
+        raise ValueError(f"checkpoint {path} is corrupt: entry '{bad}' fails its CRC-32 check")
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)``.
 
@@ -189,6 +204,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint file not found: {path}")
+    _check_zip_integrity(path)
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

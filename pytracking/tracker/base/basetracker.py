@@ -11,6 +11,7 @@ Debug data (score maps, candidate boxes, losses) goes into the output under ``"d
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import numpy as np
@@ -45,9 +46,12 @@ class BaseTracker:
     def initialize(self, image: np.ndarray, info: dict) -> TrackerOutput:
         """Start tracking: ``info["init_bbox"]`` is the target's ``[x, y, w, h]`` in ``image``."""
         check_image(image)
-        if "init_bbox" not in info:
-            raise ValueError("initialize: info must hold 'init_bbox' = [x, y, w, h]")
-        box = np.asarray(info["init_bbox"], dtype=np.float64).reshape(-1)
+        if not isinstance(info, Mapping) or "init_bbox" not in info:
+            raise ValueError(f"initialize: info must be a dict holding 'init_bbox' = [x, y, w, h], got {info!r}")
+        try:
+            box = np.asarray(info["init_bbox"], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"initialize: init_bbox must be 4 numbers [x, y, w, h], got {info['init_bbox']!r}") from err
         if box.size != 4 or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
             raise ValueError(f"initialize: init_bbox must be 4 finite numbers with w, h > 0, got {info['init_bbox']!r}")
         self.frame_num = 1
