@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: run every n-th sequence starting at i (0-based)")
     parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    parser.add_argument("--use_visdom", action="store_true",
+                        help="with --debug >= 1: show the frame, box and debug panels in visdom (server started "
+                             "on 127.0.0.1 if none answers); --debug 2 adds pause (space) / step (right arrow)")
+    parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port (localhost)")
     return parser
 
 
@@ -49,6 +53,26 @@ def select_sequence_names(all_names: list[str], sequence: str | None, parser: ar
         parser.error(f"argument --sequence: index {index} out of range (dataset has {len(all_names)} sequences)")
     parser.error(f"argument --sequence: no sequence {sequence!r} (e.g. {all_names[:3]})")
     return []
+
+
+def visdom_observer(port: int, env: str, debug: int):
+    """A frame observer that pushes every frame and its debug panels to visdom, or None (said once)
+    when no server can be started; the run then goes on without display."""
+    from pytracking.utils.visdom import VisdomPanels
+    from pytracking.visdom_server import ensure_visdom_server
+
+    if not ensure_visdom_server(port):
+        return None
+    panels = VisdomPanels(port=port, env=env.replace("/", "_"), debug=max(debug, 1))
+    if not panels.enabled:
+        return None
+    print(f"[run] visdom: http://127.0.0.1:{port} (environment {env.replace('/', '_')})")
+
+    def observe(frame_index: int, image, output: dict) -> None:
+        panels.update(image, output, frame_num=frame_index)
+        panels.wait_if_paused()
+
+    return observe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,9 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     names = select_sequence_names(dataset.sequence_names(), args.sequence, parser)
     sequences = dataset.get_sequence_list(names)
+    if args.use_visdom and args.threads > 1:
+        parser.error("argument --use_visdom: needs --threads 0 or 1 (worker processes cannot show frames)")
+    observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) if args.use_visdom else None
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
     report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
-                         skip_existing=not args.no_skip, device=args.device, shard=shard)
+                         skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
     return 1 if report.failed else 0
 

@@ -243,3 +243,21 @@ def test_space_in_the_browser_pauses_and_right_arrow_steps(server_port):
         assert wait_for(lambda: not panels.pause.paused), "space did not resume"
     finally:
         panels.close()
+
+
+def test_run_tracker_use_visdom_shows_benchmark_frames(server_port, tmp_path):
+    """``run_tracker --debug 1 --use_visdom`` pushes each frame of a benchmark sequence; results unchanged."""
+    from fixtures_layouts import make_lasot
+
+    from pytracking import run_tracker
+    from pytracking.evaluation.results_io import read_boxes
+
+    make_lasot(tmp_path / "data", sequences=("cat-1",), n_frames=4, image_size=(64, 48))
+    args = ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(tmp_path / "data"),
+            "--results_path", str(tmp_path / "res"), "--debug", "1"]
+    assert run_tracker.main(args + ["--use_visdom", "--visdom_port", str(server_port)]) == 0
+    tracking = window_data(server_port, "tracking", env="opencv_kcf")
+    assert tracking["content"]["caption"].startswith("frame 3")
+    with_display = read_boxes(tmp_path / "res" / "opencv" / "kcf" / "cat-1.txt")
+    assert run_tracker.main(args + ["--no_skip", "--results_path", str(tmp_path / "res2")]) == 0
+    assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "opencv" / "kcf" / "cat-1.txt"))

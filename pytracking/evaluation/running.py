@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from pytracking.evaluation.results_io import read_boxes, read_times, results_paths, write_boxes, write_times
 from pytracking.evaluation.sequence import Sequence
-from pytracking.evaluation.tracker import Tracker
+from pytracking.evaluation.tracker import FrameObserver, Tracker
 
 
 @dataclass
@@ -86,12 +86,13 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _run_job(job: tuple[Tracker, Sequence, int, str | None]) -> tuple[str, str, str | None, float]:
+def _run_job(job: tuple[Tracker, Sequence, int, str | None],
+             observer: FrameObserver | None = None) -> tuple[str, str, str | None, float]:
     """Run one (tracker, sequence); returns (key, status 'done'|'failed', error text, fps)."""
     tracker, seq, debug, device = job
     key = f"{tracker.run_label}:{seq.name}"
     try:
-        output = tracker.run_sequence(seq, debug=debug, device=device)
+        output = tracker.run_sequence(seq, debug=debug, device=device, observer=observer)
         save_sequence_result(tracker.results_dir, seq.name, output)
     except Exception as err:  # noqa: BLE001 - one failing sequence must not stop the others
         detail = f"{type(err).__name__}: {err}"
@@ -105,10 +106,15 @@ def _run_job(job: tuple[Tracker, Sequence, int, str | None]) -> tuple[str, str, 
 
 def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tracker], threads: int = 0,
                 debug: int = 0, skip_existing: bool = True, device: str | None = None,
-                shard: str | tuple[int, int] | None = None) -> RunReport:
-    """Run every tracker on every sequence (see the module docstring); returns a :class:`RunReport`."""
+                shard: str | tuple[int, int] | None = None, observer: FrameObserver | None = None) -> RunReport:
+    """Run every tracker on every sequence (see the module docstring); returns a :class:`RunReport`.
+
+    ``observer`` (a live display, see ``Tracker.run_sequence``) needs ``threads <= 1``.
+    """
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
+    if observer is not None and threads > 1:
+        raise ValueError("a live display (observer) needs threads <= 1: worker processes cannot show frames")
     sequences = shard_sequences(sequences, shard)
     report = RunReport()
     jobs = []
@@ -136,7 +142,7 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
         if threads <= 1:
             for job in jobs:
                 bar.set_postfix(seq=job[1].name)
-                record(_run_job(job))
+                record(_run_job(job, observer))
         else:
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(processes=threads, initializer=_init_worker) as pool:

@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 import pkgutil
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -35,6 +35,10 @@ def available_parameters(tracker_name: str) -> list[str]:
 def _default_results_root() -> Path:
     from ltr.admin.local_settings import load_settings
     return load_settings().results
+
+
+#: ``observer(frame_index, image, output)``: sees each frame and the tracker's output (e.g. a live display)
+FrameObserver = Callable[[int, np.ndarray, dict], None]
 
 
 class Tracker:
@@ -107,11 +111,13 @@ class Tracker:
         """Instantiate the tracker class with ``params``."""
         return self.get_tracker_class()(params)
 
-    def run_sequence(self, seq: Sequence, debug: int | None = None, device: str | None = None) -> dict[str, Any]:
+    def run_sequence(self, seq: Sequence, debug: int | None = None, device: str | None = None,
+                     observer: FrameObserver | None = None) -> dict[str, Any]:
         """Track ``seq`` from its first box; returns ``{'target_bbox' [N, 4], 'time' [N], 'flags' list[str]}``.
 
         Frame 0's output is the given init box. ``time`` is the tracker's own time per call
-        (image reading excluded).
+        (image reading excluded). ``observer(frame_index, image, output)``, if given, sees every
+        frame and the tracker's output (live display; it never changes the results).
         """
         from ltr.data.image_loader import imread_rgb
         params = self.get_parameters(debug=debug, device=device)
@@ -120,12 +126,18 @@ class Tracker:
         boxes = np.full((n, 4), np.nan)
         times = np.zeros(n)
         flags: list[str] = []
-        out = tracker.initialize(imread_rgb(seq.frames[0]), seq.init_info())
+        image = imread_rgb(seq.frames[0])
+        out = tracker.initialize(image, seq.init_info())
+        if observer is not None:
+            observer(0, image, out)
         boxes[0] = seq.ground_truth_rect[0]
         times[0] = out.get("time", 0.0)
         flags.append(out.get("flag", "normal"))
         for i in range(1, n):
-            out = tracker.track(imread_rgb(seq.frames[i]), {})
+            image = imread_rgb(seq.frames[i])
+            out = tracker.track(image, {})
+            if observer is not None:
+                observer(i, image, out)
             box = np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)
             if box.size != 4:
                 raise ValueError(f"tracker {self.name} returned target_bbox with {box.size} values at frame {i}")
