@@ -261,3 +261,17 @@ def test_run_tracker_use_visdom_shows_benchmark_frames(server_port, tmp_path):
     with_display = read_boxes(tmp_path / "res" / "opencv" / "kcf" / "cat-1.txt")
     assert run_tracker.main(args + ["--no_skip", "--results_path", str(tmp_path / "res2")]) == 0
     assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "opencv" / "kcf" / "cat-1.txt"))
+
+
+def test_training_streams_loss_curves(server_port, tmp_path):
+    """``ltr.run_training ... --use_visdom``: the trainer plots iteration and epoch losses on the server."""
+    from ltr import run_training
+
+    stats = run_training.run_training("bbreg", "tiny", device="cpu", workspace=str(tmp_path), show_progress=False,
+                                      use_tensorboard=False, visdom_port=server_port)
+    epoch_loss = window_data(server_port, "epoch loss", env="bbreg_tiny")
+    ys = epoch_loss["content"]["data"][0]["y"]
+    assert len(ys) == len(stats) == 2
+    assert ys == pytest.approx([stats[e]["train"]["Loss/total"] for e in (1, 2)])
+    iteration_loss = window_data(server_port, "iteration loss", env="bbreg_tiny")
+    assert len(iteration_loss["content"]["data"][0]["y"]) >= 2

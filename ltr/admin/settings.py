@@ -31,6 +31,8 @@ class TrainSettings:
     dist: DistInfo | None = None
     show_progress: bool = True
     use_tensorboard: bool = True
+    #: stream loss curves to the visdom server on 127.0.0.1:<port> (None: off)
+    visdom_port: int | None = None
     keep_checkpoints: int | None = None
     extra: dict = field(default_factory=dict)
 

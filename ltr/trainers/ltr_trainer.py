@@ -78,6 +78,7 @@ class LTRTrainer:
         self.epoch = 0
         self.stats: dict[int, dict[str, dict[str, float]]] = {}
         self._writer = None
+        self._plotter = None
 
     # ------------------------------------------------------------------ paths
     @property
@@ -150,6 +151,13 @@ class LTRTrainer:
             self._writer = SummaryWriter(log_dir=str(self.settings.tensorboard_dir))
         return self._writer
 
+    def _visdom(self):
+        """The loss-curve plotter on rank 0 when ``settings.visdom_port`` is set (None otherwise)."""
+        if self._plotter is None and self.is_main and self.settings.visdom_port is not None:
+            from ltr.admin.visdom_client import TrainingPlotter
+            self._plotter = TrainingPlotter(self.settings.visdom_port, env=self.settings.project_path.replace("/", "_"))
+        return self._plotter if self._plotter is not None and self._plotter.enabled else None
+
     def _annotation_warnings(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
         for loader in self.loaders:
@@ -209,6 +217,10 @@ class LTRTrainer:
                 if writer is not None and training:
                     writer.add_scalar(f"{name}/iter_loss", float(loss.detach()),
                                       (self.epoch - 1) * len(loader) + step)
+                plotter = self._visdom()
+                if plotter is not None and training:
+                    plotter.plot("iteration loss", (self.epoch - 1) * len(loader) + step, float(loss.detach()),
+                                 series=name)
         bar.close()
         elapsed = time.perf_counter() - start
         totals = torch.tensor([samples, skipped, read_errors] + [sums[k] for k in sorted(sums)], dtype=torch.float64)
@@ -257,6 +269,11 @@ class LTRTrainer:
                         writer.add_scalar(f"{name}/{key}", value, self.epoch)
             writer.add_scalar("lr", lr, self.epoch)
             writer.flush()
+        plotter = self._visdom()
+        if plotter is not None:
+            for name, s in epoch_stats.items():
+                if math.isfinite(s.get("Loss/total", float("nan"))):
+                    plotter.plot("epoch loss", self.epoch, s["Loss/total"], series=name)
 
     def train(self, max_epochs: int, load_latest: bool | None = None) -> dict[int, dict[str, dict[str, float]]]:
         """Run epochs ``epoch + 1 .. max_epochs`` (resuming first if ``settings.resume``). Returns the statistics."""
