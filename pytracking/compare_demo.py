@@ -29,9 +29,9 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Sequence as TypingSequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence as TypingSequence
 
 import pandas as pd
 
@@ -99,8 +99,16 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
     from pytracking.analysis.tables import save_table
     from pytracking.evaluation.datasets import get_dataset
     from pytracking.evaluation.tracker import Tracker
-    from pytracking.run_demo import (DATASET_NAME, SPLIT, default_out_dir, default_threads, demo_results_root,
-                                     missing_weights, prepare_demo_benchmark, run_on_demo)
+    from pytracking.run_demo import (
+        DATASET_NAME,
+        SPLIT,
+        default_out_dir,
+        default_threads,
+        demo_results_root,
+        missing_weights,
+        prepare_demo_benchmark,
+        run_on_demo,
+    )
 
     start = time.perf_counter()
     entries = DEFAULT_ENTRIES if entries is None else tuple(entries)

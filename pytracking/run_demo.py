@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                            args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    print(f"demo benchmark, test split (scores in %, FPS = tracker frames per second):")
+    print("demo benchmark, test split (scores in %, FPS = tracker frames per second):")
     print(to_markdown(outcome.table))
     print(f"[demo] wrote {outcome.csv_path}, {outcome.md_path}")
     for path in outcome.plots:

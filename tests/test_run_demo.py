@@ -25,8 +25,8 @@ from pytracking.tracker.atom import get_tracker_class
 from pytracking.tracker.atom.atom import missing_network_file
 from pytracking.tracker.atom.box_estimator import RegressionBoxEstimator
 
-TINY = dict(num_train=2, num_test=2, num_frames=8, num_train_frames=6, image_size=(96, 64), seed=0,
-            workers=1, progress=False)
+TINY = {"num_train": 2, "num_test": 2, "num_frames": 8, "num_train_frames": 6, "image_size": (96, 64), "seed": 0,
+            "workers": 1, "progress": False}
 
 
 @pytest.fixture(autouse=True)
@@ -164,8 +164,8 @@ def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
 
 
 def test_main_command_redoes_results_of_another_benchmark_build(demo_root, tmp_path, capsys):
-    kwargs = dict(tracker_name="opencv", param="kcf", threads=0, dataset_path=demo_root,
-                  results_path=tmp_path, out_dir=tmp_path / "out", progress=False)
+    kwargs = {"tracker_name": "opencv", "param": "kcf", "threads": 0, "dataset_path": demo_root,
+                  "results_path": tmp_path, "out_dir": tmp_path / "out", "progress": False}
     run_demo.run_demo(**kwargs)
     marker = tmp_path / "demo" / "opencv" / "kcf" / "benchmark.json"
     marker.write_text('{"content_sha256": "another build"}\n')

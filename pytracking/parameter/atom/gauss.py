@@ -9,7 +9,11 @@ guards as the refinement apply (aspect ratio, scale change, shift).
 """
 from __future__ import annotations
 
-from pytracking.parameter.atom.default import GAUSS_NETWORK, base_parameters, network_path
+from pytracking.parameter.atom.default import (
+    GAUSS_NETWORK,
+    base_parameters,
+    network_path,
+)
 from pytracking.utils.params import TrackerParams
 
 

@@ -9,7 +9,8 @@ a too-long step cannot make the box worse.
 """
 from __future__ import annotations
 
-from pytracking.parameter.atom.default import IOU_NETWORK, network_path, parameters as ebm_parameters
+from pytracking.parameter.atom.default import IOU_NETWORK, network_path
+from pytracking.parameter.atom.default import parameters as ebm_parameters
 from pytracking.utils.params import TrackerParams
 
 

@@ -7,7 +7,8 @@ scale and the same steps apply.
 """
 from __future__ import annotations
 
-from pytracking.parameter.atom.default import NCE_NETWORK, network_path, parameters as ebm_parameters
+from pytracking.parameter.atom.default import NCE_NETWORK, network_path
+from pytracking.parameter.atom.default import parameters as ebm_parameters
 from pytracking.utils.params import TrackerParams
 
 

@@ -33,16 +33,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pytracking.features.augmentation import augmentations_from_params, augmented_patches
+from pytracking.features.augmentation import (
+    augmentations_from_params,
+    augmented_patches,
+)
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
-from pytracking.tracker.atom.box_estimator import (BoxEstimator, NetworkBoxEstimator, RegressionBoxEstimator,
-                                                   is_regression_head)
-from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box, regress_box
-from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
+from pytracking.tracker.atom.box_estimator import (
+    BoxEstimator,
+    NetworkBoxEstimator,
+    RegressionBoxEstimator,
+    is_regression_head,
+)
+from pytracking.tracker.atom.box_refinement import (
+    RefinementSettings,
+    refine_box,
+    regress_box,
+)
+from pytracking.tracker.atom.classifier import (
+    OnlineClassifier,
+    find_peaks,
+    gaussian_label,
+)
 from pytracking.tracker.base.basetracker import BaseTracker
 
-__all__ = ["ATOM", "resolve_device", "load_tracker_network", "missing_network_file", "missing_weights_message"]
+__all__ = ["ATOM", "load_tracker_network", "missing_network_file", "missing_weights_message", "resolve_device"]
 
 # shipped weights file -> the CPU train setting that produces it
 TRAIN_SETTING_OF_NETWORK = {

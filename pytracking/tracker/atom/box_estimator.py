@@ -17,7 +17,8 @@ A *regression* estimator (:class:`RegressionBoxEstimator`, Gaussian-NLL / L2 hea
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn

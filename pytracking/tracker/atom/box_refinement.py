@@ -21,8 +21,9 @@ estimate if the prediction fails them).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -30,7 +31,7 @@ from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_to_cxcywh, xywh_to_rel
 from ebm.refinement import refine
 from pytracking.tracker.atom.box_estimator import BoxEstimator, RegressionBoxEstimator
 
-__all__ = ["RefinementSettings", "RefinedBox", "jitter_boxes", "refine_box", "plausible_boxes", "regress_box"]
+__all__ = ["RefinedBox", "RefinementSettings", "jitter_boxes", "plausible_boxes", "refine_box", "regress_box"]
 
 
 @dataclass
