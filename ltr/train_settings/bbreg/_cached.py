@@ -39,7 +39,7 @@ class CachedConfig:
     batch_size: int = 8
     epochs: int = 8
     lr: float = 1e-3
-    lr_step_epochs: int = 5
+    lr_step_epochs: int = 6
     lr_gamma: float = 0.2
     weight_decay: float = 0.0
     threads: int | None = None
@@ -53,7 +53,7 @@ class CachedConfig:
 
 def cached_config(method: str, description: str, **kwargs: Any) -> CachedConfig:
     """The shipped setting: Lite0 at the tracker's patch size (256), 24 shards x 200 pairs (23 train, 1 val),
-    batch 8, Adam 1e-3, StepLR 5 x 0.2, M = 64 proposals (EBM), 16 boxes (IoU-Net / regression)."""
+    batch 8, 8 epochs, Adam 1e-3, StepLR 6 x 0.2, M = 64 proposals (EBM), 16 boxes (IoU-Net / regression)."""
     network = "regression_efficientnet_lite0" if method in ("gauss", "laplace", "l2", "l1") \
         else "atom_efficientnet_lite0"
     return CachedConfig(description=description, method=method, network=network, **kwargs)
