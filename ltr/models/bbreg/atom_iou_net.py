@@ -26,7 +26,13 @@ import torch
 from torch import Tensor, nn
 
 from ltr.models.layers.blocks import LinearBlock, conv_bn_relu
-from ltr.models.layers.prroi_pool import prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import (
+    bin_edges,
+    corner_differences,
+    edge_integrals,
+    integral_table,
+    prroi_pool2d_batched,
+)
 
 STRIDES = (8, 16)
 REF_POOL = (3, 1)   # reference pooling size per level
@@ -141,3 +147,163 @@ class AtomIoUNet(nn.Module):
         """``f(x, y)``: reference features + box ``[B, 4]``, test features, boxes ``[B, N, 4]`` -> ``[B, N]``."""
         modulation = self.get_modulation(feat_ref, bb_ref)
         return self.predict_iou(modulation, self.get_iou_feat(feat_test), proposals)
+
+
+# --- inference fast path ----------------------------------------------------------------------------------------
+
+
+def _fold_bn(weight: Tensor, bn: nn.Module) -> tuple[Tensor, Tensor]:
+    """Eval-mode BatchNorm after a bias-free conv/linear folded into it: ``(W * g, beta - mean * g)`` with
+    ``g = gamma / sqrt(running_var + eps)`` (per output channel)."""
+    gain = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    return (weight * gain.view(shape)).detach().clone(), (bn.bias - bn.running_mean * gain).detach().clone()
+
+
+def _conv_window(x: Tensor, layers: Sequence[tuple[Tensor, Tensor]], rows: tuple[int, int],
+                 cols: tuple[int, int]) -> Tensor:
+    """A stack of 3x3 'same' conv(+folded BN)+ReLU layers evaluated only on the output window
+    ``rows x cols`` (half-open, inside the map) of ``x [1, C, H, W]``; equal to the full-map result there.
+
+    Every layer's zero padding is reproduced: a layer's input outside the map is zero, not the previous layer
+    applied to padding."""
+    height, width = x.shape[-2:]
+    depth = len(layers)
+    # window of layer k's output (k = depth - 1 is the final output), clipped to the map
+    windows = []
+    for k in range(depth):
+        margin = depth - 1 - k
+        windows.append((max(rows[0] - margin, 0), min(rows[1] + margin, height),
+                        max(cols[0] - margin, 0), min(cols[1] + margin, width)))
+    r0, r1, c0, c1 = max(windows[0][0] - 1, 0), min(windows[0][1] + 1, height), \
+        max(windows[0][2] - 1, 0), min(windows[0][3] + 1, width)
+    out = x[..., r0:r1, c0:c1]
+    have = (r0, r1, c0, c1)
+    for k, (weight, bias) in enumerate(layers):
+        want = windows[k]
+        # zero rows/cols standing for the map's padding: the input must cover want +- 1
+        pad = (have[2] - (want[2] - 1), (want[3] + 1) - have[3], have[0] - (want[0] - 1), (want[1] + 1) - have[1])
+        out = torch.nn.functional.pad(out, pad) if any(pad) else out
+        out = torch.relu_(torch.nn.functional.conv2d(out, weight, bias))
+        have = want
+    return out
+
+
+class AtomIoUNetInference:
+    """Inference-only evaluation of an eval-mode :class:`AtomIoUNet`'s score and its gradient w.r.t. the boxes,
+    numerically equal (float rounding aside) to ``predict_iou`` + autograd, but much cheaper per box set:
+
+    * eval-mode BatchNorm folded into the preceding conv/linear (copies; the network is not modified);
+    * test-branch convs evaluated only on a window of the map that covers the boxes' pooling support, grown
+      (recomputed) when a box leaves it -- the window is exact, not an approximation;
+    * PrRoIPool from per-frame 2D prefix tables (:func:`prroi_pool2d_integral`'s formula);
+    * the backward pass written out (one small matmul per level), no autograd graph.
+
+    Snapshot semantics: built from the network's current weights; rebuild it after changing them.
+    ``prepare(feat_test)`` -> frame state; ``score_and_grad(state, boxes_xywh [N, 4], need_grad)`` ->
+    (scores ``[N]``, ``d score / d box`` ``[N, 4]`` xywh or None). Batch 1 only.
+    """
+
+    def __init__(self, net: AtomIoUNet, modulation: Sequence[Tensor], window_margin: int = 2,
+                 table_dtype: torch.dtype = torch.float64) -> None:
+        if net.training:
+            raise ValueError("AtomIoUNetInference needs an eval-mode network (BatchNorm folding)")
+        if not isinstance(window_margin, int) or window_margin < 0:
+            raise ValueError(f"window_margin must be an int >= 0, got {window_margin!r}")
+        self.window_margin = window_margin
+        self.table_dtype = table_dtype
+        with torch.no_grad():
+            self.convs = [[_fold_bn(block[0].weight, block[1]) for block in seq]
+                          for seq in (net.conv8_test, net.conv16_test)]
+            self.modulation = [m.detach().reshape(1, -1, 1, 1).clone() for m in modulation]
+            self.linear = []
+            for fc, pool, channels in ((net.fc8_box, TEST_POOL[0], net.pred_input_dim[0]),
+                                       (net.fc16_box, TEST_POOL[1], net.pred_input_dim[1])):
+                weight, bias = _fold_bn(fc.linear.weight, fc.bn)
+                # (c, p, q) flatten order (p: row bin, q: column bin) -> (q, p, c), the order of the pooled bins
+                weight = weight.view(-1, channels, pool, pool).permute(0, 3, 2, 1).reshape(weight.shape[0], -1)
+                self.linear.append((weight.contiguous(), bias))
+            pred = net.predictor.weight.detach()[0]
+            inter8 = net.pred_inter_dim[0]
+            self.pred_weights = [pred[:inter8].clone(), pred[inter8:].clone()]
+            self.pred_bias = net.predictor.bias.detach().clone()
+
+    def prepare(self, feat_test: Sequence[Tensor]) -> dict:
+        """Frame state of backbone features ``[stride 8, stride 16]`` (batch 1); the convs run lazily."""
+        feat8, feat16 = AtomIoUNet._check_features(feat_test, "feat_test")
+        if feat8.shape[0] != 1:
+            raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
+        return {"features": [feat8, feat16], "windows": [None, None], "tables": [None, None]}
+
+    def _table(self, state: dict, level: int, x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor) -> tuple[Tensor, tuple[int, int]]:
+        """Prefix table of the modulated test features on a window covering the boxes' support (level ``level``)."""
+        feat = state["features"][level]
+        height, width = feat.shape[-2:]
+        # cells with non-zero weight lie in (x1 - 1, x2 + 1); take floor/ceil with one cell to spare
+        need = (max(int(torch.floor(y1.min())) - 1, 0), min(int(torch.ceil(y2.max())) + 2, height),
+                max(int(torch.floor(x1.min())) - 1, 0), min(int(torch.ceil(x2.max())) + 2, width))
+        need = (min(need[0], height - 1), max(need[1], need[0] + 1), min(need[2], width - 1), max(need[3], need[2] + 1))
+        have = state["windows"][level]
+        if have is None or need[0] < have[0] or need[1] > have[1] or need[2] < have[2] or need[3] > have[3]:
+            m = self.window_margin
+            if have is not None:
+                need = (min(need[0], have[0]), max(need[1], have[1]), min(need[2], have[2]), max(need[3], have[3]))
+            window = (max(need[0] - m, 0), min(need[1] + m, height), max(need[2] - m, 0), min(need[3] + m, width))
+            out = _conv_window(feat, self.convs[level], window[:2], window[2:])
+            state["tables"][level] = integral_table(out * self.modulation[level], self.table_dtype)
+            state["windows"][level] = window
+        window = state["windows"][level]
+        return state["tables"][level], (window[0], window[2])
+
+    def score_and_grad(self, state: dict, boxes_xywh: Tensor, need_grad: bool = True
+                       ) -> tuple[Tensor, Tensor | None]:
+        """Scores ``[N]`` of boxes ``[N, 4]`` xywh (image pixels) and, if ``need_grad``, their gradient
+        ``[N, 4]`` w.r.t. ``(x, y, w, h)`` (both in ``boxes_xywh``'s dtype)."""
+        dtype = self.pred_bias.dtype
+        num_boxes = boxes_xywh.shape[0]
+        boxes = boxes_xywh.to(self.table_dtype)
+        xyxy = torch.cat([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
+        score = self.pred_bias.expand(num_boxes)
+        grad_xyxy = boxes.new_zeros(num_boxes, 4) if need_grad else None
+        for level in range(2):
+            scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
+            local = xyxy * scale
+            x1, y1, x2, y2 = local.unbind(1)
+            table, origin = self._table(state, level, x1, y1, x2, y2)
+            local = local - local.new_tensor([origin[1], origin[0], origin[1], origin[0]])
+            lo, hi = local[:, :2], local[:, 2:]
+            edges, extent = bin_edges(lo, hi, pool)                     # [N, 2, P + 1] (x, y), [N, 2]
+            corners = edge_integrals(table, edges[None, :, 0], edges[None, :, 1], with_slopes=need_grad)[0]
+            edge = pool + 1
+            values = corners[:, :edge, :edge]                           # [N, P + 1 (x), P + 1 (y), C]
+            bins = corner_differences(values)                          # [N, P (q), P (p), C]
+            area = extent[:, 0] * extent[:, 1]
+            positive = area > 0
+            norm = torch.where(positive, pool * pool / torch.where(positive, area, torch.ones_like(area)),
+                               torch.zeros_like(area))
+            pooled = (bins * norm[:, None, None, None]).to(dtype).reshape(num_boxes, -1)
+            weight, bias = self.linear[level]
+            hidden = torch.addmm(bias, pooled, weight.t())
+            score = score + torch.relu(hidden) @ self.pred_weights[level]
+            if not need_grad:
+                continue
+            grad_pooled = (((hidden > 0).to(dtype) * self.pred_weights[level]) @ weight).to(self.table_dtype)
+            grad_pooled = grad_pooled.view_as(bins)
+            grad_norm = (grad_pooled * bins).sum(dim=(1, 2, 3))
+            # adjoint of corner_differences: each corner enters the (up to) four bins around it
+            padded = torch.nn.functional.pad(grad_pooled * norm[:, None, None, None], (0, 0, 1, 1, 1, 1))
+            grad_values = padded[:, :-1, :-1] - padded[:, 1:, :-1] - padded[:, :-1, 1:] + padded[:, 1:, 1:]
+            grad_x = (grad_values * corners[:, edge:, :edge]).sum(dim=(2, 3))   # d/d x-edge q   [N, P + 1]
+            grad_y = (grad_values * corners[:, :edge, edge:]).sum(dim=(1, 3))   # d/d y-edge p   [N, P + 1]
+            grad_edges = torch.stack([grad_x, grad_y], dim=1)                   # [N, 2, P + 1]
+            steps = torch.arange(edge, dtype=self.table_dtype) / pool
+            # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y): d norm / d ext_x = -norm / ext_x
+            safe = torch.where(positive[:, None], extent, torch.ones_like(extent))
+            grad_extent = (grad_edges * steps).sum(-1) - (grad_norm * norm)[:, None] / safe
+            grad_extent = torch.where(hi >= lo, grad_extent, torch.zeros_like(grad_extent))
+            grad_xyxy += torch.cat([grad_edges.sum(-1) - grad_extent, grad_extent], dim=1) * scale
+        score = score.to(boxes_xywh.dtype)
+        if not need_grad:
+            return score, None
+        grad = torch.cat([grad_xyxy[:, :2] + grad_xyxy[:, 2:], grad_xyxy[:, 2:]], dim=1)
+        return score, grad.to(boxes_xywh.dtype)

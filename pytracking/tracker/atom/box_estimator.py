@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet, AtomIoUNetInference
 from pytracking.features.extractor import to_autograd
 from pytracking.features.preprocessing import PatchGeometry
 
@@ -46,19 +47,43 @@ def is_regression_head(bb_regressor: nn.Module) -> bool:
     return callable(getattr(bb_regressor, "predict", None)) and hasattr(bb_regressor, "regressor")
 
 
+class _FastScore(torch.autograd.Function):
+    """Scores of :class:`AtomIoUNetInference` as an autograd node: the gradient w.r.t. the boxes is
+    computed in the forward pass (written-out backward, no graph) and applied in ``backward``."""
+
+    @staticmethod
+    def forward(ctx, boxes: torch.Tensor, head: AtomIoUNetInference, state: dict) -> torch.Tensor:  # type: ignore[override]
+        score, grad = head.score_and_grad(state, boxes, need_grad=ctx.needs_input_grad[0])
+        ctx.save_for_backward(grad if grad is not None else torch.zeros_like(boxes))
+        return score
+
+    @staticmethod
+    def backward(ctx, grad_score: torch.Tensor):  # type: ignore[override]
+        (grad,) = ctx.saved_tensors
+        return grad_score[:, None] * grad, None, None
+
+
 class NetworkBoxEstimator:
     """An ``AtomIoUNet``-like network (``get_modulation``, ``get_iou_feat``, ``predict_iou``) as a
-    :class:`BoxEstimator`. The reference modulation is computed once from the first frame; the
-    test-branch features once per frame, under inference mode, then cloned into ordinary tensors
-    so that the per-box pooling can be differentiated w.r.t. the boxes."""
+    :class:`BoxEstimator`. The reference modulation is computed once from the first frame.
 
-    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3")) -> None:
+    Fast path (``fast=True``, an eval-mode :class:`AtomIoUNet` itself, not a subclass): scores and
+    their box gradients come from :class:`~ltr.models.bbreg.atom_iou_net.AtomIoUNetInference`
+    (folded BatchNorm, windowed test-branch convs, prefix-table PrRoIPool, written-out backward),
+    equal to the network's ``predict_iou`` + autograd up to float rounding; ``prepare`` then only
+    stores the frame's features. Otherwise the test-branch features are computed once per frame
+    under inference mode and cloned into ordinary tensors so that the per-box pooling can be
+    differentiated w.r.t. the boxes. ``score_and_grad`` serves both paths."""
+
+    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3"), fast: bool = True) -> None:
         for name in ("get_modulation", "get_iou_feat", "predict_iou"):
             if not callable(getattr(bb_regressor, name, None)):
                 raise ValueError(f"bb_regressor must provide {name}(), got {type(bb_regressor).__name__}")
         self.net = bb_regressor
         self.layers = tuple(layers)
         self.modulation: list[torch.Tensor] | None = None
+        self.fast = bool(fast)
+        self.head: AtomIoUNetInference | None = None
 
     def _levels(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
         missing = [name for name in self.layers if name not in features]
@@ -72,16 +97,41 @@ class NetworkBoxEstimator:
             bb = box.reshape(1, 4).to(levels[0].device, levels[0].dtype)
             modulation = self.net.get_modulation(levels, bb)
         self.modulation = list(to_autograd({str(i): m for i, m in enumerate(modulation)}).values())
+        self.head = None
+        if self.fast and type(self.net) is AtomIoUNet and not self.net.training:
+            self.head = AtomIoUNetInference(self.net, self.modulation)
 
-    def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[torch.Tensor]:
+    def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[torch.Tensor] | dict:
+        if self.head is not None:
+            return self.head.prepare(self._levels(features))
         with torch.inference_mode():
             iou_feat = self.net.get_iou_feat(self._levels(features))
         return list(to_autograd({str(i): f for i, f in enumerate(iou_feat)}).values())
 
-    def score(self, frame_state: list[torch.Tensor], boxes: torch.Tensor) -> torch.Tensor:
+    def score(self, frame_state: list[torch.Tensor] | dict, boxes: torch.Tensor) -> torch.Tensor:
         if self.modulation is None:
             raise RuntimeError("NetworkBoxEstimator.initialize was not called")
+        if isinstance(frame_state, dict):
+            if self.head is None:
+                raise ValueError("frame_state comes from the fast path but this estimator has none")
+            return _FastScore.apply(boxes.reshape(-1, 4), self.head, frame_state)
         return self.net.predict_iou(self.modulation, frame_state, boxes.reshape(1, -1, 4))[0]
+
+    def score_and_grad(self, frame_state: list[torch.Tensor] | dict, boxes: torch.Tensor,
+                       need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores ``[N]`` of boxes ``[N, 4]`` xywh (patch pixels) and ``d score / d box`` ``[N, 4]``
+        (None unless ``need_grad``), detached; the network's parameter gradients are not touched."""
+        boxes = boxes.reshape(-1, 4)
+        if isinstance(frame_state, dict) and self.head is not None:
+            with torch.inference_mode():
+                return self.head.score_and_grad(frame_state, boxes, need_grad)
+        with torch.inference_mode(False), torch.enable_grad():
+            var = boxes.detach().clone().requires_grad_(need_grad)
+            score = self.score(frame_state, var)
+            if not need_grad:
+                return score.detach(), None
+            (grad,) = torch.autograd.grad(score.sum(), var, allow_unused=True)
+        return score.detach(), (torch.zeros_like(boxes) if grad is None else grad.detach())
 
 
 class RegressionBoxEstimator:

@@ -28,10 +28,11 @@ from typing import Any
 import torch
 
 from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_to_cxcywh, xywh_to_rel
-from ebm.refinement import refine
+from ebm.refinement import RefinementResult, refine
 from pytracking.tracker.atom.box_estimator import BoxEstimator, RegressionBoxEstimator
 
-__all__ = ["RefinedBox", "RefinementSettings", "jitter_boxes", "plausible_boxes", "refine_box", "regress_box"]
+__all__ = ["RefinedBox", "RefinementSettings", "jitter_boxes", "plausible_boxes", "refine_box", "refine_fused",
+           "regress_box"]
 
 
 @dataclass
@@ -121,6 +122,47 @@ def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: t
                       num_accepted=valid.to(torch.int64))
 
 
+def _rel_gradient(grad_xywh: torch.Tensor, rel: torch.Tensor, ref_wh: torch.Tensor) -> torch.Tensor:
+    """Chain rule through :func:`ebm.boxes.rel_to_xywh` (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y):
+    ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``."""
+    wh = torch.exp(rel[:, 2:])
+    return torch.cat([grad_xywh[:, :2] * ref_wh, wh * (grad_xywh[:, 2:] - 0.5 * grad_xywh[:, :2])], dim=1)
+
+
+def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: torch.Tensor, step_length: torch.Tensor,
+                 num_iter: int, decay: float) -> RefinementResult:
+    """:func:`ebm.refinement.refine` (Algorithm S1, same accept/reject and decay rules, same result) for one
+    image's ``y0 [N, 4]`` in relative space, on an estimator's ``score_and_grad(frame_state, boxes_xywh)``:
+    no autograd graph, one fused score+gradient evaluation per step. Returns ``[1, N, ...]`` like ``refine``."""
+    if not 0.0 <= float(decay) <= 1.0:
+        raise ValueError(f"decay must be in [0, 1], got {decay}")
+    if int(num_iter) != num_iter or num_iter < 0:
+        raise ValueError(f"num_iter must be an integer >= 0, got {num_iter}")
+
+    def score_and_grad(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        score, grad = estimator.score_and_grad(frame_state, rel_to_xywh(y, ref_wh))
+        return score.to(y.dtype), _rel_gradient(grad.to(y.dtype), y, ref_wh)
+
+    with torch.inference_mode():
+        y = y0.clone()
+        step = step_length.to(y).expand_as(y).clone()
+        score, grad = score_and_grad(y)
+        grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
+        num_accepted = torch.zeros(y.shape[0], dtype=torch.int64, device=y.device)
+        for _ in range(int(num_iter)):
+            candidate = y + step * grad
+            cand_score, cand_grad = score_and_grad(candidate)
+            accept = ((cand_score > score) & torch.isfinite(cand_score) & torch.isfinite(cand_grad).all(dim=-1)
+                      & torch.isfinite(candidate).all(dim=-1))
+            accept_d = accept[:, None]
+            y = torch.where(accept_d, candidate, y)
+            grad = torch.where(accept_d, cand_grad, grad)
+            score = torch.where(accept, cand_score, score)
+            step = torch.where(accept_d, step, step * decay)
+            num_accepted += accept.to(torch.int64)
+    return RefinementResult(y=y[None].clone(), score=score[None].clone(), num_accepted=num_accepted[None].clone())
+
+
 def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
                generator: torch.Generator | None = None) -> RefinedBox:
     """Refine ``box_xywh`` ``[4]`` (patch pixels, w, h > 0) on ``estimator``'s score (see module)."""
@@ -135,8 +177,11 @@ def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor
         return estimator.score(frame_state, rel_to_xywh(y[0], ref_wh))[None]
 
     step = torch.tensor(settings.step_length, dtype=y0.dtype, device=y0.device)
-    with torch.inference_mode(False):
-        result = refine(score_fn, y0, step, num_iter=settings.num_iter, decay=settings.decay)
+    if callable(getattr(estimator, "score_and_grad", None)):
+        result = refine_fused(estimator, frame_state, y0[0], ref_wh, step, settings.num_iter, settings.decay)
+    else:
+        with torch.inference_mode(False):
+            result = refine(score_fn, y0, step, num_iter=settings.num_iter, decay=settings.decay)
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
     valid = plausible_boxes(boxes, box_xywh, settings) & torch.isfinite(scores)
