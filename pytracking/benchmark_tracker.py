@@ -58,13 +58,16 @@ def _load_params(tracker: str, param: str) -> Any:
 
 
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
-              image_sample_size: int | None = None, warmup: int = 5) -> dict[str, float]:
-    """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total)
-    and ``frames_located``: frames not flagged ``not_found`` (only those run the refinement)."""
+              image_sample_size: int | None = None, warmup: int = 5, reference: bool = False) -> dict[str, float]:
+    """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
+    ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
+    ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
     params = _load_params(tracker, param)
     params.device = device
     if image_sample_size is not None:
         params.image_sample_size = image_sample_size
+    if reference:
+        params.box_estimator_fast = False
     net_path = params.get("net_path", None)
     if params.get("net_constructor", None) is None and (net_path is None or not Path(net_path).is_file()):
         print(f"note: {net_path} not found: using the registry fallback {params.get('fallback_net_constructor')} "
@@ -76,6 +79,7 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
     parts: dict[str, list[float]] = {"backbone": [], "classifier": [], "refinement": [], "rest": [], "total": []}
     refined_frames = 0
+    located: dict[str, list[float]] = {"refinement": [], "total": []}
     for i, image in enumerate(tqdm(images[1:], desc=f"{tracker}/{param}", leave=False)):
         out = trk.track(image)
         if i < warmup:
@@ -85,9 +89,14 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
             parts[key].append(float(timing.get(key, 0.0)))
         refined_frames += int(out.get("flag") != "not_found")
         parts["total"].append(float(out["time"]))
+        if out.get("flag") != "not_found":
+            located["refinement"].append(parts["refinement"][-1])
+            located["total"].append(parts["total"][-1])
         parts["rest"].append(parts["total"][-1] - sum(parts[k][-1] for k in ("backbone", "classifier", "refinement")))
     result = {key: statistics.median(values) for key, values in parts.items()}
     result["frames_located"] = float(refined_frames)
+    for key, values in located.items():
+        result[f"{key}_located"] = statistics.median(values) if values else 0.0
     return result
 
 
@@ -99,18 +108,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
     parser.add_argument("--image-sample-size", type=int, default=None, help="override params.image_sample_size")
+    parser.add_argument("--reference", action="store_true",
+                        help="estimator on the reference (autograd) path instead of the inference fast path")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.threads < 1:
         raise SystemExit("--frames and --threads must be >= 1")
     torch.set_num_threads(args.threads)
-    result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size)
+    result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size,
+                       reference=args.reference)
     total = result["total"]
-    print(f"{args.tracker}/{args.param}: median over {args.frames} frames, {args.threads} threads, "
+    path = "reference estimator path" if args.reference else "fast estimator path"
+    print(f"{args.tracker}/{args.param} ({path}): median over {args.frames} frames, {args.threads} threads, "
           f"target located in {int(result['frames_located'])} frames")
     for key in ("backbone", "classifier", "refinement", "rest"):
         print(f"  {key:<11} {1000 * result[key]:7.2f} ms  {100 * result[key] / total:5.1f} %")
     print(f"  {'total':<11} {1000 * total:7.2f} ms  -> {1.0 / total:.1f} fps "
           f"(non-backbone share {100 * (1 - result['backbone'] / total):.1f} %)")
+    if result["frames_located"] > 0:
+        print(f"  over the located frames only: refinement {1000 * result['refinement_located']:.2f} ms, "
+              f"total {1000 * result['total_located']:.2f} ms -> {1.0 / result['total_located']:.1f} fps")
 
 
 if __name__ == "__main__":

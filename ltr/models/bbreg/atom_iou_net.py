@@ -26,13 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from ltr.models.layers.blocks import LinearBlock, conv_bn_relu
-from ltr.models.layers.prroi_pool import (
-    bin_edges,
-    corner_differences,
-    edge_integrals,
-    integral_table,
-    prroi_pool2d_batched,
-)
+from ltr.models.layers.prroi_pool import bin_edges, edge_kernels, prroi_pool2d_batched
 
 STRIDES = (8, 16)
 REF_POOL = (3, 1)   # reference pooling size per level
@@ -196,22 +190,21 @@ class AtomIoUNetInference:
     * eval-mode BatchNorm folded into the preceding conv/linear (copies; the network is not modified);
     * test-branch convs evaluated only on a window of the map that covers the boxes' pooling support, grown
       (recomputed) when a box leaves it -- the window is exact, not an approximation;
-    * PrRoIPool from per-frame 2D prefix tables (:func:`prroi_pool2d_integral`'s formula);
-    * the backward pass written out (one small matmul per level), no autograd graph.
+    * PrRoIPool restricted to that window (``pooled = B F A^T`` with the hat-integral weights ``A``, ``B`` over the
+      window's cells only, the window's features kept in the two layouts the two products need);
+    * the backward pass written out (a few small matrix products per level), no autograd graph.
 
     Snapshot semantics: built from the network's current weights; rebuild it after changing them.
     ``prepare(feat_test)`` -> frame state; ``score_and_grad(state, boxes_xywh [N, 4], need_grad)`` ->
     (scores ``[N]``, ``d score / d box`` ``[N, 4]`` xywh or None). Batch 1 only.
     """
 
-    def __init__(self, net: AtomIoUNet, modulation: Sequence[Tensor], window_margin: int = 2,
-                 table_dtype: torch.dtype = torch.float64) -> None:
+    def __init__(self, net: AtomIoUNet, modulation: Sequence[Tensor], window_margin: int = 2) -> None:
         if net.training:
             raise ValueError("AtomIoUNetInference needs an eval-mode network (BatchNorm folding)")
         if not isinstance(window_margin, int) or window_margin < 0:
             raise ValueError(f"window_margin must be an int >= 0, got {window_margin!r}")
         self.window_margin = window_margin
-        self.table_dtype = table_dtype
         with torch.no_grad():
             self.convs = [[_fold_bn(block[0].weight, block[1]) for block in seq]
                           for seq in (net.conv8_test, net.conv16_test)]
@@ -233,10 +226,12 @@ class AtomIoUNetInference:
         feat8, feat16 = AtomIoUNet._check_features(feat_test, "feat_test")
         if feat8.shape[0] != 1:
             raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
-        return {"features": [feat8, feat16], "windows": [None, None], "tables": [None, None]}
+        return {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None]}
 
-    def _table(self, state: dict, level: int, x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor) -> tuple[Tensor, tuple[int, int]]:
-        """Prefix table of the modulated test features on a window covering the boxes' support (level ``level``)."""
+    def _window_maps(self, state: dict, level: int, x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor
+                     ) -> tuple[tuple[Tensor, Tensor], tuple[int, int]]:
+        """Modulated test features on a window covering the boxes' support (level ``level``), as
+        ``([Ww, Hw * C] (w, h, c), [Hw, C * Ww] (h, c, w))``, and the window's top-left cell ``(row, col)``."""
         feat = state["features"][level]
         height, width = feat.shape[-2:]
         # cells with non-zero weight lie in (x1 - 1, x2 + 1); take floor/ceil with one cell to spare
@@ -249,19 +244,26 @@ class AtomIoUNetInference:
             if have is not None:
                 need = (min(need[0], have[0]), max(need[1], have[1]), min(need[2], have[2]), max(need[3], have[3]))
             window = (max(need[0] - m, 0), min(need[1] + m, height), max(need[2] - m, 0), min(need[3] + m, width))
-            out = _conv_window(feat, self.convs[level], window[:2], window[2:])
-            state["tables"][level] = integral_table(out * self.modulation[level], self.table_dtype)
+            out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * self.modulation[level])[0]
+            channels, rows, cols = out.shape
+            state["maps"][level] = (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
+                                    out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
             state["windows"][level] = window
         window = state["windows"][level]
-        return state["tables"][level], (window[0], window[2])
+        return state["maps"][level], (window[0], window[2])
 
     def score_and_grad(self, state: dict, boxes_xywh: Tensor, need_grad: bool = True
                        ) -> tuple[Tensor, Tensor | None]:
         """Scores ``[N]`` of boxes ``[N, 4]`` xywh (image pixels) and, if ``need_grad``, their gradient
-        ``[N, 4]`` w.r.t. ``(x, y, w, h)`` (both in ``boxes_xywh``'s dtype)."""
+        ``[N, 4]`` w.r.t. ``(x, y, w, h)`` (both in the network's dtype).
+
+        Per level (pool ``P``, window ``Hw x Ww``): ``R1 = A F`` ``[N, P(q), Hw, C]``, ``bins = B R1``
+        ``[N, P(q), P(p), C]``, ``score = w . relu(W bins * norm + b)``. Backward: ``G = dscore/dbins``;
+        ``dA = G . (B F)``, ``dB = G . R1``; edge ``e`` of the x axis gets ``sum_w k(x_e - w) (dA[e-1, w] - dA[e, w])``
+        (``A[q] = K(x_{q+1} - .) - K(x_q - .)``), same for y; ``norm = P^2 / (ext_x ext_y)`` adds its own term."""
         dtype = self.pred_bias.dtype
         num_boxes = boxes_xywh.shape[0]
-        boxes = boxes_xywh.to(self.table_dtype)
+        boxes = boxes_xywh.to(dtype)
         xyxy = torch.cat([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
         score = self.pred_bias.expand(num_boxes)
         grad_xyxy = boxes.new_zeros(num_boxes, 4) if need_grad else None
@@ -269,41 +271,46 @@ class AtomIoUNetInference:
             scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
             local = xyxy * scale
             x1, y1, x2, y2 = local.unbind(1)
-            table, origin = self._table(state, level, x1, y1, x2, y2)
+            (map_w, map_h), origin = self._window_maps(state, level, x1, y1, x2, y2)
+            rows, cols = map_h.shape[0], map_w.shape[0]
+            channels = map_h.shape[1] // cols
             local = local - local.new_tensor([origin[1], origin[0], origin[1], origin[0]])
             lo, hi = local[:, :2], local[:, 2:]
-            edges, extent = bin_edges(lo, hi, pool)                     # [N, 2, P + 1] (x, y), [N, 2]
-            corners = edge_integrals(table, edges[None, :, 0], edges[None, :, 1], with_slopes=need_grad)[0]
-            edge = pool + 1
-            values = corners[:, :edge, :edge]                           # [N, P + 1 (x), P + 1 (y), C]
-            bins = corner_differences(values)                          # [N, P (q), P (p), C]
+            edges, extent = bin_edges(lo, hi, pool)                      # [N, 2, P + 1] (x, y), [N, 2]
+            big_x, small_x = edge_kernels(edges[:, 0], cols)             # [N, P + 1, Ww]
+            big_y, small_y = edge_kernels(edges[:, 1], rows)             # [N, P + 1, Hw]
+            weights_x = big_x[:, 1:] - big_x[:, :-1]                     # A [N, P, Ww]
+            weights_y = big_y[:, 1:] - big_y[:, :-1]                     # B [N, P, Hw]
+            by_cols = (weights_x.reshape(-1, cols) @ map_w).view(num_boxes, pool, rows, channels)   # R1
+            bins = torch.matmul(weights_y.unsqueeze(1), by_cols)         # [N, P(q), P(p), C]
             area = extent[:, 0] * extent[:, 1]
             positive = area > 0
             norm = torch.where(positive, pool * pool / torch.where(positive, area, torch.ones_like(area)),
                                torch.zeros_like(area))
-            pooled = (bins * norm[:, None, None, None]).to(dtype).reshape(num_boxes, -1)
+            pooled = (bins * norm[:, None, None, None]).reshape(num_boxes, -1)
             weight, bias = self.linear[level]
             hidden = torch.addmm(bias, pooled, weight.t())
             score = score + torch.relu(hidden) @ self.pred_weights[level]
             if not need_grad:
                 continue
-            grad_pooled = (((hidden > 0).to(dtype) * self.pred_weights[level]) @ weight).to(self.table_dtype)
-            grad_pooled = grad_pooled.view_as(bins)
-            grad_norm = (grad_pooled * bins).sum(dim=(1, 2, 3))
-            # adjoint of corner_differences: each corner enters the (up to) four bins around it
-            padded = torch.nn.functional.pad(grad_pooled * norm[:, None, None, None], (0, 0, 1, 1, 1, 1))
-            grad_values = padded[:, :-1, :-1] - padded[:, 1:, :-1] - padded[:, :-1, 1:] + padded[:, 1:, 1:]
-            grad_x = (grad_values * corners[:, edge:, :edge]).sum(dim=(2, 3))   # d/d x-edge q   [N, P + 1]
-            grad_y = (grad_values * corners[:, :edge, edge:]).sum(dim=(1, 3))   # d/d y-edge p   [N, P + 1]
-            grad_edges = torch.stack([grad_x, grad_y], dim=1)                   # [N, 2, P + 1]
-            steps = torch.arange(edge, dtype=self.table_dtype) / pool
+            grad_pooled = (((hidden > 0).to(dtype) * self.pred_weights[level]) @ weight).view_as(bins)
+            grad_norm = (grad_pooled.reshape(num_boxes, -1) * bins.reshape(num_boxes, -1)).sum(1)
+            grad_bins = grad_pooled * norm[:, None, None, None]          # [N, q, p, C]
+            by_rows = (weights_y.reshape(-1, rows) @ map_h).view(num_boxes, pool * channels, cols)   # B F [N, (p, c), Ww]
+            grad_wx = torch.bmm(grad_bins.reshape(num_boxes, pool, pool * channels), by_rows)     # dA [N, P(q), Ww]
+            grad_wy = torch.bmm(grad_bins.reshape(num_boxes * pool, pool, channels),              # dB [N, P(p), Hw]
+                                by_cols.reshape(num_boxes * pool, rows, channels).transpose(1, 2))
+            grad_wy = grad_wy.view(num_boxes, pool, pool, rows).sum(1)
+            grad_x = (torch.nn.functional.pad(grad_wx, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wx, (0, 0, 0, 1)))
+            grad_y = (torch.nn.functional.pad(grad_wy, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wy, (0, 0, 0, 1)))
+            grad_edges = torch.stack([(grad_x * small_x).sum(-1), (grad_y * small_y).sum(-1)], dim=1)   # [N, 2, P + 1]
+            steps = torch.arange(pool + 1, dtype=dtype) / pool
             # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y): d norm / d ext_x = -norm / ext_x
             safe = torch.where(positive[:, None], extent, torch.ones_like(extent))
             grad_extent = (grad_edges * steps).sum(-1) - (grad_norm * norm)[:, None] / safe
             grad_extent = torch.where(hi >= lo, grad_extent, torch.zeros_like(grad_extent))
             grad_xyxy += torch.cat([grad_edges.sum(-1) - grad_extent, grad_extent], dim=1) * scale
-        score = score.to(boxes_xywh.dtype)
         if not need_grad:
             return score, None
         grad = torch.cat([grad_xyxy[:, :2] + grad_xyxy[:, 2:], grad_xyxy[:, 2:]], dim=1)
-        return score, grad.to(boxes_xywh.dtype)
+        return score, grad

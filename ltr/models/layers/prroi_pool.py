@@ -221,6 +221,17 @@ def axis_interpolation(coords: Tensor, size: int, with_slopes: bool = True) -> T
     return torch.cat(parts, dim=-2) if with_slopes else parts[0]
 
 
+def edge_kernels(edges: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """``K(x_e - i)`` and ``k(x_e - i)`` for edges ``[..., E]`` and cells ``i = 0..size-1`` -> two ``[..., E, size]``
+    tensors. Bin ``b``'s axis weights (:func:`_axis_weights`) are ``K[..., b + 1, :] - K[..., b, :]`` and their
+    derivative w.r.t. edge ``e`` is ``+-k[..., e, :]``."""
+    offset = edges.contiguous().unsqueeze(-1) - torch.arange(size, device=edges.device, dtype=edges.dtype)
+    offset = offset.clamp_(-1.0, 1.0)
+    magnitude = offset.abs()
+    # K(t) = 0.5 + t - t |t| / 2 on [-1, 1] (the two quadratic pieces in one expression), k(t) = 1 - |t|
+    return (1.0 - 0.5 * magnitude).mul_(offset).add_(0.5), magnitude.neg_().add_(1.0)
+
+
 def edge_integrals(table: Tensor, xs: Tensor, ys: Tensor, with_slopes: bool = True) -> Tensor:
     """``S(x, y)`` (and ``dS/dx``, ``dS/dy``) at every pair of RoI edges.
 

@@ -182,7 +182,8 @@ class ATOM(BaseTracker):
                     raise ValueError("params.box_estimator_type = 'score' needs a box-scoring head (AtomIoUNet); "
                                      "this network has a regression head: use box_estimator_type = 'regression'")
                 estimator = (RegressionBoxEstimator(head, self.estimator_layers) if regression
-                             else NetworkBoxEstimator(head, self.estimator_layers))
+                             else NetworkBoxEstimator(head, self.estimator_layers,
+                                                      fast=bool(params.get("box_estimator_fast", True))))
             if not isinstance(estimator, (BoxEstimator, RegressionBoxEstimator)):
                 raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator)")
             self.estimator = estimator
