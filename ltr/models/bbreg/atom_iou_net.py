@@ -216,6 +216,8 @@ class AtomIoUNetInference:
                 # (c, p, q) flatten order (p: row bin, q: column bin) -> (q, p, c), the order of the pooled bins
                 weight = weight.view(-1, channels, pool, pool).permute(0, 3, 2, 1).reshape(weight.shape[0], -1)
                 self.linear.append((weight.contiguous(), bias))
+            self.steps = [torch.arange(pool + 1, dtype=net.predictor.weight.dtype, device=net.predictor.weight.device) / pool
+                          for pool in TEST_POOL]
             pred = net.predictor.weight.detach()[0]
             inter8 = net.pred_inter_dim[0]
             self.pred_weights = [pred[:inter8].clone(), pred[inter8:].clone()]
@@ -304,7 +306,7 @@ class AtomIoUNetInference:
             grad_x = (torch.nn.functional.pad(grad_wx, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wx, (0, 0, 0, 1)))
             grad_y = (torch.nn.functional.pad(grad_wy, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wy, (0, 0, 0, 1)))
             grad_edges = torch.stack([(grad_x * small_x).sum(-1), (grad_y * small_y).sum(-1)], dim=1)   # [N, 2, P + 1]
-            steps = torch.arange(pool + 1, dtype=dtype) / pool
+            steps = self.steps[level]
             # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y): d norm / d ext_x = -norm / ext_x
             safe = torch.where(positive[:, None], extent, torch.ones_like(extent))
             grad_extent = (grad_edges * steps).sum(-1) - (grad_norm * norm)[:, None] / safe

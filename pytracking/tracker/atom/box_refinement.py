@@ -122,26 +122,26 @@ def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: t
                       num_accepted=valid.to(torch.int64))
 
 
-def _rel_gradient(grad_xywh: torch.Tensor, rel: torch.Tensor, ref_wh: torch.Tensor) -> torch.Tensor:
-    """Chain rule through :func:`ebm.boxes.rel_to_xywh` (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y):
-    ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``."""
-    wh = torch.exp(rel[:, 2:])
-    return torch.cat([grad_xywh[:, :2] * ref_wh, wh * (grad_xywh[:, 2:] - 0.5 * grad_xywh[:, :2])], dim=1)
-
-
 def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: torch.Tensor, step_length: torch.Tensor,
                  num_iter: int, decay: float) -> RefinementResult:
     """:func:`ebm.refinement.refine` (Algorithm S1, same accept/reject and decay rules, same result) for one
     image's ``y0 [N, 4]`` in relative space, on an estimator's ``score_and_grad(frame_state, boxes_xywh)``:
-    no autograd graph, one fused score+gradient evaluation per step. Returns ``[1, N, ...]`` like ``refine``."""
+    no autograd graph, one fused score+gradient evaluation per step. Returns ``[1, N, ...]`` like ``refine``.
+
+    The relative-space gradient is the chain rule through :func:`ebm.boxes.rel_to_xywh`
+    (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y): ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``."""
     if not 0.0 <= float(decay) <= 1.0:
         raise ValueError(f"decay must be in [0, 1], got {decay}")
     if int(num_iter) != num_iter or num_iter < 0:
         raise ValueError(f"num_iter must be an integer >= 0, got {num_iter}")
+    ref_wh = ref_wh.to(y0)
 
     def score_and_grad(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        score, grad = estimator.score_and_grad(frame_state, rel_to_xywh(y, ref_wh))
-        return score.to(y.dtype), _rel_gradient(grad.to(y.dtype), y, ref_wh)
+        wh = torch.exp(y[:, 2:])
+        boxes = torch.cat([y[:, :2] * ref_wh - 0.5 * wh, wh], dim=1)   # rel_to_xywh, without re-validation
+        score, grad = estimator.score_and_grad(frame_state, boxes)
+        grad = grad.to(y.dtype)
+        return score.to(y.dtype), torch.cat([grad[:, :2] * ref_wh, wh * (grad[:, 2:] - 0.5 * grad[:, :2])], dim=1)
 
     with torch.inference_mode():
         y = y0.clone()
