@@ -180,3 +180,20 @@ def test_estimator_fast_and_reference_paths_agree() -> None:
     assert _rel_err(s_fast, s_ref) < RTOL and _rel_err(g_fast, g_ref) < RTOL
     assert torch.equal(r_fast.num_accepted, r_ref.num_accepted)
     assert _rel_err(r_fast.box, r_ref.box) < RTOL
+
+
+def test_extractor_channels_last_gives_identical_features() -> None:
+    from pytracking.features.extractor import BackboneFeatureExtractor
+
+    torch.manual_seed(0)
+    body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU6(),
+                               torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.nn.Conv2d(8, 6, 1)).eval()
+
+    def backbone(im: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"layer2": body(im)}
+
+    patches = torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8).numpy()
+    plain = BackboneFeatureExtractor(backbone, ["layer2"], "cpu", channels_last=False).extract(patches)["layer2"]
+    fast = BackboneFeatureExtractor(backbone, ["layer2"], "cpu").extract(patches)["layer2"]
+    assert fast.shape == plain.shape == (2, 6, 16, 16)
+    assert torch.allclose(fast, plain, rtol=1e-5, atol=1e-6)

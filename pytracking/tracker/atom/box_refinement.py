@@ -152,8 +152,8 @@ def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: tor
         for _ in range(int(num_iter)):
             candidate = y + step * grad
             cand_score, cand_grad = score_and_grad(candidate)
-            accept = ((cand_score > score) & torch.isfinite(cand_score) & torch.isfinite(cand_grad).all(dim=-1)
-                      & torch.isfinite(candidate).all(dim=-1))
+            finite = torch.isfinite(torch.cat([candidate, cand_grad, cand_score[:, None]], dim=1)).all(dim=1)
+            accept = (cand_score > score) & finite
             accept_d = accept[:, None]
             y = torch.where(accept_d, candidate, y)
             grad = torch.where(accept_d, cand_grad, grad)
