@@ -197,3 +197,40 @@ def test_extractor_channels_last_gives_identical_features() -> None:
     fast = BackboneFeatureExtractor(backbone, ["layer2"], "cpu").extract(patches)["layer2"]
     assert fast.shape == plain.shape == (2, 6, 16, 16)
     assert torch.allclose(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_fold_batchnorm_copy_equals_original_and_leaves_it_alone() -> None:
+    from ltr.models.backbone.efficientnet_lite import efficientnet_lite0
+    from pytracking.features.fusion import fold_batchnorm, folded_backbone
+
+    torch.manual_seed(0)
+    backbone = efficientnet_lite0(pretrained=False).eval()
+    for module in backbone.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    fused, count = fold_batchnorm(backbone)
+    assert count == sum(isinstance(m, torch.nn.BatchNorm2d) for m in backbone.modules()) > 0
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    im = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref, out = backbone(im), fused(im)
+    for name in ref:
+        assert _rel_err(out[name], ref[name]) < RTOL
+    assert backbone.state_dict().keys() == before.keys()
+    assert all(torch.equal(backbone.state_dict()[k], v) for k, v in before.items())
+    assert folded_backbone(backbone) is not backbone
+
+    class Odd(torch.nn.Module):   # bn applied before conv: folding would be wrong -> the original is kept
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 3, 1)
+            self.bn = torch.nn.BatchNorm2d(3).eval()
+            self.bn.running_mean.fill_(0.5)
+
+        def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"layer2": self.conv(self.bn(x))}
+
+    odd = Odd()
+    assert folded_backbone(odd) is odd

@@ -38,6 +38,7 @@ from pytracking.features.augmentation import (
     augmented_patches,
 )
 from pytracking.features.extractor import BackboneFeatureExtractor
+from pytracking.features.fusion import folded_backbone, layer_selector
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.tracker.atom.box_estimator import (
     BoxEstimator,
@@ -157,7 +158,11 @@ class ATOM(BaseTracker):
         backbone = params.get("backbone", None)
         if backbone is None:
             net = self.net
-            if hasattr(net, "extract_backbone_features"):
+            if (bool(params.get("fold_batchnorm", True)) and hasattr(net, "extract_backbone_features")
+                    and isinstance(getattr(net, "feature_extractor", None), nn.Module)):
+                # inference copy with BatchNorm folded into the convs (the network itself is unchanged)
+                backbone = layer_selector(folded_backbone(net.feature_extractor, self.device), tuple(layers))
+            elif hasattr(net, "extract_backbone_features"):
                 backbone = lambda im: net.extract_backbone_features(im, layers)  # noqa: E731
             else:
                 backbone = net
