@@ -234,3 +234,17 @@ def test_fold_batchnorm_copy_equals_original_and_leaves_it_alone() -> None:
 
     odd = Odd()
     assert folded_backbone(odd) is odd
+
+
+def test_inference_head_non_finite_boxes_give_non_finite_scores() -> None:
+    net = _small_net(torch.float32)
+    feats = _features(torch.float32)
+    modulation = net.get_modulation(feats, torch.tensor([[80.0, 70.0, 40.0, 50.0]]))
+    head = AtomIoUNetInference(net, modulation)
+    state = head.prepare(feats)
+    boxes = torch.tensor([[80.0, 70.0, 40.0, 50.0], [80.0, 70.0, float("inf"), 50.0], [float("nan"), 1.0, 2.0, 3.0]])
+    score, grad = head.score_and_grad(state, boxes)
+    assert torch.isfinite(score[0]) and torch.isfinite(grad[0]).all()
+    assert not torch.isfinite(score[1:]).any()
+    reference, _ = _reference(net, feats, modulation, boxes[:1])
+    assert _rel_err(score[:1], reference) < RTOL

@@ -20,6 +20,7 @@ All convs are Conv-BN-ReLU. PrRoIPool is differentiable in the box, so ``d score
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -228,17 +229,20 @@ class AtomIoUNetInference:
         feat8, feat16 = AtomIoUNet._check_features(feat_test, "feat_test")
         if feat8.shape[0] != 1:
             raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
-        return {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None]}
+        return {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None], "origins": [None, None]}
 
-    def _window_maps(self, state: dict, level: int, x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor
-                     ) -> tuple[tuple[Tensor, Tensor], tuple[int, int]]:
-        """Modulated test features on a window covering the boxes' support (level ``level``), as
-        ``([Ww, Hw * C] (w, h, c), [Hw, C * Ww] (h, c, w))``, and the window's top-left cell ``(row, col)``."""
+    def _window_maps(self, state: dict, level: int, local: Tensor) -> tuple[tuple[Tensor, Tensor], Tensor]:
+        """Modulated test features on a window covering the support of the boxes ``local [N, 4]`` (xyxy in cells of
+        level ``level``), as ``([Ww, Hw * C] (w, h, c), [Hw, C * Ww] (h, c, w))``, and the window's origin as an
+        ``[4]`` offset ``(col, row, col, row)`` to subtract from ``local``. Non-finite boxes get the whole map."""
         feat = state["features"][level]
         height, width = feat.shape[-2:]
+        x1, y1, x2, y2 = torch.cat([local[:, :2].amin(0), local[:, 2:].amax(0)]).tolist()
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            x1, y1, x2, y2 = 0.0, 0.0, float(width), float(height)
         # cells with non-zero weight lie in (x1 - 1, x2 + 1); take floor/ceil with one cell to spare
-        need = (max(int(torch.floor(y1.min())) - 1, 0), min(int(torch.ceil(y2.max())) + 2, height),
-                max(int(torch.floor(x1.min())) - 1, 0), min(int(torch.ceil(x2.max())) + 2, width))
+        need = (max(math.floor(y1) - 1, 0), min(math.ceil(y2) + 2, height),
+                max(math.floor(x1) - 1, 0), min(math.ceil(x2) + 2, width))
         need = (min(need[0], height - 1), max(need[1], need[0] + 1), min(need[2], width - 1), max(need[3], need[2] + 1))
         have = state["windows"][level]
         if have is None or need[0] < have[0] or need[1] > have[1] or need[2] < have[2] or need[3] > have[3]:
@@ -251,8 +255,8 @@ class AtomIoUNetInference:
             state["maps"][level] = (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
                                     out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
             state["windows"][level] = window
-        window = state["windows"][level]
-        return state["maps"][level], (window[0], window[2])
+            state["origins"][level] = local.new_tensor([window[2], window[0], window[2], window[0]])
+        return state["maps"][level], state["origins"][level]
 
     def score_and_grad(self, state: dict, boxes_xywh: Tensor, need_grad: bool = True
                        ) -> tuple[Tensor, Tensor | None]:
@@ -272,11 +276,10 @@ class AtomIoUNetInference:
         for level in range(2):
             scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
             local = xyxy * scale
-            x1, y1, x2, y2 = local.unbind(1)
-            (map_w, map_h), origin = self._window_maps(state, level, x1, y1, x2, y2)
+            (map_w, map_h), origin = self._window_maps(state, level, local)
             rows, cols = map_h.shape[0], map_w.shape[0]
             channels = map_h.shape[1] // cols
-            local = local - local.new_tensor([origin[1], origin[0], origin[1], origin[0]])
+            local = local - origin
             lo, hi = local[:, :2], local[:, 2:]
             edges, extent = bin_edges(lo, hi, pool)                      # [N, 2, P + 1] (x, y), [N, 2]
             big_x, small_x = edge_kernels(edges[:, 0], cols)             # [N, P + 1, Ww]
