@@ -5,7 +5,8 @@ The estimator output is ``2 IoU - 1`` in [-1, 1]; near the optimum its gradient 
 is of order 2-4 per unit (``d IoU / d(cx / w) ~ 2``, ``d IoU / d log w ~ 1``), so steps of
 0.025 move a box by up to ~10 % of its size per iteration. ATOM used 5 steps of plain gradient
 ascent; here the same accept/reject rule as the EBM (Algorithm S1) is used, with decay 0.5, so
-a too-long step cannot make the box worse.
+a too-long step cannot make the box worse. Checked on 6 demo TRAIN sequences (first 60 frames,
+shipped weights): AUC 74.0 with 0.025, 68.5 with 0.05 and 0.1 (a lost sequence), so 0.025 stays.
 """
 from __future__ import annotations
 
