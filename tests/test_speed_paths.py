@@ -17,9 +17,17 @@ import torch
 from ebm.boxes import rel_to_xywh, xywh_to_rel
 from ebm.refinement import refine
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet, AtomIoUNetInference
-from ltr.models.layers.prroi_pool import integral_table, prroi_pool2d_batched, prroi_pool2d_integral
+from ltr.models.layers.prroi_pool import (
+    integral_table,
+    prroi_pool2d_batched,
+    prroi_pool2d_integral,
+)
 from pytracking.tracker.atom.box_estimator import NetworkBoxEstimator
-from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box, refine_fused
+from pytracking.tracker.atom.box_refinement import (
+    RefinementSettings,
+    refine_box,
+    refine_fused,
+)
 
 RTOL = 1e-4
 

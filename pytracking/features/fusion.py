@@ -16,6 +16,7 @@ the original if they differ (a module whose forward does not follow the conventi
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Mapping
 
 import torch
@@ -46,7 +47,7 @@ def fold_batchnorm(module: nn.Module) -> tuple[nn.Module, int]:
     for parent in list(fused.modules()):
         children = list(parent._modules.items())
         if isinstance(parent, nn.Sequential):
-            for (_, first), (second_name, second) in zip(children, children[1:]):
+            for (_, first), (second_name, second) in itertools.pairwise(children):
                 if isinstance(first, nn.Conv2d) and _foldable(second):
                     _fold_pair(first, second)
                     parent._modules[second_name] = nn.Identity()
