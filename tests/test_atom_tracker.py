@@ -148,7 +148,9 @@ def test_refinement_beats_fixed_size(sequence):
     first = outputs[0]
     assert set(first) >= {"target_bbox", "flag", "confidence", "time", "debug"}
     assert first["debug"]["score_map"].ndim == 2
-    assert first["debug"]["refined_candidates"].shape == (10, 4)
+    assert first["debug"]["refinement"]["final_boxes"].shape == (10, 4)
+    assert first["debug"]["refinement"]["initial_boxes"].shape == (10, 4)
+    assert len(first["debug"]["classifier_losses"]) >= 1
 
 
 def test_multiscale_runs_and_tracks(sequence):

@@ -71,8 +71,8 @@ def test_parameter_files_point_at_shipped_weights():
         assert missing_network_file(params) is None
 
 
-@pytest.mark.parametrize("module, setting", [(default_params, "atom_ebm_cpu"), (nce_params, "atom_nce_cpu"),
-                                             (iou_params, "atom_iou_cpu"), (gauss_params, "atom_gauss_cpu")])
+@pytest.mark.parametrize("module, setting", [(default_params, "atom_ebm_cached"), (nce_params, "atom_nce_cached"),
+                                             (iou_params, "atom_iou_cached"), (gauss_params, "atom_gauss_cached")])
 def test_missing_weights_error_names_the_train_setting(tmp_path, module, setting):
     params = module.parameters()
     params.device = "cpu"
@@ -108,8 +108,8 @@ def test_gauss_path_runs_random_regression_tiny(demo_root):
         box = np.asarray(out["target_bbox"])
         assert np.all(np.isfinite(box)) and np.all(box[2:] > 0)
         if out["flag"] != "not_found":
-            assert out["debug"]["refined_candidates"].shape == (1, 4)
-            assert np.all(np.isfinite(out["debug"]["refined_scores"]))
+            assert out["debug"]["refinement"]["final_boxes"].shape == (1, 4)
+            assert np.all(np.isfinite(out["debug"]["refinement"]["scores"]))
 
 
 def test_gauss_path_applies_the_predicted_mean_once_per_frame():
@@ -197,7 +197,7 @@ def test_main_command_atom_no_refine_needs_no_trained_weights(demo_root, tmp_pat
 def test_main_command_missing_weights_fails_before_building(tmp_path, monkeypatch):
     _absent_weights(iou_params, monkeypatch, tmp_path / "atom_iou_effnet.pth")
     target = tmp_path / "would_be_built"
-    with pytest.raises(FileNotFoundError, match="bbreg atom_iou_cpu"):
+    with pytest.raises(FileNotFoundError, match="bbreg atom_iou_cached"):
         run_demo.run_demo("atom", "iou", threads=0, dataset_path=target, results_path=tmp_path, progress=False)
     assert not target.exists()
 

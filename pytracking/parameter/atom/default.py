@@ -4,7 +4,7 @@ Refinement numbers are the paper's (DESIGN.md): 10 boxes, jitter (0.1, 0.5), T =
 (2e-4 centre, 1e-3 log-size) in relative space, decay 0.5, aspect ratio in (1/6, 6), mean of the
 top 3. Those step lengths assume an EBM whose score has the paper's scale (gradients of order
 10^2-10^3 in relative units); with another network check that boxes move (debug output
-``refined_candidates``).
+``refinement``: starting and final boxes with their scores).
 
 Checked on the demo benchmark's TRAIN split only (12 train sequences, first 60 frames, shipped
 ``atom_ebm_effnet.pth``): AUC 78.0 with these steps, 77.4 with 3x, 79.0 with 0.35x (the difference
@@ -12,6 +12,11 @@ is one sequence), no refinement 60.0 -- the paper's steps are kept.
 
 ``image_sample_size`` is 256 instead of the paper's 288 (16x16 stride-16 cells instead of 18x18):
 on a 2-core CPU the backbone pass is ~20 % cheaper, measured with ``python -m pytracking.benchmark_tracker``.
+
+Speed switches read by the tracker (both on unless set to False here; results are numerically the
+same, see docs/speed.md): ``box_estimator_fast`` (the estimator's inference path with folded
+BatchNorm, windowed test-branch convolutions and a written-out box gradient) and ``fold_batchnorm``
+(an inference copy of the backbone with BatchNorm folded into its convolutions).
 """
 from __future__ import annotations
 
@@ -23,10 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"   # <repo>/pytracking/networks
 
 # shipped estimator weights (exported with ltr.admin.checkpoint export, each with a .sha256 sidecar)
-EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (ltr.run_training bbreg atom_ebm_cpu)
-NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (ltr.run_training bbreg atom_nce_cpu)
-IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (ltr.run_training bbreg atom_iou_cpu)
-GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (ltr.run_training bbreg atom_gauss_cpu)
+EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (ltr.run_training bbreg atom_ebm_cached --epochs 7)
+NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (ltr.run_training bbreg atom_nce_cached)
+IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (ltr.run_training bbreg atom_iou_cached)
+GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (ltr.run_training bbreg atom_gauss_cached)
 
 
 def network_path(file_name: str) -> str:

@@ -47,6 +47,7 @@ from pytracking.tracker.atom.box_estimator import (
     is_regression_head,
 )
 from pytracking.tracker.atom.box_refinement import (
+    RefinedBox,
     RefinementSettings,
     refine_box,
     regress_box,
@@ -60,12 +61,12 @@ from pytracking.tracker.base.basetracker import BaseTracker
 
 __all__ = ["ATOM", "load_tracker_network", "missing_network_file", "missing_weights_message", "resolve_device"]
 
-# shipped weights file -> the CPU train setting that produces it
+# shipped weights file -> the CPU train setting that produced it (docs/training_log.md)
 TRAIN_SETTING_OF_NETWORK = {
-    "atom_ebm_effnet.pth": "atom_ebm_cpu",
-    "atom_nce_effnet.pth": "atom_nce_cpu",
-    "atom_iou_effnet.pth": "atom_iou_cpu",
-    "atom_gauss_effnet.pth": "atom_gauss_cpu",
+    "atom_ebm_effnet.pth": "atom_ebm_cached",
+    "atom_nce_effnet.pth": "atom_nce_cached",
+    "atom_iou_effnet.pth": "atom_iou_cached",
+    "atom_gauss_effnet.pth": "atom_gauss_cached",
 }
 
 MISSING_WEIGHTS_HELP = (
@@ -84,7 +85,7 @@ MISSING_WEIGHTS_HELP = (
 def missing_weights_message(path: str | Path | None) -> str:
     """The explanation given when ``params.net_path`` does not exist: where the file comes from and
     how to train/export it (the train setting is looked up by file name, EBM ML-IS otherwise)."""
-    setting = TRAIN_SETTING_OF_NETWORK.get(Path(path).name if path else "", "atom_ebm_cpu")
+    setting = TRAIN_SETTING_OF_NETWORK.get(Path(path).name if path else "", "atom_ebm_cached")
     return MISSING_WEIGHTS_HELP.format(path=path, setting=setting)
 
 
@@ -200,6 +201,7 @@ class ATOM(BaseTracker):
             raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty")
         self.generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
         self.timing: dict[str, float] = {}
+        self.cg_residuals: list[float] = []
 
     # --- geometry helpers -----------------------------------------------------------------
     def _geometry(self, pos: np.ndarray, target_sz: np.ndarray, factor: float = 1.0) -> PatchGeometry:
@@ -339,9 +341,9 @@ class ATOM(BaseTracker):
             lr = float(self.params.get("hard_negative_learning_rate" if hard else "learning_rate", 0.02 if hard else 0.01))
             self.classifier.add_sample(feat[best:best + 1], label, lr)
             if hard:
-                self.classifier.update(int(self.params.get("hard_negative_CG_iter", 5)))
+                self.cg_residuals = self.classifier.update(int(self.params.get("hard_negative_CG_iter", 5)))
             elif self.frame_num % max(1, int(self.params.get("train_skipping", 10))) == 0:
-                self.classifier.update(int(self.params.get("CG_iter", 5)))
+                self.cg_residuals = self.classifier.update(int(self.params.get("CG_iter", 5)))
         t_end = time.perf_counter()
         self.timing = {
             "backbone": self.extractor.last_time,
@@ -356,8 +358,17 @@ class ATOM(BaseTracker):
                 "scale_index": best,
                 "peak_score": peak.score,
                 "second_peak_score": peak.second_score,
-                "refined_candidates": None if refined is None else geom.box_to_image(refined.candidates.cpu().numpy().astype(np.float64)),
-                "refined_scores": None if refined is None else refined.scores.cpu().numpy(),
+                "refinement": None if refined is None else _refinement_debug(refined, geom),
+                # Gauss-Newton losses of the first-frame training, then the last CG update's residual norms
+                "classifier_losses": list(self.classifier.init_losses),
+                "cg_residuals": list(self.cg_residuals),
                 "timing": dict(self.timing),
             }
         return out
+
+
+def _refinement_debug(refined: RefinedBox, geom: PatchGeometry) -> dict[str, np.ndarray]:
+    """Starting and final candidate boxes (image pixels) with their scores, for the debug panels."""
+    to_image = lambda boxes: geom.box_to_image(boxes.cpu().numpy().astype(np.float64))  # noqa: E731
+    return {"initial_boxes": None if refined.initial is None else to_image(refined.initial),
+            "final_boxes": to_image(refined.candidates), "scores": refined.scores.cpu().numpy()}

@@ -69,12 +69,13 @@ class RefinementSettings:
 @dataclass
 class RefinedBox:
     """Refined box ``[4]`` xywh (patch pixels), every refined candidate ``[N, 4]``, their scores
-    ``[N]`` and accepted-step counts ``[N]``."""
+    ``[N]``, accepted-step counts ``[N]`` and the starting boxes ``[N, 4]`` they came from."""
 
     box: torch.Tensor
     candidates: torch.Tensor
     scores: torch.Tensor
     num_accepted: torch.Tensor
+    initial: torch.Tensor | None = None
 
 
 def jitter_boxes(box_xywh: torch.Tensor, num_boxes: int, jitter_pos: float, jitter_sz: float,
@@ -119,7 +120,7 @@ def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: t
     valid = plausible_boxes(boxes, box_xywh, settings)
     final = boxes[0] if bool(valid[0]) else box_xywh
     return RefinedBox(box=final.detach(), candidates=boxes.detach(), scores=scores.detach(),
-                      num_accepted=valid.to(torch.int64))
+                      num_accepted=valid.to(torch.int64), initial=box_xywh[None].detach())
 
 
 def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: torch.Tensor, step_length: torch.Tensor,
@@ -192,4 +193,4 @@ def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor
         order = torch.argsort(torch.where(valid, scores, torch.full_like(scores, -math.inf)), descending=True)[:k]
         final = cxcywh_to_xywh(xywh_to_cxcywh(boxes[order]).mean(dim=0))
     return RefinedBox(box=final.detach(), candidates=boxes.detach(), scores=scores.detach(),
-                      num_accepted=result.num_accepted[0])
+                      num_accepted=result.num_accepted[0], initial=init.detach())
