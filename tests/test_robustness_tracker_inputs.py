@@ -68,9 +68,9 @@ def test_missing_init_bbox_is_refused(info):
 @pytest.mark.parametrize("image, fragment", [
     (np.zeros((24, 32, 3), np.float32), "float32"),
     (np.zeros((24, 32, 3), np.uint16), "uint16"),
-    (np.zeros((24, 32), np.uint8), r"\(24, 32\)"),
-    (np.zeros((24, 32, 4), np.uint8), r"\(24, 32, 4\)"),
-    (np.zeros((24, 32, 1), np.uint8), r"\(24, 32, 1\)"),
+    (np.zeros((24, 32, 2), np.uint8), r"\(24, 32, 2\)"),
+    (np.zeros((24, 32, 5), np.uint8), r"\(24, 32, 5\)"),
+    (np.zeros((2, 24, 32, 3), np.uint8), r"\(2, 24, 32, 3\)"),
     (np.zeros((0, 32, 3), np.uint8), "empty"),
     (np.zeros((24, 0, 3), np.uint8), "empty"),
     ([[[0, 0, 0]]], "list"),

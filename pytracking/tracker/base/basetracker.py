@@ -1,7 +1,8 @@
 """The thin tracker interface every tracker of the framework implements.
 
-Conventions: images are RGB ``uint8`` numpy arrays ``[H, W, 3]``; boxes are ``[x, y, w, h]``
-floats with a top-left origin, in pixels of the full image.
+Conventions: images are RGB ``uint8`` numpy arrays ``[H, W, 3]`` (grayscale and RGBA frames are
+converted at this interface, see :func:`as_rgb`; frames may change size from one call to the next);
+boxes are ``[x, y, w, h]`` floats with a top-left origin, in pixels of the full image.
 
 A tracker implements ``_initialize(image, info)`` and ``_track(image, info)``; the public
 ``initialize``/``track`` wrap them, check the input and add the wall-clock ``time`` (seconds).
@@ -45,7 +46,7 @@ class BaseTracker:
     # --- the public interface ------------------------------------------------------
     def initialize(self, image: np.ndarray, info: dict) -> TrackerOutput:
         """Start tracking: ``info["init_bbox"]`` is the target's ``[x, y, w, h]`` in ``image``."""
-        check_image(image)
+        image = as_rgb(image)
         if not isinstance(info, Mapping) or "init_bbox" not in info:
             raise ValueError(f"initialize: info must be a dict holding 'init_bbox' = [x, y, w, h], got {info!r}")
         try:
@@ -64,7 +65,7 @@ class BaseTracker:
 
     def track(self, image: np.ndarray, info: dict | None = None) -> TrackerOutput:
         """Track the target into ``image``; returns at least ``target_bbox``, ``flag`` and ``time``."""
-        check_image(image)
+        image = as_rgb(image)
         self.frame_num += 1
         start = time.perf_counter()
         out = dict(self._track(image, info or {}))
@@ -73,11 +74,30 @@ class BaseTracker:
         return out  # type: ignore[return-value]
 
 
+def as_rgb(image: Any) -> np.ndarray:
+    """The frame as RGB uint8 ``[H, W, 3]``.
+
+    Accepted and converted: grayscale ``[H, W]`` or ``[H, W, 1]`` (replicated to three channels) and
+    RGBA ``[H, W, 4]`` (alpha dropped). Anything else (another dtype, channel count, an empty
+    frame, not an array) raises ``ValueError`` naming the shape and dtype.
+    """
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim in (2, 3):
+        if image.shape[0] < 1 or image.shape[1] < 1:
+            raise ValueError(f"image is empty: shape {image.shape}")
+        if image.ndim == 2:
+            return np.repeat(image[:, :, None], 3, axis=2)
+        if image.shape[2] == 3:
+            return image
+        if image.shape[2] == 1:
+            return np.repeat(image, 3, axis=2)
+        if image.shape[2] == 4:
+            return np.ascontiguousarray(image[:, :, :3])
+    shape = getattr(image, "shape", None)
+    dtype = getattr(image, "dtype", type(image).__name__)
+    raise ValueError(f"image must be a uint8 array [H, W, 3] (RGB), [H, W] or [H, W, 1] (grayscale) or "
+                     f"[H, W, 4] (RGBA), got shape {shape} dtype {dtype}")
+
+
 def check_image(image: Any) -> None:
-    """Raise ValueError unless ``image`` is an RGB uint8 array [H, W, 3] with H, W >= 1."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        shape = getattr(image, "shape", None)
-        dtype = getattr(image, "dtype", type(image).__name__)
-        raise ValueError(f"image must be an RGB uint8 array [H, W, 3], got shape {shape} dtype {dtype}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"image is empty: shape {image.shape}")
+    """Raise ValueError unless ``image`` is a frame :func:`as_rgb` accepts."""
+    as_rgb(image)
