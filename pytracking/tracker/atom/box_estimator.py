@@ -63,7 +63,34 @@ class _FastScore(torch.autograd.Function):
         return grad_score[:, None] * grad, None, None
 
 
-class NetworkBoxEstimator:
+class _HeadOnLayers:
+    """What both network estimators share: a head with ``get_modulation``/``get_iou_feat`` and
+    ``required`` other methods, fed the batch-1 maps of ``layers`` from the shared backbone pass."""
+
+    required: tuple[str, ...] = ()
+
+    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str]) -> None:
+        for name in ("get_modulation", "get_iou_feat", *self.required):
+            if not callable(getattr(bb_regressor, name, None)):
+                raise ValueError(f"bb_regressor must provide {name}(), got {type(bb_regressor).__name__}")
+        self.net = bb_regressor
+        self.layers = tuple(layers)
+        self.modulation: list[torch.Tensor] | None = None
+
+    def _levels(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
+        missing = [name for name in self.layers if name not in features]
+        if missing:
+            raise ValueError(f"features lack estimator layers {missing}")
+        return [features[name][:1] for name in self.layers]
+
+    def _modulation(self, features: Mapping[str, torch.Tensor], box: torch.Tensor) -> list[torch.Tensor]:
+        levels = self._levels(features)
+        with torch.inference_mode():
+            bb = box.reshape(1, 4).to(levels[0].device, levels[0].dtype)
+            return list(self.net.get_modulation(levels, bb))
+
+
+class NetworkBoxEstimator(_HeadOnLayers):
     """An ``AtomIoUNet``-like network (``get_modulation``, ``get_iou_feat``, ``predict_iou``) as a
     :class:`BoxEstimator`. The reference modulation is computed once from the first frame.
 
@@ -75,27 +102,15 @@ class NetworkBoxEstimator:
     under inference mode and cloned into ordinary tensors so that the per-box pooling can be
     differentiated w.r.t. the boxes. ``score_and_grad`` serves both paths."""
 
+    required = ("predict_iou",)
+
     def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3"), fast: bool = True) -> None:
-        for name in ("get_modulation", "get_iou_feat", "predict_iou"):
-            if not callable(getattr(bb_regressor, name, None)):
-                raise ValueError(f"bb_regressor must provide {name}(), got {type(bb_regressor).__name__}")
-        self.net = bb_regressor
-        self.layers = tuple(layers)
-        self.modulation: list[torch.Tensor] | None = None
+        super().__init__(bb_regressor, layers)
         self.fast = bool(fast)
         self.head: AtomIoUNetInference | None = None
 
-    def _levels(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
-        missing = [name for name in self.layers if name not in features]
-        if missing:
-            raise ValueError(f"features lack estimator layers {missing}")
-        return [features[name][:1] for name in self.layers]
-
     def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
-        levels = self._levels(features)
-        with torch.inference_mode():
-            bb = box.reshape(1, 4).to(levels[0].device, levels[0].dtype)
-            modulation = self.net.get_modulation(levels, bb)
+        modulation = self._modulation(features, box)
         self.modulation = list(to_autograd({str(i): m for i, m in enumerate(modulation)}).values())
         self.head = None
         if self.fast and type(self.net) is AtomIoUNet and not self.net.training:
@@ -134,32 +149,20 @@ class NetworkBoxEstimator:
         return score.detach(), (torch.zeros_like(boxes) if grad is None else grad.detach())
 
 
-class RegressionBoxEstimator:
+class RegressionBoxEstimator(_HeadOnLayers):
     """A ``BoxRegressionNet``-like head (``get_modulation``, ``get_iou_feat``, ``predict``) used
     for direct box regression: ``predict(modulation, iou_feat, init_boxes [1, N, 4])`` gives the
     relative offset ``(dcx / w0, dcy / h0, log(w / w0), log(h / h0))`` and its log-variance; the
     predicted box is the initial box moved by the mean offset (``apply_offset``). Runs under
     inference mode (no gradients needed)."""
 
-    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3")) -> None:
-        for name in ("get_modulation", "get_iou_feat", "predict"):
-            if not callable(getattr(bb_regressor, name, None)):
-                raise ValueError(f"bb_regressor must provide {name}(), got {type(bb_regressor).__name__}")
-        self.net = bb_regressor
-        self.layers = tuple(layers)
-        self.modulation: list[torch.Tensor] | None = None
+    required = ("predict",)
 
-    def _levels(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
-        missing = [name for name in self.layers if name not in features]
-        if missing:
-            raise ValueError(f"features lack estimator layers {missing}")
-        return [features[name][:1] for name in self.layers]
+    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3")) -> None:
+        super().__init__(bb_regressor, layers)
 
     def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
-        levels = self._levels(features)
-        with torch.inference_mode():
-            bb = box.reshape(1, 4).to(levels[0].device, levels[0].dtype)
-            self.modulation = list(self.net.get_modulation(levels, bb))
+        self.modulation = self._modulation(features, box)
 
     def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[torch.Tensor]:
         with torch.inference_mode():
