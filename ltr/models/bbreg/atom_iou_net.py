@@ -216,13 +216,22 @@ class AtomIoUNetInference:
                 weight, bias = _fold_bn(fc.linear.weight, fc.bn)
                 # (c, p, q) flatten order (p: row bin, q: column bin) -> (q, p, c), the order of the pooled bins
                 weight = weight.view(-1, channels, pool, pool).permute(0, 3, 2, 1).reshape(weight.shape[0], -1)
-                self.linear.append((weight.contiguous(), bias))
-            self.steps = [torch.arange(pool + 1, dtype=net.predictor.weight.dtype, device=net.predictor.weight.device) / pool
-                          for pool in TEST_POOL]
+                # both layouts kept contiguous: ``pooled @ W^T`` and ``g @ W`` each read their operand row-major
+                self.linear.append((weight.contiguous(), weight.t().contiguous(), bias))
+            dtype, device = net.predictor.weight.dtype, net.predictor.weight.device
+            self.steps = [torch.arange(pool + 1, dtype=dtype, device=device) / pool for pool in TEST_POOL]
+            # edge e of the bin axis gets dA[e - 1] - dA[e] (A[q] = K(x_{q+1} - .) - K(x_q - .)): [P + 1, P]
+            self.edge_diff = []
+            for pool in TEST_POOL:
+                diff = torch.zeros(pool + 1, pool, dtype=dtype, device=device)
+                diff[1:] += torch.eye(pool, dtype=dtype, device=device)
+                diff[:-1] -= torch.eye(pool, dtype=dtype, device=device)
+                self.edge_diff.append(diff)
             pred = net.predictor.weight.detach()[0]
             inter8 = net.pred_inter_dim[0]
             self.pred_weights = [pred[:inter8].clone(), pred[inter8:].clone()]
             self.pred_bias = net.predictor.bias.detach().clone()
+            self.zero = torch.zeros((), dtype=dtype, device=device)   # ``where``'s other branch, no scalar wrapping
 
     def prepare(self, feat_test: Sequence[Tensor]) -> dict:
         """Frame state of backbone features ``[stride 8, stride 16]`` (batch 1); the convs run lazily."""
@@ -231,13 +240,15 @@ class AtomIoUNetInference:
             raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
         return {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None], "origins": [None, None]}
 
-    def _window_maps(self, state: dict, level: int, local: Tensor) -> tuple[tuple[Tensor, Tensor], Tensor]:
-        """Modulated test features on a window covering the support of the boxes ``local [N, 4]`` (xyxy in cells of
-        level ``level``), as ``([Ww, Hw * C] (w, h, c), [Hw, C * Ww] (h, c, w))``, and the window's origin as an
-        ``[4]`` offset ``(col, row, col, row)`` to subtract from ``local``. Non-finite boxes get the whole map."""
+    def _window_maps(self, state: dict, level: int, bounds: Sequence[float], like: Tensor
+                     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Modulated test features on a window covering the support of boxes whose union is ``bounds``
+        ``(x1, y1, x2, y2)`` (in cells of level ``level``), as ``[Ww, Hw * C]`` (w, h, c) and ``[Hw, C * Ww]``
+        (h, c, w), the window's origin as an ``[4]`` offset ``(col, row, col, row)`` to subtract from the boxes, and
+        the cell indices ``0 .. max(Hw, Ww) - 1``. Non-finite bounds get the whole map."""
         feat = state["features"][level]
         height, width = feat.shape[-2:]
-        x1, y1, x2, y2 = torch.cat([local[:, :2].amin(0), local[:, 2:].amax(0)]).tolist()
+        x1, y1, x2, y2 = bounds
         if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
             x1, y1, x2, y2 = 0.0, 0.0, float(width), float(height)
         # cells with non-zero weight lie in (x1 - 1, x2 + 1); take floor/ceil with one cell to spare
@@ -253,10 +264,11 @@ class AtomIoUNetInference:
             out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * self.modulation[level])[0]
             channels, rows, cols = out.shape
             state["maps"][level] = (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
-                                    out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
+                                    out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous(),
+                                    like.new_tensor([window[2], window[0], window[2], window[0]]),
+                                    torch.arange(max(rows, cols), dtype=like.dtype, device=like.device))
             state["windows"][level] = window
-            state["origins"][level] = local.new_tensor([window[2], window[0], window[2], window[0]])
-        return state["maps"][level], state["origins"][level]
+        return state["maps"][level]
 
     def score_and_grad(self, state: dict, boxes_xywh: Tensor, need_grad: bool = True
                        ) -> tuple[Tensor, Tensor | None]:
@@ -266,56 +278,61 @@ class AtomIoUNetInference:
         Per level (pool ``P``, window ``Hw x Ww``): ``R1 = A F`` ``[N, P(q), Hw, C]``, ``bins = B R1``
         ``[N, P(q), P(p), C]``, ``score = w . relu(W bins * norm + b)``. Backward: ``G = dscore/dbins``;
         ``dA = G . (B F)``, ``dB = G . R1``; edge ``e`` of the x axis gets ``sum_w k(x_e - w) (dA[e-1, w] - dA[e, w])``
-        (``A[q] = K(x_{q+1} - .) - K(x_q - .)``), same for y; ``norm = P^2 / (ext_x ext_y)`` adds its own term."""
+        (``A[q] = K(x_{q+1} - .) - K(x_q - .)``), same for y; ``norm = P^2 / (ext_x ext_y)`` adds its own term
+        (``d norm / d ext_x = -norm / ext_x = -norm^2 ext_y / P^2``). With ``x2 = x + w``: ``d/dx = d/dx1 + d/dx2``
+        = the sum over the edges, ``d/dw = d/dx2`` = the extent term.
+
+        Both axes of a level share one kernel evaluation (cells ``0 .. max(Hw, Ww) - 1``), the two levels one window
+        check; everything else is a handful of matrix products per level."""
         dtype = self.pred_bias.dtype
         num_boxes = boxes_xywh.shape[0]
         boxes = boxes_xywh.to(dtype)
         xyxy = torch.cat([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
+        # union of the boxes, once for both levels (scaling by 1/8, 1/16 is exact, so it commutes with min/max)
+        union = torch.cat([xyxy[:, :2].amin(0), xyxy[:, 2:].amax(0)]).tolist()
         score = self.pred_bias.expand(num_boxes)
-        grad_xyxy = boxes.new_zeros(num_boxes, 4) if need_grad else None
+        grad = None
         for level in range(2):
             scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
-            local = xyxy * scale
-            (map_w, map_h), origin = self._window_maps(state, level, local)
+            map_w, map_h, origin, cells = self._window_maps(state, level, [v * scale for v in union], boxes)
             rows, cols = map_h.shape[0], map_w.shape[0]
             channels = map_h.shape[1] // cols
-            local = local - origin
+            local = xyxy * scale - origin
             lo, hi = local[:, :2], local[:, 2:]
-            edges, extent = bin_edges(lo, hi, pool)                      # [N, 2, P + 1] (x, y), [N, 2]
-            big_x, small_x = edge_kernels(edges[:, 0], cols)             # [N, P + 1, Ww]
-            big_y, small_y = edge_kernels(edges[:, 1], rows)             # [N, P + 1, Hw]
-            weights_x = big_x[:, 1:] - big_x[:, :-1]                     # A [N, P, Ww]
-            weights_y = big_y[:, 1:] - big_y[:, :-1]                     # B [N, P, Hw]
+            extent = (hi - lo).clamp_(min=0.0)                              # [N, 2] (x, y)
+            edges = lo.unsqueeze(-1) + extent.unsqueeze(-1) * self.steps[level]   # [N, 2, P + 1]
+            # K(t) = 0.5 + t - t |t| / 2 and k(t) = 1 - |t| on t = clamp(edge - cell, -1, 1), both axes at once
+            offset = (edges.unsqueeze(-1) - cells).clamp_(-1.0, 1.0)        # [N, 2, P + 1, S]
+            magnitude = offset.abs()
+            big = (1.0 - 0.5 * magnitude).mul_(offset)
+            weights = big[:, :, 1:] - big[:, :, :-1]                        # [N, 2, P, S] (the 0.5 cancels)
+            weights_x = weights[:, 0, :, :cols]                             # A [N, P, Ww]
+            weights_y = weights[:, 1, :, :rows]                             # B [N, P, Hw]
             by_cols = (weights_x.reshape(-1, cols) @ map_w).view(num_boxes, pool, rows, channels)   # R1
-            bins = torch.matmul(weights_y.unsqueeze(1), by_cols)         # [N, P(q), P(p), C]
+            bins = torch.matmul(weights_y.unsqueeze(1), by_cols)           # [N, P(q), P(p), C]
             area = extent[:, 0] * extent[:, 1]
-            positive = area > 0
-            norm = torch.where(positive, pool * pool / torch.where(positive, area, torch.ones_like(area)),
-                               torch.zeros_like(area))
-            pooled = (bins * norm[:, None, None, None]).reshape(num_boxes, -1)
-            weight, bias = self.linear[level]
-            hidden = torch.addmm(bias, pooled, weight.t())
-            score = score + torch.relu(hidden) @ self.pred_weights[level]
+            norm = torch.where(area > 0, (pool * pool) / area, self.zero).view(-1, 1, 1, 1)
+            weight, weight_t, bias = self.linear[level]
+            hidden = torch.addmm(bias, (bins * norm).view(num_boxes, -1), weight_t)
+            score = torch.addmv(score, torch.relu(hidden), self.pred_weights[level])
             if not need_grad:
                 continue
-            grad_pooled = (((hidden > 0).to(dtype) * self.pred_weights[level]) @ weight).view_as(bins)
-            grad_norm = (grad_pooled.reshape(num_boxes, -1) * bins.reshape(num_boxes, -1)).sum(1)
-            grad_bins = grad_pooled * norm[:, None, None, None]          # [N, q, p, C]
+            grad_pooled = torch.where(hidden > 0, self.pred_weights[level], self.zero) @ weight   # [N, P * P * C]
+            grad_norm = torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1))
+            grad_bins = grad_pooled.view_as(bins) * norm                    # [N, q, p, C]
             by_rows = (weights_y.reshape(-1, rows) @ map_h).view(num_boxes, pool * channels, cols)   # B F [N, (p, c), Ww]
-            grad_wx = torch.bmm(grad_bins.reshape(num_boxes, pool, pool * channels), by_rows)     # dA [N, P(q), Ww]
-            grad_wy = torch.bmm(grad_bins.reshape(num_boxes * pool, pool, channels),              # dB [N, P(p), Hw]
-                                by_cols.reshape(num_boxes * pool, rows, channels).transpose(1, 2))
+            grad_wx = torch.bmm(grad_bins.view(num_boxes, pool, pool * channels), by_rows)       # dA [N, P(q), Ww]
+            grad_wy = torch.bmm(grad_bins.view(num_boxes * pool, pool, channels),                # dB [N, P(p), Hw]
+                                by_cols.view(num_boxes * pool, rows, channels).transpose(1, 2))
             grad_wy = grad_wy.view(num_boxes, pool, pool, rows).sum(1)
-            grad_x = (torch.nn.functional.pad(grad_wx, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wx, (0, 0, 0, 1)))
-            grad_y = (torch.nn.functional.pad(grad_wy, (0, 0, 1, 0)) - torch.nn.functional.pad(grad_wy, (0, 0, 0, 1)))
-            grad_edges = torch.stack([(grad_x * small_x).sum(-1), (grad_y * small_y).sum(-1)], dim=1)   # [N, 2, P + 1]
-            steps = self.steps[level]
-            # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y): d norm / d ext_x = -norm / ext_x
-            safe = torch.where(positive[:, None], extent, torch.ones_like(extent))
-            grad_extent = (grad_edges * steps).sum(-1) - (grad_norm * norm)[:, None] / safe
-            grad_extent = torch.where(hi >= lo, grad_extent, torch.zeros_like(grad_extent))
-            grad_xyxy += torch.cat([grad_edges.sum(-1) - grad_extent, grad_extent], dim=1) * scale
-        if not need_grad:
-            return score, None
-        grad = torch.cat([grad_xyxy[:, :2] + grad_xyxy[:, 2:], grad_xyxy[:, 2:]], dim=1)
+            diff = self.edge_diff[level]
+            slope = magnitude.neg_().add_(1.0)                              # k [N, 2, P + 1, S]
+            grad_edges = torch.stack([torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols]),
+                                      torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows])], dim=1)  # [N, 2, P + 1]
+            # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y)
+            grad_extent = grad_edges @ self.steps[level] \
+                - extent.flip(1) * (grad_norm * norm.view(-1).square() * (1.0 / (pool * pool)))[:, None]
+            grad_extent = torch.where(hi >= lo, grad_extent, self.zero)
+            level_grad = torch.cat([grad_edges.sum(-1), grad_extent], dim=1)   # d/d(x, y, w, h) in cells
+            grad = level_grad * scale if grad is None else torch.add(grad, level_grad, alpha=scale)
         return score, grad

@@ -139,10 +139,11 @@ def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: tor
 
     def score_and_grad(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         wh = torch.exp(y[:, 2:])
-        boxes = torch.cat([y[:, :2] * ref_wh - 0.5 * wh, wh], dim=1)   # rel_to_xywh, without re-validation
+        # rel_to_xywh without re-validation; ``add(a, b, alpha=-0.5)`` = ``a - 0.5 b`` (exact halving, same rounding)
+        boxes = torch.cat([torch.add(y[:, :2] * ref_wh, wh, alpha=-0.5), wh], dim=1)
         score, grad = estimator.score_and_grad(frame_state, boxes)
-        grad = grad.to(y.dtype)
-        return score.to(y.dtype), torch.cat([grad[:, :2] * ref_wh, wh * (grad[:, 2:] - 0.5 * grad[:, :2])], dim=1)
+        grad_xy, grad_wh = grad.to(y.dtype).split(2, dim=1)
+        return score.to(y.dtype), torch.cat([grad_xy * ref_wh, wh * torch.add(grad_wh, grad_xy, alpha=-0.5)], dim=1)
 
     with torch.inference_mode():
         y = y0.clone()
