@@ -220,6 +220,13 @@ class AtomIoUNetInference:
                 self.linear.append((weight.contiguous(), weight.t().contiguous(), bias))
             dtype, device = net.predictor.weight.dtype, net.predictor.weight.device
             self.steps = [torch.arange(pool + 1, dtype=dtype, device=device) / pool for pool in TEST_POOL]
+            # both levels at once: [2, 1, 1, max P + 1] steps (a shorter level padded with 1: extra edges = hi, unused),
+            # [2, 1, 1] scales, [2, 1] P^2
+            longest = max(TEST_POOL) + 1
+            self.joint_steps = torch.stack([torch.cat([st, st.new_ones(longest - st.numel())]) for st in self.steps]
+                                           ).view(2, 1, 1, longest)
+            self.joint_scales = torch.tensor([1.0 / s for s in STRIDES], dtype=dtype, device=device).view(2, 1, 1)
+            self.joint_bins = torch.tensor([float(p * p) for p in TEST_POOL], dtype=dtype, device=device).view(2, 1)
             # edge e of the bin axis gets dA[e - 1] - dA[e] (A[q] = K(x_{q+1} - .) - K(x_q - .)): [P + 1, P]
             self.edge_diff = []
             for pool in TEST_POOL:
@@ -282,8 +289,9 @@ class AtomIoUNetInference:
         (``d norm / d ext_x = -norm / ext_x = -norm^2 ext_y / P^2``). With ``x2 = x + w``: ``d/dx = d/dx1 + d/dx2``
         = the sum over the edges, ``d/dw = d/dx2`` = the extent term.
 
-        Both axes of a level share one kernel evaluation (cells ``0 .. max(Hw, Ww) - 1``), the two levels one window
-        check; everything else is a handful of matrix products per level."""
+        Both levels and both axes share one window check and one kernel evaluation (tensors ``[2 (level), N,
+        2 (axis), P + 1, S]``, cells ``0 .. S - 1`` covering both windows); the rest is a handful of matrix products
+        per level."""
         dtype = self.pred_bias.dtype
         num_boxes = boxes_xywh.shape[0]
         boxes = boxes_xywh.to(dtype)
@@ -292,26 +300,36 @@ class AtomIoUNetInference:
         union = torch.cat([xyxy[:, :2].amin(0), xyxy[:, 2:].amax(0)]).tolist()
         score = self.pred_bias.expand(num_boxes)
         grad = None
+        maps = [self._window_maps(state, level, [v / STRIDES[level] for v in union], boxes) for level in range(2)]
+        joint = state.get("joint")
+        if joint is None or joint[0] != state["windows"]:
+            joint = state["joint"] = (list(state["windows"]), torch.stack([maps[0][2], maps[1][2]]).view(2, 1, 4),
+                                      max(maps[0][3], maps[1][3], key=len))
+        _, origins, cells = joint
+        # both levels, both axes at once: [2 (level), N, 2 (x, y), ...]
+        local = xyxy * self.joint_scales - origins                          # [2, N, 4]
+        lo_all, hi_all = local[..., :2], local[..., 2:]
+        extent_all = (hi_all - lo_all).clamp_(min=0.0)                      # [2, N, 2]
+        edges = lo_all.unsqueeze(-1) + extent_all.unsqueeze(-1) * self.joint_steps   # [2, N, 2, E]
+        # K(t) = 0.5 + t - t |t| / 2 and k(t) = 1 - |t| on t = clamp(edge - cell, -1, 1)
+        offset = (edges.unsqueeze(-1) - cells).clamp_(-1.0, 1.0)           # [2, N, 2, E, S]
+        magnitude = offset.abs()
+        big = (1.0 - 0.5 * magnitude).mul_(offset)
+        weights_all = big[..., 1:, :] - big[..., :-1, :]                   # [2, N, 2, E - 1, S] (the 0.5 cancels)
+        area = extent_all[..., 0] * extent_all[..., 1]                      # [2, N]
+        norm_all = torch.where(area > 0, self.joint_bins / area, self.zero)
+        slope_all = magnitude.neg_().add_(1.0) if need_grad else None       # k [2, N, 2, E, S]
         for level in range(2):
             scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
-            map_w, map_h, origin, cells = self._window_maps(state, level, [v * scale for v in union], boxes)
+            map_w, map_h = maps[level][:2]
             rows, cols = map_h.shape[0], map_w.shape[0]
             channels = map_h.shape[1] // cols
-            local = xyxy * scale - origin
-            lo, hi = local[:, :2], local[:, 2:]
-            extent = (hi - lo).clamp_(min=0.0)                              # [N, 2] (x, y)
-            edges = lo.unsqueeze(-1) + extent.unsqueeze(-1) * self.steps[level]   # [N, 2, P + 1]
-            # K(t) = 0.5 + t - t |t| / 2 and k(t) = 1 - |t| on t = clamp(edge - cell, -1, 1), both axes at once
-            offset = (edges.unsqueeze(-1) - cells).clamp_(-1.0, 1.0)        # [N, 2, P + 1, S]
-            magnitude = offset.abs()
-            big = (1.0 - 0.5 * magnitude).mul_(offset)
-            weights = big[:, :, 1:] - big[:, :, :-1]                        # [N, 2, P, S] (the 0.5 cancels)
-            weights_x = weights[:, 0, :, :cols]                             # A [N, P, Ww]
-            weights_y = weights[:, 1, :, :rows]                             # B [N, P, Hw]
+            lo, hi, extent = lo_all[level], hi_all[level], extent_all[level]
+            weights_x = weights_all[level, :, 0, :pool, :cols]              # A [N, P, Ww]
+            weights_y = weights_all[level, :, 1, :pool, :rows]              # B [N, P, Hw]
             by_cols = (weights_x.reshape(-1, cols) @ map_w).view(num_boxes, pool, rows, channels)   # R1
             bins = torch.matmul(weights_y.unsqueeze(1), by_cols)           # [N, P(q), P(p), C]
-            area = extent[:, 0] * extent[:, 1]
-            norm = torch.where(area > 0, (pool * pool) / area, self.zero).view(-1, 1, 1, 1)
+            norm = norm_all[level].view(-1, 1, 1, 1)
             weight, weight_t, bias = self.linear[level]
             hidden = torch.addmm(bias, (bins * norm).view(num_boxes, -1), weight_t)
             score = torch.addmv(score, torch.relu(hidden), self.pred_weights[level])
@@ -326,7 +344,7 @@ class AtomIoUNetInference:
                                 by_cols.view(num_boxes * pool, rows, channels).transpose(1, 2))
             grad_wy = grad_wy.view(num_boxes, pool, pool, rows).sum(1)
             diff = self.edge_diff[level]
-            slope = magnitude.neg_().add_(1.0)                              # k [N, 2, P + 1, S]
+            slope = slope_all[level, :, :, :pool + 1]                       # k [N, 2, P + 1, S]
             grad_edges = torch.stack([torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols]),
                                       torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows])], dim=1)  # [N, 2, P + 1]
             # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y)
