@@ -318,13 +318,15 @@ class AtomIoUNetInference:
         weights_all = big[..., 1:, :] - big[..., :-1, :]                   # [2, N, 2, E - 1, S] (the 0.5 cancels)
         area = extent_all[..., 0] * extent_all[..., 1]                      # [2, N]
         norm_all = torch.where(area > 0, self.joint_bins / area, self.zero)
-        slope_all = magnitude.neg_().add_(1.0) if need_grad else None       # k [2, N, 2, E, S]
+        if need_grad:
+            slope_all = magnitude.neg_().add_(1.0)                          # k [2, N, 2, E, S]
+            grad_edges_all = boxes.new_zeros(2, num_boxes, 2, edges.shape[-1])   # a shorter level's extra edges stay 0
+            grad_norm_all = boxes.new_empty(2, num_boxes)
         for level in range(2):
-            scale, pool = 1.0 / STRIDES[level], TEST_POOL[level]
+            pool = TEST_POOL[level]
             map_w, map_h = maps[level][:2]
             rows, cols = map_h.shape[0], map_w.shape[0]
             channels = map_h.shape[1] // cols
-            lo, hi, extent = lo_all[level], hi_all[level], extent_all[level]
             weights_x = weights_all[level, :, 0, :pool, :cols]              # A [N, P, Ww]
             weights_y = weights_all[level, :, 1, :pool, :rows]              # B [N, P, Hw]
             by_cols = (weights_x.reshape(-1, cols) @ map_w).view(num_boxes, pool, rows, channels)   # R1
@@ -336,7 +338,7 @@ class AtomIoUNetInference:
             if not need_grad:
                 continue
             grad_pooled = torch.where(hidden > 0, self.pred_weights[level], self.zero) @ weight   # [N, P * P * C]
-            grad_norm = torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1))
+            torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1), out=grad_norm_all[level])
             grad_bins = grad_pooled.view_as(bins) * norm                    # [N, q, p, C]
             by_rows = (weights_y.reshape(-1, rows) @ map_h).view(num_boxes, pool * channels, cols)   # B F [N, (p, c), Ww]
             grad_wx = torch.bmm(grad_bins.view(num_boxes, pool, pool * channels), by_rows)       # dA [N, P(q), Ww]
@@ -345,12 +347,13 @@ class AtomIoUNetInference:
             grad_wy = grad_wy.view(num_boxes, pool, pool, rows).sum(1)
             diff = self.edge_diff[level]
             slope = slope_all[level, :, :, :pool + 1]                       # k [N, 2, P + 1, S]
-            grad_edges = torch.stack([torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols]),
-                                      torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows])], dim=1)  # [N, 2, P + 1]
-            # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y)
-            grad_extent = grad_edges @ self.steps[level] \
-                - extent.flip(1) * (grad_norm * norm.view(-1).square() * (1.0 / (pool * pool)))[:, None]
-            grad_extent = torch.where(hi >= lo, grad_extent, self.zero)
-            level_grad = torch.cat([grad_edges.sum(-1), grad_extent], dim=1)   # d/d(x, y, w, h) in cells
-            grad = level_grad * scale if grad is None else torch.add(grad, level_grad, alpha=scale)
-        return score, grad
+            torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols], out=grad_edges_all[level, :, 0, :pool + 1])
+            torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows], out=grad_edges_all[level, :, 1, :pool + 1])
+        if not need_grad:
+            return score, None
+        # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y); both levels at once
+        grad_extent = (grad_edges_all * self.joint_steps).sum(-1) \
+            - extent_all.flip(-1) * (grad_norm_all * norm_all.square() / self.joint_bins).unsqueeze(-1)
+        grad_extent = torch.where(hi_all >= lo_all, grad_extent, self.zero)
+        level_grad = torch.cat([grad_edges_all.sum(-1), grad_extent], dim=-1)   # d/d(x, y, w, h) in cells [2, N, 4]
+        return score, (level_grad * self.joint_scales).sum(0)
