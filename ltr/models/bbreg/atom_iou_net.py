@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ltr.models.layers.blocks import LinearBlock, conv_bn_relu
-from ltr.models.layers.prroi_pool import bin_edges, edge_kernels, prroi_pool2d_batched
+from ltr.models.layers.prroi_pool import prroi_pool2d_batched
 
 STRIDES = (8, 16)
 REF_POOL = (3, 1)   # reference pooling size per level
