@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pytracking.features.augmentation import (
@@ -255,8 +254,11 @@ class ATOM(BaseTracker):
         num_dropout = int(self.params.get("augmentation_dropout_num", 2))
         if num_dropout > 0:
             p = float(self.params.get("augmentation_dropout_prob", 0.2))
+            # channel dropout as F.dropout2d (zero a channel with probability p, scale the rest by
+            # 1 / (1 - p)), drawn from the tracker's seeded generator so that runs are reproducible
+            keep = torch.rand(num_dropout, feat.shape[1], 1, 1, generator=self.generator) >= p
             with torch.inference_mode():
-                dropped = torch.cat([F.dropout2d(feat[:1], p=p, training=True) for _ in range(num_dropout)])
+                dropped = feat[:1] * keep.to(device=feat.device, dtype=feat.dtype) / (1.0 - p)
             train_feat = torch.cat([feat, dropped])
             labels = torch.cat([labels, labels[:1].expand(num_dropout, -1, -1)])
         self.classifier.initialize(train_feat, labels)
