@@ -17,6 +17,7 @@ import torch
 from ebm.proposals import GaussianMixtureProposal
 
 __all__ = [
+    "log_partition_is",
     "ml_is_loss",
     "kl_is_loss",
     "nce_loss",
@@ -57,6 +58,16 @@ def _check_batch(true: torch.Tensor, true_name: str, samples: torch.Tensor, samp
 
 
 # ----------------------------------------------------------------------------- EBM losses
+def log_partition_is(score_samples: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """Importance-sampling estimate of ``log Z(x_i)`` per example, ``[B, M] -> [B]``:
+
+    ``log Z_i ~= logsumexp_m( f(x_i, y_m) - log q(y_m) ) - log M``, ``y_m ~ q``.
+
+    Shared by ML-IS and KL-IS; inputs are checked by the callers.
+    """
+    return torch.logsumexp(score_samples - log_q, dim=1) - math.log(score_samples.shape[1])
+
+
 def ml_is_loss(score_true: torch.Tensor, score_samples: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """Maximum likelihood with importance sampling (ML-IS), the seed's objective.
 
@@ -77,9 +88,7 @@ def ml_is_loss(score_true: torch.Tensor, score_samples: torch.Tensor, log_q: tor
     _check_tensor(log_q, "log_q", 2)
     _check_same_shape(score_samples, "score_samples", log_q, "log_q")
     _check_batch(score_true, "score_true", score_samples, "score_samples")
-    num_samples = score_samples.shape[1]
-    log_z = torch.logsumexp(score_samples - log_q, dim=1) - math.log(num_samples)
-    return (log_z - score_true).mean()
+    return (log_partition_is(score_samples, log_q) - score_true).mean()
 
 
 def kl_is_loss(
@@ -119,13 +128,12 @@ def kl_is_loss(
     _check_tensor(log_label, "log_label", 2)
     _check_same_shape(score_samples, "score_samples", log_q, "log_q")
     _check_same_shape(score_samples, "score_samples", log_label, "log_label")
-    num_samples = score_samples.shape[1]
-    log_z = torch.logsumexp(score_samples - log_q, dim=1) - math.log(num_samples)
+    log_z = log_partition_is(score_samples, log_q)
     log_ratio = (log_label - log_q).detach()
     if self_normalised:
         weights = torch.softmax(log_ratio, dim=1)
     else:
-        weights = torch.exp(log_ratio) / num_samples
+        weights = torch.exp(log_ratio) / score_samples.shape[1]
     expected_score = (weights * score_samples).sum(dim=1)
     return (log_z - expected_score).mean()
 
