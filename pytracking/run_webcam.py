@@ -58,11 +58,14 @@ class WebcamDemo:
     both sides >= ``MIN_BOX_SIZE`` becomes a new target. Keys: ``on_key("r")`` removes every
     target, ``on_key("q")`` (or Esc) sets ``quit``. ``process(frame)`` initialises the new targets
     on the frame the user drew on (the previous one shown) and tracks all targets into ``frame``;
-    ``render(frame)`` draws the boxes, the box being dragged and the fps.
+    ``render(frame)`` draws the boxes, the box being dragged and the fps. ``on_new_target`` is
+    called with each target once it is initialised (the CLI prints a line per target).
     """
 
-    def __init__(self, make_tracker: Callable[[], BaseTracker]):
+    def __init__(self, make_tracker: Callable[[], BaseTracker],
+                 on_new_target: Callable[[Target], None] | None = None):
         self.make_tracker = make_tracker
+        self.on_new_target = on_new_target
         self.targets: list[Target] = []
         self.finished_targets: list[Target] = []  # removed with 'r', kept for saving
         self.pending_boxes: list[list[float]] = []
@@ -132,6 +135,8 @@ class WebcamDemo:
                 target.flag = str(out.get("flag", "normal"))
             target.history.append((self.frame_index, list(target.box)))
             self.targets.append(target)
+            if self.on_new_target is not None:
+                self.on_new_target(target)
         self.pending_boxes.clear()
         if tracked_any:
             self.fps.update(seconds)
@@ -241,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     except VideoSourceError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    demo = WebcamDemo(make_tracker)
+    def announce(target: Target) -> None:
+        box = ",".join(f"{v:.0f}" for v in target.box)
+        print(f"{prog}: target #{target.index} started at frame {target.history[0][0]} (box {box})", flush=True)
+
+    demo = WebcamDemo(make_tracker, on_new_target=announce)
     with source:
         shown = run_demo(demo, source, max_frames=args.max_frames)
     targets = demo.all_targets()
