@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import math
+import os
+import platform
 import statistics
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,24 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-__all__ = ["synthetic_benchmark_sequence", "benchmark", "main"]
+__all__ = ["synthetic_benchmark_sequence", "benchmark", "machine_description", "main"]
+
+
+def machine_description(device: torch.device) -> str:
+    """What the figures were measured on: the GPU's name, or the CPU's model name (``/proc/cpuinfo`` on
+    Linux, ``platform.processor()`` elsewhere) with its logical CPU count; plus the torch version."""
+    if device.type == "cuda":
+        what = f"GPU {torch.cuda.get_device_name(device)}"
+    else:
+        model = ""
+        cpuinfo = Path("/proc/cpuinfo")
+        if cpuinfo.is_file():
+            for line in cpuinfo.read_text(errors="replace").splitlines():
+                if line.lower().startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        what = f"CPU {model or platform.processor() or platform.machine()} ({os.cpu_count()} logical CPUs)"
+    return f"{what}, torch {torch.__version__}"
 
 
 def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 480),
@@ -110,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-sample-size", type=int, default=None, help="override params.image_sample_size")
     parser.add_argument("--reference", action="store_true",
                         help="estimator on the reference (autograd) path instead of the inference fast path")
+    parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
+                        help="also write the figures (seconds) and the machine description as JSON")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.threads < 1:
         raise SystemExit("--frames and --threads must be >= 1")
@@ -118,8 +140,12 @@ def main(argv: list[str] | None = None) -> None:
                        reference=args.reference)
     total = result["total"]
     path = "reference estimator path" if args.reference else "fast estimator path"
+    from pytracking.tracker.atom.atom import resolve_device
+
+    machine = machine_description(resolve_device(args.device))
     print(f"{args.tracker}/{args.param} ({path}): median over {args.frames} frames, {args.threads} threads, "
           f"target located in {int(result['frames_located'])} frames")
+    print(f"  machine: {machine}")
     for key in ("backbone", "classifier", "refinement", "rest"):
         print(f"  {key:<11} {1000 * result[key]:7.2f} ms  {100 * result[key] / total:5.1f} %")
     print(f"  {'total':<11} {1000 * total:7.2f} ms  -> {1.0 / total:.1f} fps "
@@ -127,6 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     if result["frames_located"] > 0:
         print(f"  over the located frames only: refinement {1000 * result['refinement_located']:.2f} ms, "
               f"total {1000 * result['total_located']:.2f} ms -> {1.0 / result['total_located']:.1f} fps")
+    if args.output is not None:
+        record = {"tracker": args.tracker, "param": args.param, "frames": args.frames, "threads": args.threads,
+                  "reference_path": args.reference, "machine": machine, "seconds": result,
+                  "fps": 1.0 / total, "non_backbone_share": 1.0 - result["backbone"] / total}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"  written to {args.output}")
 
 
 if __name__ == "__main__":

@@ -4,16 +4,24 @@
 :func:`init_distributed` reads them and joins the process group (backend ``nccl`` on CUDA,
 ``gloo`` on CPU). Without them (or with ``WORLD_SIZE=1``) everything runs in one process.
 Each rank uses ``cuda:LOCAL_RANK`` on CUDA, or the CPU.
+
+Surviving a rank failure: ``torchrun --max_restarts=K ... -m ltr.run_training ... --resume`` restarts the
+whole group, which resumes from rank 0's last checkpoint. Launch it with
+``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``: with the rendezvous store shared (torch's default), the restarted
+workers can read the dead attempt's peer addresses and fail to connect ("Connection refused",
+pytorch/pytorch#135712; reproduced here in about half of the restarts with gloo).
+:func:`init_distributed` warns on rank 0 when restarts are enabled without it.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "is_main_process", "get_rank", "get_world_size",
+__all__ = ["DistInfo", "elastic_restart_hazard", "init_distributed", "is_main_process", "get_rank", "get_world_size",
            "cleanup_distributed", "barrier"]
 
 
@@ -45,6 +53,17 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
 
 
+def elastic_restart_hazard(environ: dict[str, str] | None = None) -> str | None:
+    """Why a torchrun restart of this job may fail to reconnect, or None (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    restarts = env.get("TORCHELASTIC_MAX_RESTARTS", "0").strip()
+    if restarts.isdigit() and int(restarts) > 0 and env.get("TORCH_DISABLE_SHARE_RDZV_TCP_STORE") != "1":
+        return ("torchrun --max_restarts > 0 without TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1: a restarted group can "
+                "read the failed attempt's peer addresses and fail with 'Connection refused' "
+                "(pytorch/pytorch#135712); launch with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 torchrun ...")
+    return None
+
+
 def init_distributed(device: str | torch.device = "cpu") -> DistInfo:
     """Join the process group described by the torchrun environment, if any.
 
@@ -68,6 +87,9 @@ def init_distributed(device: str | torch.device = "cpu") -> DistInfo:
             if var not in os.environ:
                 raise ValueError(f"WORLD_SIZE={world_size} but {var} is not set: launch with torchrun")
         backend = "nccl" if requested.type == "cuda" else "gloo"
+        hazard = elastic_restart_hazard()
+        if hazard is not None and rank == 0:
+            warnings.warn(hazard, RuntimeWarning, stacklevel=2)
         dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world_size)
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=requested)
 
