@@ -16,12 +16,19 @@ Drawing one pair:
    file), counted, and another pair is drawn (at most ``max_read_retries`` times);
 5. ``processing(data, rng)`` turns the pair into tensors (see :mod:`ltr.data.processing`).
 
-The returned dict also holds ``read_errors`` (int tensor): the unreadable frames met for this item,
-so the trainer can sum them over workers.
+The returned dict also holds, so that the trainer sees what happened in DataLoader workers:
+
+- ``read_errors`` (int tensor): the unreadable frames met for this item, summed by the trainer;
+- ``annotation_warnings``: a list of ``(dataset index, text)`` pairs, the problems the datasets added
+  to their ``warnings`` while this item was drawn in this process (each text once per process: a
+  dataset reports a problem the first time it meets it). The collated batch holds one such list per
+  item; :meth:`PairSampler.record_warnings` adds them to the datasets of the main process (each text
+  once, so items drawn in the main process itself are not counted twice).
 """
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -32,6 +39,8 @@ from ltr.data.image_loader import ImageReadError
 __all__ = ["PairSampler"]
 
 Processing = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
+#: ``(index into PairSampler.datasets, warning text)``
+WarningNote = tuple[int, str]
 
 
 class PairSampler(torch.utils.data.Dataset):
@@ -78,6 +87,30 @@ class PairSampler(torch.utils.data.Dataset):
     def item_rng(self, index: int) -> np.random.Generator:
         """The generator of item ``index`` in the current epoch and rank."""
         return np.random.default_rng([self.seed, self.epoch, self.rank, int(index)])
+
+    # ------------------------------------------------------------------ annotation warnings
+    def _warning_marks(self) -> list[int]:
+        """How many warnings each dataset holds now (datasets without ``warnings`` count 0)."""
+        return [len(getattr(ds, "warnings", ())) for ds in self.datasets]
+
+    def _warnings_since(self, marks: list[int]) -> list[WarningNote]:
+        """The ``(dataset index, text)`` pairs the datasets added after :meth:`_warning_marks` gave ``marks``."""
+        return [(i, str(text)) for i, (ds, mark) in enumerate(zip(self.datasets, marks))
+                for text in getattr(ds, "warnings", [])[mark:]]
+
+    def record_warnings(self, per_item: Iterable[Iterable[WarningNote]]) -> int:
+        """Add a batch's ``annotation_warnings`` (one list of ``(dataset index, text)`` per item, as collated)
+        to this process's datasets, each text once per dataset. Returns how many were new here."""
+        by_dataset: dict[int, list[str]] = {}
+        for notes in per_item:
+            for index, text in notes:
+                by_dataset.setdefault(int(index), []).append(str(text))
+        added = 0
+        for index, texts in by_dataset.items():
+            dataset = self.datasets[index]
+            if hasattr(dataset, "record_warnings"):
+                added += int(dataset.record_warnings(texts))
+        return added
 
     # ------------------------------------------------------------------ drawing
     def _draw_sequence(self, dataset: Any, rng: np.random.Generator) -> tuple[int, dict[str, torch.Tensor]]:
@@ -130,10 +163,14 @@ class PairSampler(torch.utils.data.Dataset):
         if not 0 <= index < self.samples_per_epoch:
             raise IndexError(f"index {index} out of range [0, {self.samples_per_epoch})")
         rng = self.item_rng(index)
+        marks = self._warning_marks()
         data, errors = self.draw_pair(rng)
+        notes = self._warnings_since(marks)
         if self.processing is None:
             data["read_errors"] = errors
+            data["annotation_warnings"] = notes
             return data
         out = self.processing(data, rng)
         out["read_errors"] = torch.tensor(errors, dtype=torch.int64)
+        out["annotation_warnings"] = notes
         return out

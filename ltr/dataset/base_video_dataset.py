@@ -11,6 +11,7 @@ Samplers only take frames with ``visible`` true as training targets.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,9 @@ class BaseVideoDataset(torch.utils.data.Dataset):
     def __init__(self, name: str, root: str | None = None):
         self.name = name
         self.root = root
-        #: problems met while reading (file and line), counted into the epoch summary
+        #: problems met while reading (file and line), counted into the epoch summary; one entry per
+        #: distinct text (problems met by copies of the dataset in DataLoader workers are added with
+        #: :meth:`record_warnings`)
         self.warnings: list[str] = []
 
     def __len__(self) -> int:
@@ -31,6 +34,14 @@ class BaseVideoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError("use get_frames(); samplers drive the datasets")
+
+    def record_warnings(self, messages: Iterable[str]) -> int:
+        """Add to ``self.warnings`` the texts it does not hold yet (problems met by a copy of this dataset,
+        e.g. in a DataLoader worker); nothing is warned again. Returns how many were added."""
+        known = set(self.warnings)
+        new = [m for m in dict.fromkeys(messages) if m not in known]
+        self.warnings.extend(new)
+        return len(new)
 
     def get_name(self) -> str:
         return self.name

@@ -12,6 +12,7 @@ with no visible frame, and reads frames with ``image_loader`` (``ImageReadError`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
@@ -46,12 +47,20 @@ class SequenceFolderDataset(BaseVideoDataset):
 
     # ----------------------------------------------------------------- problems
     def report(self, message: str, key: str | None = None) -> None:
-        """Warn about a problem once per ``key`` (default: the message) and record it in ``self.warnings``."""
+        """Warn about a problem once per ``key`` (default: the message) and per message text, and record it
+        in ``self.warnings``."""
         key = message if key is None else key
-        if key in self._reported:
+        if key in self._reported or message in self._reported:
             return
-        self._reported.add(key)
+        self._reported.update((key, message))
         warn_problem(self.warnings, message)
+
+    def record_warnings(self, messages: Iterable[str]) -> int:
+        """As :meth:`BaseVideoDataset.record_warnings`; the texts are also not warned about again here (nor in
+        DataLoader workers started later, which copy this dataset)."""
+        messages = list(messages)
+        self._reported.update(messages)
+        return super().record_warnings(messages)
 
     # ----------------------------------------------------------------- subclass hooks
     def _read_annotation(self, seq_id: int) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:

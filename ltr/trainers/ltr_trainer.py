@@ -11,7 +11,12 @@
 - DDP: when ``settings.dist.world_size > 1`` the network is wrapped in
   ``torch.nn.parallel.DistributedDataParallel``; only rank 0 writes checkpoints and logs.
 - Epoch summary: loss, pairs/s, share of time waiting for data, skipped steps, unreadable frames
-  and the datasets' annotation warnings.
+  and the datasets' annotation warnings: per dataset name, the distinct problems its main-process
+  dataset objects hold so far (those met while loading it, and those met while drawing items, in
+  the main process or, shipped with the batch, in DataLoader workers; see :mod:`ltr.data.sampler`).
+  The same for any ``num_workers``. ``annotation_warnings`` in a loader's epoch statistics: the
+  problems first met in that epoch (this rank's datasets; not summed over DDP ranks, which would
+  count a file met by two ranks twice).
 """
 from __future__ import annotations
 
@@ -159,11 +164,25 @@ class LTRTrainer:
         return self._plotter if self._plotter is not None and self._plotter.enabled else None
 
     def _annotation_warnings(self) -> dict[str, int]:
+        """Distinct annotation problems recorded so far, per dataset name, over all loaders (main process)."""
         counts: dict[str, int] = defaultdict(int)
         for loader in self.loaders:
             for dataset in getattr(loader.dataset, "datasets", []):
                 counts[dataset.get_name()] += len(getattr(dataset, "warnings", []))
         return dict(counts)
+
+    @staticmethod
+    def _loader_warning_count(loader: Any) -> int:
+        """Distinct annotation problems recorded so far by ``loader``'s datasets (main process)."""
+        return sum(len(getattr(ds, "warnings", [])) for ds in getattr(loader.dataset, "datasets", []))
+
+    @staticmethod
+    def _record_batch_warnings(loader: Any, batch: dict[str, Any]) -> None:
+        """Add the batch's ``annotation_warnings`` (met while drawing its items, maybe in a worker) to the
+        main process's datasets; texts already there (items drawn in this process) are not added again."""
+        notes = batch.get("annotation_warnings")
+        if notes and hasattr(loader.dataset, "record_warnings"):
+            loader.dataset.record_warnings(notes)
 
     # ------------------------------------------------------------------ loops
     def _all_finite(self, loss: torch.Tensor) -> bool:
@@ -180,6 +199,7 @@ class LTRTrainer:
             loader.set_epoch(self.epoch)
         sums: dict[str, float] = defaultdict(float)
         samples = skipped = read_errors = 0
+        warnings_before = self._loader_warning_count(loader)
         wait = 0.0
         start = time.perf_counter()
         name = getattr(loader, "name", "train" if training else "val")
@@ -193,6 +213,7 @@ class LTRTrainer:
                 wait += time.perf_counter() - t0
                 if "read_errors" in batch:
                     read_errors += int(torch.as_tensor(batch["read_errors"]).sum())
+                self._record_batch_warnings(loader, batch)
                 batch = move_to_device(batch, self.device)
                 loss, stats = self.actor(batch)
                 if not self._all_finite(loss):
@@ -232,7 +253,8 @@ class LTRTrainer:
         result = {key: totals[3 + i].item() / samples_all for i, key in enumerate(sorted(sums))}
         result.update({"samples": totals[0].item(), "skipped_steps": totals[1].item(),
                        "read_errors": totals[2].item(), "samples_per_s": totals[0].item() / max(elapsed, 1e-9),
-                       "data_wait_share": wait / max(elapsed, 1e-9), "seconds": elapsed})
+                       "data_wait_share": wait / max(elapsed, 1e-9), "seconds": elapsed,
+                       "annotation_warnings": float(self._loader_warning_count(loader) - warnings_before)})
         return result
 
     def _sync_buffers(self) -> None:
