@@ -12,9 +12,19 @@ box and the tracker's fps (``1 / time`` of ``track()``, exponentially smoothed).
 ``--save_results`` writes ``<DIR>/<video stem>.txt`` (one ``x,y,w,h`` row per frame, the first is
 the initial box) and ``<video stem>_time.txt``; DIR defaults to
 ``<results>/videos/<tracker>/<param>``. ``--save_video`` writes the annotated frames (mp4).
-``--use_visdom`` starts/uses the local visdom server and shows the tracking panels there (with
-``--debug >= 2``: space in the browser pauses, right arrow steps); when visdom cannot start the
-run falls back to the OpenCV window (or no display).
+``--use_visdom`` starts/uses the local visdom server (bound to 127.0.0.1 only) and shows the
+tracking panels there (with ``--debug >= 2``: space in the browser pauses, right arrow steps); when
+visdom cannot start the run says so in one line and falls back to the OpenCV window (or no display).
+
+``--debug N`` (N >= 1) without visdom, when a display exists and ``--no_display`` is not given, shows
+the tracker's debug output in extra OpenCV windows to the right of the main window, one per panel
+(``visualization.debug_views``): each score map as a JET heat map (blue low, red high, the maximum
+marked with a white cross, the scalars such as ``peak_score`` printed below it) and each box
+refinement on a zoomed crop of the frame (starting boxes grey, final boxes cyan, the best final box
+yellow with its score). Windows appear with the first tracked frame (the initial frame has no
+debug output) and are titled ``run_video debug: <debug key>`` (ATOM: ``score_map``,
+``refinement``); a panel the tracker did not produce this frame (ATOM: no refinement while the
+target is not found) shows its last view dimmed. Pause/step exist only in visdom.
 
 ``<tracker>`` is a tracker package name (``atom``, ``opencv``) or ``package.module:ClassName`` of a
 ``BaseTracker`` subclass (then ``<param>`` is only a label and ``params`` holds just ``debug``).
@@ -26,7 +36,7 @@ import importlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -40,6 +50,11 @@ from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWr
 
 EXIT_USAGE = 2
 QUIT_KEYS = (ord("q"), 27)  # q, Esc
+
+
+def visdom_env(tracker_name: str, tracker_param: str) -> str:
+    """The visdom environment of a live run: ``<tracker>_<param>`` (``:`` and ``/`` become ``_``)."""
+    return f"{tracker_name}_{tracker_param}".replace(":", "_").replace("/", "_")
 
 
 def build_tracker_factory(name: str, param: str, debug: int = 0) -> Callable[[], BaseTracker]:
@@ -116,11 +131,14 @@ class VideoRunResult:
 def track_video(source: FrameSource, make_tracker: Callable[[], BaseTracker], init_box: Sequence[float],
                 first_frame: np.ndarray | None = None, show: Callable[[np.ndarray], int] | None = None,
                 writer: VideoWriter | None = None, panels: Any | None = None,
-                max_frames: int | None = None, progress: bool = True) -> VideoRunResult:
+                max_frames: int | None = None, progress: bool = True,
+                show_debug: Callable[[np.ndarray, Mapping[str, Any]], None] | None = None) -> VideoRunResult:
     """Initialise on the first frame (``first_frame`` if already read, else the source's next) and
     track through the rest. ``show(frame_rgb) -> key code`` displays each annotated frame (a quit
     key stops); ``writer`` receives the annotated frames; ``panels`` (``VisdomPanels``) gets each
-    tracker output. ``max_frames`` caps the frame count, initial frame included."""
+    tracker output; ``show_debug(frame_rgb, output)`` (e.g. ``DebugWindows.show_output``) gets each
+    raw frame with its tracker output just before ``show``. ``max_frames`` caps the frame count,
+    initial frame included."""
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     frame = first_frame if first_frame is not None else source.read()
@@ -144,6 +162,8 @@ def track_video(source: FrameSource, make_tracker: Callable[[], BaseTracker], in
             if panels is not None:
                 panels.update(frame, out, frame_num=frame_num, fps=meter.fps)
                 panels.wait_if_paused()
+            if show_debug is not None:
+                show_debug(frame, out)
             if show is not None and (show(annotated) & 0xFF) in QUIT_KEYS:
                 stopped = True
                 break
@@ -211,6 +231,81 @@ class OpenCVWindow:
         cv2.waitKey(1)
 
 
+class DebugWindows:
+    """OpenCV windows showing a tracker's debug views (``visualization.debug_views``), one window
+    per debug key, titled ``"<prefix> debug: <key>"``, created when a key first appears and placed
+    in a column starting at ``anchor`` (screen pixels, top-left corner; e.g. right of the main
+    window). Only create it after ``display_unavailable_reason()`` returned None. Drawing happens
+    in ``visualization``; this class only shows images (the main window's ``waitKey`` refreshes
+    them)."""
+
+    def __init__(self, prefix: str, anchor: tuple[int, int] = (0, 0), view_size: int = 240):
+        self.prefix = prefix
+        self.anchor = (int(anchor[0]), int(anchor[1]))
+        self.view_size = int(view_size)
+        self.titles: dict[str, str] = {}
+        self._last: dict[str, np.ndarray] = {}
+        self._stale: set[str] = set()
+        self._next_y = self.anchor[1]
+
+    def show(self, views: Mapping[str, np.ndarray]) -> None:
+        """Show each RGB view in its window; a window whose key is not in ``views`` shows its last
+        view dimmed (``visualization.stale_view``), so an old refinement is not taken for this
+        frame's."""
+        for key in self.titles.keys() - views.keys():
+            if key not in self._stale:
+                self._stale.add(key)
+                stale = visualization.stale_view(self._last[key])
+                cv2.imshow(self.titles[key], cv2.cvtColor(stale, cv2.COLOR_RGB2BGR))
+        for key, image in views.items():
+            self._last[key] = image
+            self._stale.discard(key)
+            title = self.titles.get(key)
+            if title is None:
+                title = self.titles[key] = f"{self.prefix} debug: {key}"
+                cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+                cv2.moveWindow(title, self.anchor[0], self._next_y)
+                self._next_y += image.shape[0] + 40  # room for the title bar
+            cv2.imshow(title, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+    def show_output(self, frame_rgb: np.ndarray, output: Mapping[str, Any]) -> None:
+        """Draw and show the debug views of one tracker ``output``; an output without ``"debug"``
+        (an initial frame) changes nothing."""
+        if output.get("debug"):
+            self.show(visualization.debug_views(frame_rgb, output.get("debug"), size=self.view_size))
+
+    def close(self) -> None:
+        for title in self.titles.values():
+            cv2.destroyWindow(title)
+        self.titles.clear()
+        self._last.clear()
+        self._stale.clear()
+        cv2.waitKey(1)
+
+
+def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> Any | None:
+    """``VisdomPanels`` on the visdom server at 127.0.0.1:``port`` (started if none answers, bound
+    to localhost only), environment ``env``; None, after one line on stderr, when no server can
+    be started or reached (the caller then falls back to OpenCV windows or no display)."""
+    from pytracking.utils.visdom import VisdomPanels
+    from pytracking.visdom_server import ensure_visdom_server
+
+    if not ensure_visdom_server(port):
+        return None
+    panels = VisdomPanels(port, env=env, debug=max(debug, 1))
+    if not panels.enabled:
+        return None
+    print(f"{prog}: visdom panels at http://127.0.0.1:{port} (environment {env})", flush=True)
+    return panels
+
+
+def check_visdom_port(port: int) -> int:
+    """``port`` if in [1, 65535], else ValueError naming ``--visdom_port``."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--visdom_port must be in [1, 65535], got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pytracking.run_video",
                                      description="Track one target through a video file.")
@@ -223,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write x,y,w,h per frame (default DIR: <results>/videos/<tracker>/<param>)")
     parser.add_argument("--save_video", type=Path, default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--no_display", action="store_true", help="no OpenCV window")
-    parser.add_argument("--debug", type=int, default=0, help="tracker debug level (>= 2 in visdom: pause/step)")
+    parser.add_argument("--debug", type=int, default=0,
+                        help="tracker debug level; >= 1: debug panels in OpenCV windows, or in visdom with "
+                             "--use_visdom (>= 2 there: pause/step)")
     parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
@@ -237,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         init_box = parse_box(args.optional_box) if args.optional_box is not None else None
         if args.max_frames is not None and args.max_frames < 1:
             raise ValueError(f"--max_frames must be >= 1, got {args.max_frames}")
+        check_visdom_port(args.visdom_port)
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -244,13 +342,8 @@ def main(argv: list[str] | None = None) -> int:
 
     panels = None
     if args.use_visdom:
-        from pytracking.utils.visdom import VisdomPanels
-        from pytracking.visdom_server import ensure_visdom_server
-
-        if ensure_visdom_server(args.visdom_port):
-            panels = VisdomPanels(args.visdom_port, env=f"{args.tracker_name}_{args.tracker_param}".replace(":", "_"),
-                                  debug=max(args.debug, 1))
-            panels = panels if panels.enabled else None
+        panels = open_visdom_panels(args.visdom_port, visdom_env(args.tracker_name, args.tracker_param),
+                                    args.debug, prog)
 
     want_window = not args.no_display and panels is None
     reason = display_unavailable_reason() if (want_window or init_box is None) else None
@@ -269,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     window = None
+    debug_windows = None
     writer = None
     try:
         first = source.read()
@@ -277,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if want_window or init_box is None:
             window = OpenCVWindow(f"{prog}: {args.videofile.name}")
+        if want_window and args.debug >= 1:
+            # the debug windows go in a column to the right of the main window, moved to the corner
+            cv2.moveWindow(window.title, 0, 0)
+            debug_windows = DebugWindows(prog, anchor=(first.shape[1] + 20, 0))
         if init_box is None:
             init_box = window.select_box(first)
             if init_box is None:
@@ -286,11 +384,14 @@ def main(argv: list[str] | None = None) -> int:
             writer = VideoWriter(args.save_video, source.fps or 30.0)
         result = track_video(source, make_tracker, init_box, first_frame=first,
                              show=window.show if (window is not None and want_window) else None,
-                             writer=writer, panels=panels, max_frames=args.max_frames)
+                             writer=writer, panels=panels, max_frames=args.max_frames,
+                             show_debug=debug_windows.show_output if debug_windows is not None else None)
     finally:
         source.release()
         if writer is not None:
             writer.close()
+        if debug_windows is not None:
+            debug_windows.close()
         if window is not None:
             window.close()
         if panels is not None:

@@ -1,7 +1,7 @@
 """Live tracking demo on a camera (or a video file through the same code path).
 
     python -m pytracking.run_webcam <tracker> <param> [--camera N] [--source video_file]
-        [--debug N] [--save_results DIR] [--max_frames N]
+        [--debug N] [--use_visdom] [--visdom_port 8097] [--save_results DIR] [--max_frames N]
 
 In the window: drag with the left mouse button to draw a target box (several targets allowed,
 one tracker instance each), ``r`` removes all targets, ``q`` or Esc quits. Each frame shows the
@@ -9,6 +9,20 @@ boxes (one colour per target) and the tracking fps (all trackers of the frame to
 smoothed). ``--source`` plays a file at its own frame rate through exactly the camera's code
 path; the demo ends at the file's end. Without a camera or a display it prints one line and
 exits with status 2.
+
+Debug panels (``--debug N``, N >= 1) show one target at a time, the *debug target*: the most
+recently started target, or the one picked with the number keys ``0``..``9`` (target ``#k``; a
+target started later takes over again; after ``r`` the next new target). Its label in the window
+reads ``#k debug``. With ``--use_visdom`` (and ``--visdom_port``, default 8097: the same flags and
+defaults as ``run_video``) the panels go to the local visdom server, started on 127.0.0.1 only if
+none answers, environment ``<tracker>_<param>``: the frame with the debug target's box, its score
+map, refinement boxes, curves and timings; ``--debug >= 2`` adds pause (space) / step (right arrow)
+from the browser (the OpenCV window keeps handling ``q``, ``r`` and the number keys while paused).
+When visdom cannot start, one line says so and the panels fall back to OpenCV windows, as without
+``--use_visdom``: the score map as a heat map and the refinement's starting and final boxes on a
+zoomed crop, in windows titled ``run_webcam debug: <key>`` right of the main window
+(``pytracking.run_video.DebugWindows``). The initial frame of a target has no debug output: its
+panels appear from the next frame on.
 
 ``--save_results DIR`` writes ``DIR/target_<k>.txt`` per target with ``frame,x,y,w,h`` rows
 (frame numbers count from 0 at the first frame read from the source).
@@ -24,12 +38,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
-from pytracking.run_video import FpsMeter, build_tracker_factory
+from pytracking.run_video import (DebugWindows, FpsMeter, build_tracker_factory, check_visdom_port,
+                                  open_visdom_panels, visdom_env)
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils import visualization
 from pytracking.utils.display import display_unavailable_reason
@@ -42,13 +57,16 @@ MIN_BOX_SIZE = 4.0  # drags smaller than this (pixels, either side) are treated 
 
 @dataclass
 class Target:
-    """One tracked target: its tracker, latest box and flag, and its history ``(frame, box)``."""
+    """One tracked target: its tracker, latest box and flag, its history ``(frame, box)`` and the
+    tracker's latest output (``initialize``'s or ``track``'s dict, with ``"debug"`` when
+    ``params.debug > 0``)."""
 
     index: int
     tracker: BaseTracker
     box: list[float]
     flag: str = "normal"
     history: list[tuple[int, list[float]]] = field(default_factory=list)
+    output: dict[str, Any] = field(default_factory=dict)
 
 
 class WebcamDemo:
@@ -60,12 +78,19 @@ class WebcamDemo:
     on the frame the user drew on (the previous one shown) and tracks all targets into ``frame``;
     ``render(frame)`` draws the boxes, the box being dragged and the fps. ``on_new_target`` is
     called with each target once it is initialised (the CLI prints a line per target).
+
+    ``debug_target`` is the target whose debug output the panels show: the one picked with a
+    number key ``"0"``..``"9"`` (``on_key``; a key without such a live target is ignored), else the
+    most recently started live target; starting a new target drops the pick. With
+    ``mark_debug_target`` its label reads ``#k debug`` and the hint names the number keys.
     """
 
     def __init__(self, make_tracker: Callable[[], BaseTracker],
-                 on_new_target: Callable[[Target], None] | None = None):
+                 on_new_target: Callable[[Target], None] | None = None, mark_debug_target: bool = False):
         self.make_tracker = make_tracker
         self.on_new_target = on_new_target
+        self.mark_debug_target = mark_debug_target
+        self.selected_index: int | None = None
         self.targets: list[Target] = []
         self.finished_targets: list[Target] = []  # removed with 'r', kept for saving
         self.pending_boxes: list[list[float]] = []
@@ -100,6 +125,18 @@ class WebcamDemo:
             self.targets.clear()
             self.pending_boxes.clear()
             self.drag_start = self.drag_end = None
+            self.selected_index = None
+        elif len(key) == 1 and key in "0123456789":
+            if any(t.index == int(key) for t in self.targets):
+                self.selected_index = int(key)
+
+    @property
+    def debug_target(self) -> Target | None:
+        """The picked target if it is still tracked, else the most recently started one, else None."""
+        for target in self.targets:
+            if target.index == self.selected_index:
+                return target
+        return self.targets[-1] if self.targets else None
 
     @property
     def drag_box(self) -> list[float] | None:
@@ -119,6 +156,7 @@ class WebcamDemo:
             out = target.tracker.track(frame)
             target.box = [float(v) for v in np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)]
             target.flag = str(out.get("flag", "normal"))
+            target.output = out
             target.history.append((self.frame_index, list(target.box)))
             seconds += float(out.get("time", 0.0))
             tracked_any = True
@@ -126,15 +164,17 @@ class WebcamDemo:
             # initialise on the frame the box was drawn on; without one (first frame) on this one
             init_frame = self._shown_frame if self._shown_frame is not None else frame
             tracker = self.make_tracker()
-            tracker.initialize(init_frame, {"init_bbox": box})
-            target = Target(self._next_index, tracker, list(box))
+            out = tracker.initialize(init_frame, {"init_bbox": box})
+            target = Target(self._next_index, tracker, list(box), output=dict(out or {}))
             self._next_index += 1
             if init_frame is not frame:
                 out = tracker.track(frame)
                 target.box = [float(v) for v in np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)]
                 target.flag = str(out.get("flag", "normal"))
+                target.output = out
             target.history.append((self.frame_index, list(target.box)))
             self.targets.append(target)
+            self.selected_index = None  # the newest target becomes the debug target
             if self.on_new_target is not None:
                 self.on_new_target(target)
         self.pending_boxes.clear()
@@ -150,11 +190,14 @@ class WebcamDemo:
             boxes[target.index] = target.box
             flags[target.index] = target.flag
         labels = [f"#{i}" for i in range(len(boxes))]
+        debug_target = self.debug_target if self.mark_debug_target else None
+        if debug_target is not None:
+            labels[debug_target.index] += " debug"
         out = visualization.draw_tracking_frame(frame, boxes, flags, fps=self.fps.fps if self.targets else None,
                                                 labels=labels)
         if self.drag_box is not None and self.drag_box[2] > 0 and self.drag_box[3] > 0:
             out = visualization.draw_box(out, self.drag_box, (255, 255, 255), 1)
-        hint = "drag: new target   r: reset   q: quit"
+        hint = "drag: new target   r: reset   q: quit" + ("   0-9: debug target" if self.mark_debug_target else "")
         return visualization.draw_text(out, hint, (8, out.shape[0] - 8), (220, 220, 220), scale=0.45)
 
     def all_targets(self) -> list[Target]:
@@ -180,10 +223,17 @@ _MOUSE_EVENTS = {cv2.EVENT_LBUTTONDOWN: "down", cv2.EVENT_MOUSEMOVE: "move", cv2
 
 
 def run_demo(demo: WebcamDemo, source: FrameSource, title: str = WINDOW_TITLE,
-             max_frames: int | None = None) -> int:
+             max_frames: int | None = None, panels: Any | None = None,
+             debug_windows: DebugWindows | None = None) -> int:
     """Connect ``demo`` to an OpenCV window fed by ``source``; returns the number of frames shown.
-    Call only when ``display_unavailable_reason()`` is None. Files are paced at their fps."""
+    Call only when ``display_unavailable_reason()`` is None. Files are paced at their fps.
+
+    After each frame the debug target's output (``demo.debug_target``) goes to ``panels``
+    (``VisdomPanels``; with its ``debug >= 2`` the loop waits while paused from the browser, still
+    handling the window's keys) and/or ``debug_windows`` (its debug views in OpenCV windows)."""
     cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+    if debug_windows is not None:
+        cv2.moveWindow(title, 0, 0)  # the debug windows stand in a column to its right
 
     def on_mouse(event: int, x: int, y: int, flags: int, param: object) -> None:
         if event in _MOUSE_EVENTS:
@@ -199,8 +249,21 @@ def run_demo(demo: WebcamDemo, source: FrameSource, title: str = WINDOW_TITLE,
             if frame is None:
                 break
             demo.process(frame)
+            target = demo.debug_target
+            if debug_windows is not None:
+                if target is not None:
+                    debug_windows.show_output(frame, target.output)
+                else:
+                    debug_windows.show({})  # no target left: the last views are dimmed
             cv2.imshow(title, cv2.cvtColor(demo.render(frame), cv2.COLOR_RGB2BGR))
             shown += 1
+            if target is not None and panels is not None:
+                panels.update(frame, target.output, frame_num=demo.frame_index,
+                              fps=demo.fps.fps)
+                while not demo.quit and not panels.wait_if_paused(timeout=0.05):
+                    key = cv2.waitKey(1)  # paused from the browser: keep the window responsive
+                    if key != -1:
+                        demo.on_key(chr(key & 0xFF))
             wait_ms = max(1, int(round((period - (time.perf_counter() - start)) * 1000)))
             key = cv2.waitKey(wait_ms)
             if key != -1:
@@ -218,7 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or kcf")
     parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     parser.add_argument("--source", type=Path, default=None, help="play a video file instead of the camera")
-    parser.add_argument("--debug", type=int, default=0, help="tracker debug level")
+    parser.add_argument("--debug", type=int, default=0,
+                        help="tracker debug level; >= 1: debug panels of the debug target (the newest, or "
+                             "picked with keys 0-9) in OpenCV windows, or in visdom with --use_visdom "
+                             "(>= 2 there: pause/step)")
+    parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
+    parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
     parser.add_argument("--save_results", type=Path, default=None, metavar="DIR",
                         help="write DIR/target_<k>.txt (frame,x,y,w,h rows) at exit")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
@@ -232,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: --camera must be >= 0, got {args.camera}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     try:
+        check_visdom_port(args.visdom_port)
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -241,18 +310,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: no display: {reason} (the demo needs a window; for headless runs use "
               "python -m pytracking.run_video ... --no_display --optional_box X Y W H)", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    panels = None
+    if args.use_visdom:
+        panels = open_visdom_panels(args.visdom_port, visdom_env(args.tracker_name, args.tracker_param),
+                                    args.debug, prog)
     try:
         source = open_source(camera=args.camera, source=args.source)
     except VideoSourceError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
+        if panels is not None:
+            panels.close()
         return EXIT_UNAVAILABLE
+
     def announce(target: Target) -> None:
         box = ",".join(f"{v:.0f}" for v in target.box)
         print(f"{prog}: target #{target.index} started at frame {target.history[0][0]} (box {box})", flush=True)
 
-    demo = WebcamDemo(make_tracker, on_new_target=announce)
-    with source:
-        shown = run_demo(demo, source, max_frames=args.max_frames)
+    # without visdom (not asked for, or it could not start) the debug panels go to OpenCV windows
+    debug_windows = DebugWindows(prog, anchor=(max(source.size[0], 320) + 20, 0)) \
+        if panels is None and args.debug >= 1 else None
+    demo = WebcamDemo(make_tracker, on_new_target=announce,
+                      mark_debug_target=panels is not None or debug_windows is not None)
+    try:
+        with source:
+            shown = run_demo(demo, source, max_frames=args.max_frames, panels=panels, debug_windows=debug_windows)
+    finally:
+        if debug_windows is not None:
+            debug_windows.close()
+        if panels is not None:
+            panels.close()
     targets = demo.all_targets()
     how = "stopped with q" if demo.quit else "end of source" if args.max_frames is None or shown < args.max_frames \
         else "--max_frames reached"

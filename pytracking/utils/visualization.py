@@ -1,4 +1,4 @@
-"""OpenCV drawing for the live views: boxes, labels, fps overlay, score-map colouring.
+"""OpenCV drawing for the live views: boxes, labels, fps overlay, score-map colouring, debug views.
 
 All drawing of the framework lives here (trackers never draw). Conventions: images are RGB
 ``uint8`` arrays ``[H, W, 3]``; every function returns a new array and leaves its input
@@ -7,7 +7,7 @@ drawn with the corners rounded to the nearest pixel, ``(x, y)`` to ``(x + w, y +
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -182,3 +182,190 @@ def draw_refinement(image: np.ndarray, initial_boxes: Sequence[Sequence[float]],
             colour = (255, 255, 0) if rank == 0 else (0, 200, 255)
             out = draw_box(out, final[idx], colour, 2, f"{score_values[idx]:.2f}")
     return out
+
+
+# --- debug views: a tracker's ``output["debug"]`` drawn as images (OpenCV windows, tests) ---------
+#
+# Conventions of the debug dict (``pytracking.tracker.base.basetracker``; ATOM fills it with
+# ``params.debug > 0``): a 2D numeric array (after squeezing; torch tensors are accepted) is a score
+# map, row 0 at the top like the image; a mapping with ``"final_boxes"`` (and optionally
+# ``"initial_boxes"``, ``"scores"``) is a box refinement with boxes ``[x, y, w, h]`` in frame pixels;
+# an ``[N, 4]`` array under a key naming boxes or candidates (``refined_candidates``) is a set of
+# boxes in frame pixels, scored by the matching ``*_scores`` entry; numeric scalars (``peak_score``)
+# are printed under the score map. Everything else (curves, timing dicts, None) is not drawn here.
+
+def _as_array(value: object) -> np.ndarray:
+    """numpy array of an array-like; torch tensors are detached and copied to the CPU (duck-typed,
+    so this module does not import torch)."""
+    if hasattr(value, "detach"):
+        value = value.detach().to("cpu").numpy()  # type: ignore[attr-defined]
+    return np.asarray(value)
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    return hasattr(value, "shape") and getattr(value, "ndim", None) == 0 and hasattr(value, "dtype") \
+        and np.issubdtype(_as_array(value).dtype, np.number)
+
+
+def _format_number(value: object) -> str:
+    number = float(_as_array(value))
+    return f"{number:.4g}" if not float(number).is_integer() else f"{int(number)}"
+
+
+def score_map_view(score_map: object, size: int = 240, lines: Sequence[str] = (),
+                   value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """The score map as a JET heat map (blue = lowest, red = highest, see ``colourise_score_map``)
+    scaled with nearest neighbour so its longer side is ``size`` pixels, the maximum cell marked with
+    a white cross, and on a black strip below: ``max <value> at (row, col)`` then ``lines``.
+
+    ``score_map``: 2D after squeezing (numpy array, list or torch tensor), row 0 at the top.
+    Returns RGB uint8 ``[H, W, 3]``; the heat map is its top ``H - 16 * (len(lines) + 1) - 6`` rows,
+    ``W = size`` when the map is at least as wide as tall.
+    """
+    scores = np.squeeze(_as_array(score_map).astype(np.float64))
+    if scores.ndim != 2 or scores.size == 0:
+        raise ValueError(f"score_map must be a non-empty 2D array, got shape {np.shape(_as_array(score_map))}")
+    if size < 8:
+        raise ValueError(f"size must be >= 8, got {size}")
+    rows, cols = scores.shape
+    cell = size / max(rows, cols)
+    width, height = max(int(round(cols * cell)), 1), max(int(round(rows * cell)), 1)
+    heat = colourise_score_map(scores, size=(width, height), value_range=value_range)
+    finite = np.isfinite(scores)
+    if finite.any():
+        peak_row, peak_col = np.unravel_index(np.argmax(np.where(finite, scores, -np.inf)), scores.shape)
+        centre = (int((peak_col + 0.5) * width / cols), int((peak_row + 0.5) * height / rows))
+        cv2.drawMarker(heat, centre, (255, 255, 255), cv2.MARKER_CROSS, max(int(cell), 9), 2)
+        lines = [f"max {scores[peak_row, peak_col]:.3g} at ({peak_row}, {peak_col})", *lines]
+    else:
+        lines = ["no finite score", *lines]
+    line_height = 16
+    strip = np.zeros((line_height * len(lines) + 6, width, 3), dtype=np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(strip, line, (4, line_height * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230), 1,
+                    cv2.LINE_AA)
+    return np.concatenate([heat, strip], axis=0)
+
+
+def refinement_view(frame: np.ndarray, refinement: Mapping[str, object], size: int = 320,
+                    margin: float = 0.5) -> np.ndarray:
+    """The box refinement drawn on a zoomed crop of ``frame`` (the colours of ``draw_refinement``:
+    starting boxes thin grey, final boxes cyan, the best-scoring final box yellow with its score).
+
+    ``refinement``: ``"final_boxes"`` ``[N, 4]`` and optionally ``"initial_boxes"`` ``[M, 4]`` (None =
+    none) and ``"scores"`` ``[N]``, all boxes ``[x, y, w, h]`` in ``frame`` pixels. Returns RGB uint8
+    of a fixed shape ``[round(size * 3 / 4), size, 3]`` (a window showing it keeps its size). The
+    crop is the bounding rectangle of all finite boxes grown by ``margin`` times its size on each
+    side, then widened or heightened about its centre to the 4:3 aspect, clipped to the frame; it
+    is scaled to fit and centred (black bars where clipping changed the aspect); the boxes are
+    scaled with it before drawing, so lines stay one or two pixels wide. Without any finite box the
+    whole frame is used.
+    """
+    _check_rgb(frame, "frame")
+    if size < 16:
+        raise ValueError(f"size must be >= 16, got {size}")
+
+    def boxes_of(key: str) -> np.ndarray:
+        value = refinement.get(key)
+        if value is None:
+            return np.zeros((0, 4))
+        array = _as_array(value).astype(np.float64)
+        return array.reshape(-1, 4) if array.size else np.zeros((0, 4))
+
+    initial, final = boxes_of("initial_boxes"), boxes_of("final_boxes")
+    scores = refinement.get("scores")
+    score_values = None if scores is None else _as_array(scores).astype(np.float64).reshape(-1)
+    if score_values is not None and score_values.size != len(final):
+        score_values = None  # not one score per final box: draw the boxes without scores
+    out_w, out_h = int(size), int(round(size * 3 / 4))
+    frame_h, frame_w = frame.shape[:2]
+    every = np.concatenate([initial, final], axis=0)
+    every = every[np.all(np.isfinite(every), axis=1)]
+    if len(every):
+        x1, y1 = every[:, 0].min(), every[:, 1].min()
+        x2, y2 = (every[:, 0] + every[:, 2]).max(), (every[:, 1] + every[:, 3]).max()
+        width, height = (1.0 + 2.0 * margin) * max(x2 - x1, 1.0), (1.0 + 2.0 * margin) * max(y2 - y1, 1.0)
+        width, height = max(width, height * out_w / out_h), max(height, width * out_h / out_w)
+        centre_x, centre_y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        cx1 = int(np.clip(np.floor(centre_x - width / 2.0), 0, frame_w - 1))
+        cy1 = int(np.clip(np.floor(centre_y - height / 2.0), 0, frame_h - 1))
+        cx2 = int(np.clip(np.ceil(centre_x + width / 2.0), cx1 + 1, frame_w))
+        cy2 = int(np.clip(np.ceil(centre_y + height / 2.0), cy1 + 1, frame_h))
+    else:
+        cx1, cy1, cx2, cy2 = 0, 0, frame_w, frame_h
+    scale = min(out_w / (cx2 - cx1), out_h / (cy2 - cy1))
+    fit_w = min(max(int(round((cx2 - cx1) * scale)), 1), out_w)
+    fit_h = min(max(int(round((cy2 - cy1) * scale)), 1), out_h)
+    left, top = (out_w - fit_w) // 2, (out_h - fit_h) // 2
+    canvas = np.zeros((out_h, out_w, 3), dtype=np.uint8)
+    canvas[top:top + fit_h, left:left + fit_w] = cv2.resize(frame[cy1:cy2, cx1:cx2], (fit_w, fit_h),
+                                                            interpolation=cv2.INTER_LINEAR)
+
+    def to_canvas(boxes: np.ndarray) -> np.ndarray:
+        kept = boxes[np.all(np.isfinite(boxes), axis=1)]
+        return (kept - [cx1, cy1, 0.0, 0.0]) * scale + [left, top, 0.0, 0.0]
+
+    final_ok = np.all(np.isfinite(final), axis=1)
+    drawn = draw_refinement(canvas, to_canvas(initial), to_canvas(final),
+                            None if score_values is None else score_values[final_ok])
+    caption = f"{len(initial)} start (grey) -> {len(final)} final (cyan)"
+    if score_values is not None and score_values.size:
+        caption += f", best {float(np.nanmax(score_values)):.3g}"
+    return draw_text(drawn, caption, (4, out_h - 6), (255, 255, 255), scale=0.4)
+
+
+def _scores_for(debug: Mapping[str, object], key: str) -> object | None:
+    for word in ("candidates", "boxes", "box"):
+        if word in key:
+            return debug.get(key.replace(word, "scores"))
+    return debug.get(f"{key}_scores")
+
+
+def debug_views(frame: np.ndarray, debug: Mapping[str, object] | None, size: int = 240) -> dict[str, np.ndarray]:
+    """The key debug panels of one tracker output as images, by debug key, in the dict's order.
+
+    ``frame``: the RGB frame the output belongs to (boxes are in its pixels); ``debug``: the
+    tracker's ``output["debug"]`` (None or empty -> ``{}``). Score maps -> ``score_map_view`` (the
+    numeric scalars of the dict, e.g. ``peak_score``, listed under the first map); refinements and
+    ``[N, 4]`` box entries -> ``refinement_view`` (``size * 4 / 3`` pixels wide, ``size`` high).
+    Entries that cannot be read as such are skipped, so a tracker's extra keys never break the
+    display.
+    """
+    _check_rgb(frame, "frame")
+    if not debug:
+        return {}
+    lines = [f"{key} {_format_number(value)}" for key, value in debug.items() if _is_number(value)]
+    views: dict[str, np.ndarray] = {}
+    refinement_size = int(round(size * 4 / 3))
+    for key, value in debug.items():
+        if value is None or _is_number(value) or isinstance(value, (str, bytes)):
+            continue
+        try:
+            if isinstance(value, Mapping):
+                if "final_boxes" in value:
+                    views[key] = refinement_view(frame, value, size=refinement_size)
+                continue
+            array = _as_array(value)
+            if array.dtype == object or not np.issubdtype(array.dtype, np.number) or array.size == 0:
+                continue
+            if array.ndim == 2 and array.shape[1] == 4 and ("box" in key or "candidates" in key):
+                views[key] = refinement_view(frame, {"final_boxes": array, "scores": _scores_for(debug, key)},
+                                             size=refinement_size)
+            elif np.squeeze(array).ndim == 2:
+                views[key] = score_map_view(array, size=size, lines=lines)
+                lines = []
+        except (TypeError, ValueError):
+            continue  # malformed entry (ragged list, boxes not in fours, ...): not drawn
+    return views
+
+
+def stale_view(view: np.ndarray, text: str = "not updated this frame") -> np.ndarray:
+    """``view`` dimmed to half brightness with ``text`` at its top-left: a debug panel whose entry
+    the tracker did not produce this frame (e.g. no refinement when the target is not found)."""
+    _check_rgb(view, "view")
+    dimmed = (view // 2).astype(np.uint8)
+    return draw_text(dimmed, text, (4, 16), (255, 255, 255), scale=0.4)
