@@ -13,3 +13,11 @@ def _seed_everything():
     torch.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+@pytest.fixture
+def xvfb_display():
+    """A private Xvfb display (``:N``) for the tests that drive OpenCV windows (see ``xvfb_tools``)."""
+    from xvfb_tools import start_xvfb
+
+    yield from start_xvfb()

