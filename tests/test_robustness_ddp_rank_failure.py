@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +60,10 @@ def _torchrun() -> str:
 
 def _launch(workspace: Path, target: list[str], env: dict[str, str]) -> subprocess.Popen:
     cli = ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no-progress", "--resume"]
+    # a session of its own: on a timeout the whole group (torchrun and its workers) is killed
     return subprocess.Popen([_torchrun(), "--standalone", "--nproc_per_node=2", *target, *cli],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def test_rank_failure_restarts_and_resumes_bit_identical(tmp_path):
@@ -78,7 +81,7 @@ def test_rank_failure_restarts_and_resumes_bit_identical(tmp_path):
             outputs[name] = process.communicate(timeout=300)[0].decode(errors="replace")
         finally:
             if process.poll() is None:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         assert process.returncode == 0, f"{name} run failed:\n{outputs[name][-4000:]}"
     log = outputs["faulty"]

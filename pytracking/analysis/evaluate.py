@@ -138,7 +138,8 @@ def evaluate_tracker(results_root: str | Path, spec: str, sequences: TypingSeque
     names = [s.name for s in sequences]
     empty = [s.name for s in sequences if not s.valid_mask().any()]
     if empty:
-        warnings.warn(f"{len(empty)} sequences have no scored frame and are left out of the means: {empty[:5]}")
+        warnings.warn(f"{len(empty)} sequences have no scored frame and are left out of the means: {empty[:5]}",
+                      stacklevel=2)
     run_dirs = find_run_dirs(results_root, spec)
     result = TrackerResult(name=spec, runs=[evaluate_run(d, sequences) for d in run_dirs])
     if not result.runs:

@@ -299,7 +299,6 @@ class AtomIoUNetInference:
         # union of the boxes, once for both levels (scaling by 1/8, 1/16 is exact, so it commutes with min/max)
         union = torch.cat([xyxy[:, :2].amin(0), xyxy[:, 2:].amax(0)]).tolist()
         score = self.pred_bias.expand(num_boxes)
-        grad = None
         maps = [self._window_maps(state, level, [v / STRIDES[level] for v in union], boxes) for level in range(2)]
         joint = state.get("joint")
         if joint is None or joint[0] != state["windows"]:

@@ -130,18 +130,24 @@ def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: tor
     no autograd graph, one fused score+gradient evaluation per step. Returns ``[1, N, ...]`` like ``refine``.
 
     The relative-space gradient is the chain rule through :func:`ebm.boxes.rel_to_xywh`
-    (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y): ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``."""
+    (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y): ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``.
+
+    The last step's gradient is never used, so its evaluation asks for the score only (``need_grad=False``,
+    about half the work of a pass); its candidates are then checked for a finite score and position only
+    (``refine`` would also reject a candidate whose gradient alone is non-finite)."""
     if not 0.0 <= float(decay) <= 1.0:
         raise ValueError(f"decay must be in [0, 1], got {decay}")
     if int(num_iter) != num_iter or num_iter < 0:
         raise ValueError(f"num_iter must be an integer >= 0, got {num_iter}")
     ref_wh = ref_wh.to(y0)
 
-    def score_and_grad(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def score_and_grad(y: torch.Tensor, need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         wh = torch.exp(y[:, 2:])
         # rel_to_xywh without re-validation; ``add(a, b, alpha=-0.5)`` = ``a - 0.5 b`` (exact halving, same rounding)
         boxes = torch.cat([torch.add(y[:, :2] * ref_wh, wh, alpha=-0.5), wh], dim=1)
-        score, grad = estimator.score_and_grad(frame_state, boxes)
+        score, grad = estimator.score_and_grad(frame_state, boxes, need_grad=need_grad)
+        if grad is None:
+            return score.to(y.dtype), None
         grad_xy, grad_wh = grad.to(y.dtype).split(2, dim=1)
         return score.to(y.dtype), torch.cat([grad_xy * ref_wh, wh * torch.add(grad_wh, grad_xy, alpha=-0.5)], dim=1)
 
@@ -151,14 +157,17 @@ def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: tor
         score, grad = score_and_grad(y)
         grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
         num_accepted = torch.zeros(y.shape[0], dtype=torch.int64, device=y.device)
-        for _ in range(int(num_iter)):
+        for iteration in range(int(num_iter)):
             candidate = y + step * grad
-            cand_score, cand_grad = score_and_grad(candidate)
-            finite = torch.isfinite(torch.cat([candidate, cand_grad, cand_score[:, None]], dim=1)).all(dim=1)
+            last = iteration == int(num_iter) - 1
+            cand_score, cand_grad = score_and_grad(candidate, need_grad=not last)
+            checked = [candidate, cand_score[:, None]] if cand_grad is None else [candidate, cand_grad, cand_score[:, None]]
+            finite = torch.isfinite(torch.cat(checked, dim=1)).all(dim=1)
             accept = (cand_score > score) & finite
             accept_d = accept[:, None]
             y = torch.where(accept_d, candidate, y)
-            grad = torch.where(accept_d, cand_grad, grad)
+            if cand_grad is not None:
+                grad = torch.where(accept_d, cand_grad, grad)
             score = torch.where(accept, cand_score, score)
             step = torch.where(accept_d, step, step * decay)
             num_accepted += accept.to(torch.int64)
