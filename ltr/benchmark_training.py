@@ -25,14 +25,20 @@ __all__ = ["benchmark", "main"]
 
 
 def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int = 2, device: str = "cpu",
-              workers: int | None = None, batch_size: int | None = None, seed: int = 1) -> dict[str, float]:
-    """Time ``iterations`` training steps of ``bbreg/<setting>``; returns pairs/s and the data-wait share."""
+              workers: int | None = None, batch_size: int | None = None, seed: int = 1,
+              amp: str = "off") -> dict[str, float]:
+    """Time ``iterations`` training steps of ``bbreg/<setting>``; returns pairs/s and the data-wait share.
+    ``amp``: mixed precision as in training (``'off'``, ``'bf16'``, ``'fp16'`` with a gradient scaler)."""
     import importlib
+
+    from ltr.trainers.ltr_trainer import AMP_DTYPES
 
     from ltr.train_settings.bbreg import common
 
     if iterations < 1 or warmup < 0:
         raise ValueError(f"iterations must be >= 1 and warmup >= 0, got {iterations}, {warmup}")
+    if amp not in AMP_DTYPES:
+        raise ValueError(f"amp must be one of {sorted(AMP_DTYPES)}, got {amp!r}")
     settings = TrainSettings(module_name="bbreg", script_name=setting, device=device, workers=workers,
                              batch_size=batch_size, seed=seed, env=load_settings(), show_progress=False,
                              use_tensorboard=False)
@@ -48,16 +54,19 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
     actor.train(True)
     loader.set_epoch(1)
     iterator = iter(loader)
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
     wait = compute = 0.0
     pairs = 0
     for step in range(warmup + iterations):
         t0 = time.perf_counter()
         batch = move_to_device(next(iterator), dev)
         t1 = time.perf_counter()
-        loss, _ = actor(batch)
+        with torch.autocast(dev.type, dtype=AMP_DTYPES[amp], enabled=amp != "off"):
+            loss, _ = actor(batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
@@ -70,7 +79,7 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
             "batch_size": job.config.batch_size, "output_sz": job.config.output_sz,
             "pairs_per_s": pairs / total, "data_wait_share": wait / total,
             "seconds_per_step": total / iterations, "compute_seconds_per_step": compute / iterations,
-            "data_wait_seconds_per_step": wait / iterations, "threads": torch.get_num_threads()}
+            "data_wait_seconds_per_step": wait / iterations, "threads": torch.get_num_threads(), "amp": amp}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,9 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
+                        help="mixed precision of the forward pass, as ltr.run_training --amp")
     args = parser.parse_args(argv)
-    r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size)
-    print(f"bbreg/{r['setting']} on {r['device']} ({r['threads']} threads, {r['workers']} workers, batch "
+    r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
+                  amp=args.amp)
+    print(f"bbreg/{r['setting']} on {r['device']} ({r['threads']} threads, {r['workers']} workers, amp {r['amp']}, batch "
           f"{r['batch_size']}, {r['output_sz']} px): {r['pairs_per_s']:.2f} pairs/s, "
           f"{r['seconds_per_step']:.2f} s/step (compute {r['compute_seconds_per_step']:.2f} s, waiting for data "
           f"{r['data_wait_seconds_per_step']:.2f} s = {100 * r['data_wait_share']:.0f}%)")

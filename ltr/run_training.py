@@ -56,7 +56,7 @@ def _describe(module: str, name: str) -> str:
 def run_training(module: str, name: str, device: str | None = None, resume: bool = False,
                  epochs: int | None = None, workers: int | None = None, seed: int = 1,
                  workspace: str | None = None, batch_size: int | None = None, show_progress: bool = True,
-                 use_tensorboard: bool = True, visdom_port: int | None = None) -> dict:
+                 use_tensorboard: bool = True, visdom_port: int | None = None, amp: str = "off") -> dict:
     """Import ``ltr.train_settings.<module>.<name>`` and call its ``run(settings)``."""
     from ltr.admin.multigpu import cleanup_distributed
     from ltr.admin.settings import TrainSettings
@@ -67,7 +67,7 @@ def run_training(module: str, name: str, device: str | None = None, resume: bool
                              workers=workers, batch_size=batch_size, seed=seed,
                              workspace=Path(workspace) if workspace else None, env=load_settings(),
                              show_progress=show_progress, use_tensorboard=use_tensorboard,
-                             visdom_port=visdom_port)
+                             visdom_port=visdom_port, amp=amp)
     setting = importlib.import_module(f"ltr.train_settings.{module}.{name}")
     try:
         return setting.run(settings)
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--use_visdom", action="store_true",
                         help="stream loss curves to the visdom server (start it with python -m pytracking.visdom_server)")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port on 127.0.0.1")
+    parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
+                        help="mixed precision of the forward pass: bf16, or fp16 with loss scaling (default off)")
     args = parser.parse_args(argv)
     if args.setting not in available_settings(args.module):
         parser.error(f"unknown setting {args.setting!r}; available: {', '.join(available_settings(args.module))}")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         run_training(args.module, args.setting, device=args.device, resume=args.resume, epochs=args.epochs,
                      workers=args.workers, seed=args.seed, workspace=args.workspace, batch_size=args.batch_size,
                      show_progress=not args.no_progress,
-                     visdom_port=args.visdom_port if args.use_visdom else None)
+                     visdom_port=args.visdom_port if args.use_visdom else None, amp=args.amp)
     except SettingsError as err:
         print(f"error: setting {args.module}/{args.setting} (ltr/train_settings/{args.module}/{args.setting}.py) "
               f"cannot run: {err}", file=sys.stderr)

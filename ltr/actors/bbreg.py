@@ -46,8 +46,19 @@ def flatten_pairs(data: dict[str, Any], boxes_key: str) -> tuple[Tensor, Tensor,
     return train_imgs, test_images.flatten(0, 1), train_bb, data[boxes_key].flatten(0, 1)
 
 
+def _as_float32(output: Any) -> Any:
+    """Floating tensors of a network output (a tensor or a tuple of them) in float32: under mixed
+    precision (autocast) the scores may be bf16/fp16, and the losses are computed in float32."""
+    if isinstance(output, Tensor):
+        return output.float() if output.is_floating_point() else output
+    if isinstance(output, tuple):
+        return tuple(_as_float32(o) for o in output)
+    return output
+
+
 def run_estimator(net: nn.Module, data: dict[str, Any], boxes_key: str) -> tuple[Any, Tensor]:
-    """``(net output for the boxes of data[boxes_key] flattened to [P, N, 4], those boxes)``.
+    """``(net output for the boxes of data[boxes_key] flattened to [P, N, 4], those boxes)``, the
+    output's floating tensors in float32.
 
     Image batches run the whole network; cached-feature batches (:data:`CACHED_FEATURE_KEYS`) run
     ``net.bb_regressor`` on the features (a DDP-wrapped network is refused there: its gradient
@@ -55,7 +66,7 @@ def run_estimator(net: nn.Module, data: dict[str, Any], boxes_key: str) -> tuple
     """
     if "train_feat_s8" not in data:
         train_imgs, test_imgs, train_bb, boxes = flatten_pairs(data, boxes_key)
-        return net(train_imgs, test_imgs, train_bb, boxes), boxes
+        return _as_float32(net(train_imgs, test_imgs, train_bb, boxes)), boxes
     missing = [k for k in CACHED_FEATURE_KEYS if k not in data]
     if missing:
         raise ValueError(f"data: cached-feature batch lacks {missing}")
@@ -66,7 +77,7 @@ def run_estimator(net: nn.Module, data: dict[str, Any], boxes_key: str) -> tuple
     feat_test = [data[k].flatten(0, 1) for k in ("test_feat_s8", "test_feat_s16")]
     train_bb = data["train_boxes"][:, 0].repeat_interleave(num_test, dim=0)
     boxes = data[boxes_key].flatten(0, 1)
-    return net.bb_regressor(feat_ref, feat_test, train_bb, boxes), boxes
+    return _as_float32(net.bb_regressor(feat_ref, feat_test, train_bb, boxes)), boxes
 
 
 def _finite(*tensors: Tensor) -> bool:

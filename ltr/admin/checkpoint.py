@@ -160,10 +160,12 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
 
 def save_checkpoint(path: str | os.PathLike, net: nn.Module, optimizer: torch.optim.Optimizer | None,
                     lr_scheduler: Any | None, epoch: int, stats: Mapping[str, Any] | None = None,
-                    settings_name: str = "", rng_states: Mapping[str, Any] | None = None) -> Path:
+                    settings_name: str = "", rng_states: Mapping[str, Any] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> Path:
     """Write a training checkpoint atomically (see module docstring for the content).
 
-    ``rng_states`` defaults to the current global states (:func:`get_rng_states`).
+    ``rng_states`` defaults to the current global states (:func:`get_rng_states`). ``extra``: more
+    trainer state of plain types (e.g. the gradient scaler of mixed precision), stored under ``"extra"``.
     """
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}")
@@ -178,6 +180,7 @@ def save_checkpoint(path: str | os.PathLike, net: nn.Module, optimizer: torch.op
         "stats": _to_plain(dict(stats or {}), "stats"),
         "settings_name": str(settings_name),
         "rng": _to_plain(dict(rng_states if rng_states is not None else get_rng_states()), "rng_states"),
+        "extra": _to_plain(dict(extra or {}), "extra"),
     }
     return atomic_torch_save(state, path)
 

@@ -34,6 +34,9 @@ class TrainSettings:
     #: stream loss curves to the visdom server on 127.0.0.1:<port> (None: off)
     visdom_port: int | None = None
     keep_checkpoints: int | None = None
+    #: mixed precision of the forward pass: 'off' (float32), 'bf16' or 'fp16' (with a gradient scaler);
+    #: see :mod:`ltr.trainers.ltr_trainer`
+    amp: str = "off"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,13 @@
   resumed run is bit-identical to an uninterrupted one.
 - A step whose loss is not finite is skipped (no backward/optimiser step), warned about and counted;
   under DDP all ranks skip together (the finiteness flag is all-reduced).
+- Mixed precision (``settings.amp``, ``--amp``): ``'bf16'`` or ``'fp16'`` run the actor (network and loss)
+  under ``torch.autocast`` on the training device; the actors compute their losses in float32 (the
+  network's outputs are cast back), the weights and the optimiser stay float32. ``'fp16'`` adds a
+  ``torch.amp.GradScaler`` (loss scaling from 2^16; a step whose scaled gradients overflow is skipped and
+  the scale halved: counted as ``overflow_steps`` and shown in the epoch summary), whose state is
+  checkpointed with the rest, so a resumed fp16 run continues exactly.
+  ``'off'`` (default) is plain float32. bf16 needs no scaler; on a CPU it is the only useful choice.
 - DDP: when ``settings.dist.world_size > 1`` the network is wrapped in
   ``torch.nn.parallel.DistributedDataParallel``; only rank 0 writes checkpoints and logs.
 - Epoch summary: loss, pairs/s, share of time waiting for data, skipped steps, unreadable frames
@@ -42,6 +49,8 @@ from ltr.data.loader import move_to_device
 __all__ = ["LTRTrainer"]
 
 _EPOCH_FILE = re.compile(r"_ep(\d{4,})\.pth$")
+#: ``settings.amp`` -> autocast dtype (None: float32, no autocast)
+AMP_DTYPES: dict[str, torch.dtype | None] = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def _batch_size(batch: dict[str, Any]) -> int:
@@ -80,6 +89,12 @@ class LTRTrainer:
             actor.net = nn.parallel.DistributedDataParallel(self.net, device_ids=device_ids)
         else:
             actor.net = self.net
+        amp = str(getattr(settings, "amp", "off"))
+        if amp not in AMP_DTYPES:
+            raise ValueError(f"settings.amp (--amp) must be one of {sorted(AMP_DTYPES)}, got {amp!r}")
+        self.amp = amp
+        self.amp_dtype = AMP_DTYPES[amp]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
         self.epoch = 0
         self.stats: dict[int, dict[str, dict[str, float]]] = {}
         self._writer = None
@@ -112,9 +127,12 @@ class LTRTrainer:
     def save_checkpoint(self) -> Path | None:
         if not self.is_main:
             return None
+        extra = {"amp": self.amp}
+        if self.scaler.is_enabled():
+            extra["grad_scaler"] = self.scaler.state_dict()
         path = ckpt.save_checkpoint(self.checkpoint_path(self.epoch), self.net, self.optimizer, self.lr_scheduler,
                                     self.epoch, stats={str(k): v for k, v in self.stats.items()},
-                                    settings_name=self.settings.project_path)
+                                    settings_name=self.settings.project_path, extra=extra)
         keep = self.settings.keep_checkpoints
         if keep:
             for _, old in self.checkpoints()[:-keep]:
@@ -133,6 +151,13 @@ class LTRTrainer:
             self.optimizer.load_state_dict(data["optimizer"])
         if self.lr_scheduler is not None and data.get("lr_scheduler") is not None:
             self.lr_scheduler.load_state_dict(data["lr_scheduler"])
+        extra = data.get("extra") or {}
+        stored_amp = extra.get("amp", "off")
+        if stored_amp != self.amp:
+            warnings.warn(f"{path}: written with --amp {stored_amp}, resumed with --amp {self.amp}", RuntimeWarning,
+                          stacklevel=2)
+        if self.scaler.is_enabled() and extra.get("grad_scaler"):
+            self.scaler.load_state_dict(extra["grad_scaler"])
         self.epoch = int(data["epoch"])
         self.stats = {int(k): v for k, v in (data.get("stats") or {}).items()}
         if data.get("rng"):
@@ -198,7 +223,7 @@ class LTRTrainer:
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(self.epoch)
         sums: dict[str, float] = defaultdict(float)
-        samples = skipped = read_errors = 0
+        samples = skipped = read_errors = overflows = 0
         warnings_before = self._loader_warning_count(loader)
         wait = 0.0
         start = time.perf_counter()
@@ -215,7 +240,8 @@ class LTRTrainer:
                     read_errors += int(torch.as_tensor(batch["read_errors"]).sum())
                 self._record_batch_warnings(loader, batch)
                 batch = move_to_device(batch, self.device)
-                loss, stats = self.actor(batch)
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    loss, stats = self.actor(batch)
                 if not self._all_finite(loss):
                     skipped += 1
                     warnings.warn(f"{name} epoch {self.epoch} step {step}: non-finite loss ({float(loss.detach())}); "
@@ -224,8 +250,12 @@ class LTRTrainer:
                     continue
                 if training:
                     self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.optimizer.step()
+                    self.scaler.scale(loss).backward()   # the scaler is a pass-through unless --amp fp16
+                    scale = self.scaler.get_scale() if self.scaler.is_enabled() else 0.0
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                    if self.scaler.is_enabled() and self.scaler.get_scale() < scale:
+                        overflows += 1   # fp16 gradients overflowed: the step was skipped, the scale halved
                 size = _batch_size(batch)
                 samples += size
                 for key, value in stats.items():
@@ -254,7 +284,8 @@ class LTRTrainer:
         result.update({"samples": totals[0].item(), "skipped_steps": totals[1].item(),
                        "read_errors": totals[2].item(), "samples_per_s": totals[0].item() / max(elapsed, 1e-9),
                        "data_wait_share": wait / max(elapsed, 1e-9), "seconds": elapsed,
-                       "annotation_warnings": float(self._loader_warning_count(loader) - warnings_before)})
+                       "annotation_warnings": float(self._loader_warning_count(loader) - warnings_before),
+                       "overflow_steps": float(overflows)})
         return result
 
     def _sync_buffers(self) -> None:
@@ -280,9 +311,13 @@ class LTRTrainer:
         unreadable = sum(int(s["read_errors"]) for s in epoch_stats.values())
         notes = self._annotation_warnings()
         note_text = ", ".join(f"{k} {v}" for k, v in notes.items() if v) or "none"
+        overflow = ""
+        if self.scaler.is_enabled():
+            overflows = sum(int(s.get("overflow_steps", 0)) for s in epoch_stats.values())
+            overflow = f"; fp16 overflow steps {overflows} (scale now {self.scaler.get_scale():g})"
         self._log(f"[{self.settings.project_path}] epoch {self.epoch}: " + "; ".join(parts)
                   + f"; lr {lr:.2e}; skipped steps {skipped}; unreadable frames {unreadable}; "
-                    f"annotation warnings: {note_text}")
+                    f"annotation warnings: {note_text}" + overflow)
         writer = self._tensorboard()
         if writer is not None:
             for name, s in epoch_stats.items():
@@ -309,7 +344,11 @@ class LTRTrainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 epoch_stats = self.train_epoch()
                 if self.lr_scheduler is not None:
-                    self.lr_scheduler.step()
+                    with warnings.catch_warnings():
+                        # under --amp fp16 a whole first epoch may be overflow-skipped steps: the per-epoch
+                        # schedule is still right, torch's "lr_scheduler.step() before optimizer.step()" is not
+                        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
+                        self.lr_scheduler.step()
                 self._sync_buffers()
                 self.stats[self.epoch] = epoch_stats
                 path = self.save_checkpoint()
