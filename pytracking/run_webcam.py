@@ -259,7 +259,7 @@ def run_demo(demo: WebcamDemo, source: FrameSource, title: str = WINDOW_TITLE,
             shown += 1
             if target is not None and panels is not None:
                 panels.update(frame, target.output, frame_num=demo.frame_index,
-                              fps=demo.fps.fps)
+                              fps=demo.fps.fps, title=f"Tracking: target #{target.index}")
                 while not demo.quit and not panels.wait_if_paused(timeout=0.05):
                     key = cv2.waitKey(1)  # paused from the browser: keep the window responsive
                     if key != -1:

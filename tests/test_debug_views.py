@@ -307,4 +307,5 @@ def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_displa
     assert demo.returncode == 0, err
     assert score_map.get("type") == "plot", "the debug target's score map reached the visdom page"
     assert tracking["type"] == "image" and tracking["content"]["caption"].startswith("frame ")
+    assert tracking["title"] == "Tracking: target #0"          # the page names the debug target
     assert "peak_score" in info["content"]

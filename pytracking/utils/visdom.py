@@ -195,8 +195,9 @@ class VisdomPanels:
 
     # --- everything of one tracker output ---------------------------------------------
     def update(self, image: np.ndarray, output: Mapping[str, Any], frame_num: int | None = None,
-               fps: float | None = None) -> None:
-        """Show the frame with ``output["target_bbox"]`` and the panels for ``output["debug"]``.
+               fps: float | None = None, title: str = "Tracking") -> None:
+        """Show the frame with ``output["target_bbox"]`` (panel title ``title``) and the panels for
+        ``output["debug"]``.
 
         Debug entries are shown by type: a dict with ``final_boxes`` (and optionally
         ``initial_boxes``, ``scores``, ``image``) -> refinement panel; an ``[N, 4]`` array whose key
@@ -207,7 +208,7 @@ class VisdomPanels:
         """
         flag = str(output.get("flag", "normal"))
         box = output.get("target_bbox")
-        self.show_frame(image, [box], [flag], frame_num=frame_num, fps=fps)
+        self.show_frame(image, [box], [flag], frame_num=frame_num, fps=fps, title=title)
         info: dict[str, Any] = {"frame": frame_num, "flag": flag, "box [x, y, w, h]": box}
         for key in ("confidence", "time"):
             if key in output:
