@@ -40,6 +40,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -57,14 +58,32 @@ def visdom_env(tracker_name: str, tracker_param: str) -> str:
     return f"{tracker_name}_{tracker_param}".replace(":", "_").replace("/", "_")
 
 
-def build_tracker_factory(name: str, param: str, debug: int = 0) -> Callable[[], BaseTracker]:
+def build_tracker_factory(name: str, param: str, debug: int = 0,
+                          share_network: bool = False) -> Callable[[], BaseTracker]:
     """A function returning a fresh tracker instance (fresh parameters) per call.
 
     ``name`` is a package under ``pytracking.tracker`` (parameters from
     ``pytracking.parameter.<name>.<param>.parameters()``; resolved through
     ``pytracking.evaluation.tracker.Tracker``), or ``module:ClassName`` of a ``BaseTracker``
     subclass built with ``TrackerParams(debug=debug)``. ValueError names an unknown tracker or param.
+
+    ``share_network``: the first tracker's network (its ``net`` attribute, an ``nn.Module``) is handed
+    to every later one as ``params.net`` (the convention of ``load_tracker_network``), so several
+    targets load and hold the weights once; the trackers only read it (eval mode, no gradients).
     """
+    shared: dict[str, Any] = {}
+
+    def with_shared_network(params: Any) -> Any:
+        if share_network and "net" in shared and params.get("net", None) is None:
+            params.net = shared["net"]
+        return params
+
+    def remember_network(tracker: BaseTracker) -> BaseTracker:
+        net = getattr(tracker, "net", None)
+        if share_network and "net" not in shared and isinstance(net, torch.nn.Module):
+            shared["net"] = net
+        return tracker
+
     if ":" in name:
         module_name, _, class_name = name.partition(":")
         try:
@@ -81,7 +100,7 @@ def build_tracker_factory(name: str, param: str, debug: int = 0) -> Callable[[],
         Tracker = None  # noqa: N806 - evaluation package not available: resolve by hand
     if Tracker is not None:
         spec = Tracker(name, param, results_root=Path("."))
-        return lambda: spec.create_tracker(spec.get_parameters(debug=int(debug)))
+        return lambda: remember_network(spec.create_tracker(with_shared_network(spec.get_parameters(debug=int(debug)))))
 
     try:
         tracker_class = importlib.import_module(f"pytracking.tracker.{name}").get_tracker_class()
@@ -92,7 +111,7 @@ def build_tracker_factory(name: str, param: str, debug: int = 0) -> Callable[[],
     def make() -> BaseTracker:
         params = param_module.parameters()
         params.debug = int(debug)
-        return tracker_class(params)
+        return remember_network(tracker_class(with_shared_network(params)))
 
     return make
 

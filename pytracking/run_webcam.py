@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNAVAILABLE
     try:
         check_visdom_port(args.visdom_port)
-        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
+        # one network for all targets: each new target then starts without reloading the weights
+        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, share_network=True)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

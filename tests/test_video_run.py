@@ -139,6 +139,15 @@ def test_tracker_factory_by_name_and_by_class_path():
         build_tracker_factory("nosuchtracker", "x")
 
 
+def test_tracker_factory_can_share_one_network_between_trackers():
+    shared = build_tracker_factory("atom", "fast", share_network=True)
+    first, second = shared(), shared()
+    assert first is not second and first.net is second.net          # weights loaded once
+    assert first.estimator is not second.estimator                  # per-target state stays separate
+    own = build_tracker_factory("atom", "fast")
+    assert own().net is not own().net
+
+
 def test_parse_box_and_fps_meter():
     assert parse_box([1, 2, 3, 4]) == [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(ValueError, match="optional_box"):
