@@ -6,9 +6,11 @@ import threading
 import numpy as np
 import pytest
 
-from pytracking import visdom_server
 from ltr.admin.visdom_client import TrainingPlotter
-from pytracking.utils.visdom import PauseControl, VisdomPanels, _panel_kind, _scores_key
+from pytracking import visdom_server
+from pytracking.utils.visdom import PauseControl, VisdomPanels
+from pytracking.utils.visualization import debug_panel_kind as _panel_kind
+from pytracking.utils.visualization import debug_scores_key as _scores_key
 
 
 def test_pause_control_space_pauses_and_right_arrow_steps_one_frame():

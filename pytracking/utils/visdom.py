@@ -26,18 +26,8 @@ from ltr.admin.visdom_client import HOST
 from ltr.admin.visdom_client import connect as _connect
 from pytracking.utils import visualization as vis_draw
 
-
 #: keys of a tracker's debug dict treated as refinement results (boxes in frame pixels, xywh)
 REFINEMENT_KEYS = ("initial_boxes", "final_boxes", "scores")
-
-
-def to_numpy(value: Any) -> np.ndarray:
-    """numpy view of an array-like (torch tensors are detached and moved to the CPU)."""
-    if hasattr(value, "detach"):
-        value = value.detach().to("cpu").numpy()
-    return np.asarray(value)
-
-
 
 
 class PauseControl:
@@ -145,7 +135,7 @@ class VisdomPanels:
 
     def show_score_map(self, score_map: Any, name: str = "score_map") -> None:
         """2D score map as a heatmap panel; row 0 at the top, as in the image."""
-        scores = np.squeeze(to_numpy(score_map).astype(np.float64))
+        scores = np.squeeze(vis_draw.as_numpy(score_map).astype(np.float64))
         if scores.ndim != 2:
             raise ValueError(f"score map '{name}' must be 2D, got shape {scores.shape}")
         if not self.enabled:
@@ -160,11 +150,11 @@ class VisdomPanels:
         """Refinement's starting boxes (grey) and final boxes (cyan; best in yellow with its score)
         drawn on ``refinement["image"]`` when given (boxes in its pixels) or on the frame."""
         canvas = refinement.get("image", image)
-        canvas = to_numpy(canvas)
-        initial = to_numpy(refinement.get("initial_boxes", np.zeros((0, 4)))).reshape(-1, 4)
-        final = to_numpy(refinement.get("final_boxes", np.zeros((0, 4)))).reshape(-1, 4)
+        canvas = vis_draw.as_numpy(canvas)
+        initial = vis_draw.as_numpy(refinement.get("initial_boxes", np.zeros((0, 4)))).reshape(-1, 4)
+        final = vis_draw.as_numpy(refinement.get("final_boxes", np.zeros((0, 4)))).reshape(-1, 4)
         scores = refinement.get("scores")
-        scores = None if scores is None else to_numpy(scores).reshape(-1)
+        scores = None if scores is None else vis_draw.as_numpy(scores).reshape(-1)
         drawn = vis_draw.draw_refinement(canvas, initial, final, scores)
         caption = f"{len(initial)} initial, {len(final)} final boxes"
         if scores is not None and scores.size:
@@ -173,7 +163,7 @@ class VisdomPanels:
 
     def show_curve(self, name: str, values: Sequence[float]) -> None:
         """Line plot of ``values`` against their index (e.g. classifier losses, CG residuals)."""
-        y = to_numpy(values).astype(np.float64).reshape(-1)
+        y = vis_draw.as_numpy(values).astype(np.float64).reshape(-1)
         if y.size == 0:
             return
         if not self.enabled:
@@ -220,14 +210,14 @@ class VisdomPanels:
         for key, value in debug.items():
             if key in consumed or value is None:
                 continue
-            kind = _panel_kind(value, key)
+            kind = vis_draw.debug_panel_kind(value, key)
             if kind == "refinement":
                 self.show_refinement(image, value, name=key)
             elif kind == "boxes":
                 # candidate boxes [N, 4] (frame pixels) with their scores under the matching key
-                scores_key = _scores_key(key)
+                scores_key = vis_draw.debug_scores_key(key)
                 scores = debug.get(scores_key)
-                if scores is not None and to_numpy(scores).size == to_numpy(value).reshape(-1, 4).shape[0]:
+                if scores is not None and vis_draw.as_numpy(scores).size == vis_draw.as_numpy(value).reshape(-1, 4).shape[0]:
                     consumed.add(scores_key)
                 else:
                     scores = None
@@ -235,7 +225,7 @@ class VisdomPanels:
             elif kind == "heatmap":
                 self.show_score_map(value, name=key)
             elif kind == "image":
-                self.show_image(key, to_numpy(value), title=key)
+                self.show_image(key, vis_draw.as_numpy(value), title=key)
             elif kind == "curve":
                 self.show_curve(key, value)
             elif kind == "scalar":
@@ -269,44 +259,3 @@ def _format(value: Any) -> str:
     if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
         return "[" + ", ".join(f"{float(v):.1f}" for v in value) + "]"
     return str(value)
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (str, bool, int, float, np.generic)) or (
-        hasattr(value, "shape") and getattr(value, "ndim", None) == 0)
-
-
-def _scores_key(key: str) -> str:
-    """The debug key holding the scores of box entry ``key`` (``refined_candidates`` -> ``refined_scores``)."""
-    for word in ("candidates", "boxes", "box"):
-        if word in key:
-            return key.replace(word, "scores")
-    return f"{key}_scores"
-
-
-def _panel_kind(value: Any, key: str = "") -> str | None:
-    """How debug entry ``key`` is shown: 'refinement', 'boxes', 'heatmap', 'image', 'curve',
-    'scalar', 'scalars' (a dict of scalars) or None (not shown)."""
-    if isinstance(value, Mapping):
-        if "final_boxes" in value:
-            return "refinement"
-        return "scalars" if value and all(_is_scalar(v) for v in value.values()) else None
-    if _is_scalar(value):
-        return "scalar"
-    if isinstance(value, (list, tuple)) or hasattr(value, "shape"):
-        try:
-            array = to_numpy(value)
-        except (TypeError, ValueError):
-            return None
-        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-            return None
-        if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
-            return "image"
-        if array.ndim == 2 and array.shape[1] == 4 and ("box" in key or "candidates" in key):
-            return "boxes"
-        squeezed = np.squeeze(array)
-        if squeezed.ndim == 2:
-            return "heatmap"
-        if squeezed.ndim <= 1 and array.size >= 1:
-            return "curve"
-    return None

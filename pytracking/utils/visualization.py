@@ -194,12 +194,53 @@ def draw_refinement(image: np.ndarray, initial_boxes: Sequence[Sequence[float]],
 # boxes in frame pixels, scored by the matching ``*_scores`` entry; numeric scalars (``peak_score``)
 # are printed under the score map. Everything else (curves, timing dicts, None) is not drawn here.
 
-def _as_array(value: object) -> np.ndarray:
+def as_numpy(value: object) -> np.ndarray:
     """numpy array of an array-like; torch tensors are detached and copied to the CPU (duck-typed,
     so this module does not import torch)."""
     if hasattr(value, "detach"):
         value = value.detach().to("cpu").numpy()  # type: ignore[attr-defined]
     return np.asarray(value)
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, (str, bool, int, float, np.generic)) or (
+        hasattr(value, "shape") and getattr(value, "ndim", None) == 0)
+
+
+def debug_scores_key(key: str) -> str:
+    """The debug key holding the scores of box entry ``key`` (``refined_candidates`` -> ``refined_scores``)."""
+    for word in ("candidates", "boxes", "box"):
+        if word in key:
+            return key.replace(word, "scores")
+    return f"{key}_scores"
+
+
+def debug_panel_kind(value: object, key: str = "") -> str | None:
+    """How debug entry ``key`` is shown (by the visdom page and by ``debug_views``): 'refinement',
+    'boxes', 'heatmap', 'image', 'curve', 'scalar', 'scalars' (a dict of scalars) or None (not shown)."""
+    if isinstance(value, Mapping):
+        if "final_boxes" in value:
+            return "refinement"
+        return "scalars" if value and all(_is_scalar(v) for v in value.values()) else None
+    if _is_scalar(value):
+        return "scalar"
+    if isinstance(value, (list, tuple)) or hasattr(value, "shape"):
+        try:
+            array = as_numpy(value)
+        except (TypeError, ValueError):
+            return None
+        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+            return None
+        if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
+            return "image"
+        if array.ndim == 2 and array.shape[1] == 4 and ("box" in key or "candidates" in key):
+            return "boxes"
+        squeezed = np.squeeze(array)
+        if squeezed.ndim == 2:
+            return "heatmap"
+        if squeezed.ndim <= 1 and array.size >= 1:
+            return "curve"
+    return None
 
 
 def _is_number(value: object) -> bool:
@@ -208,11 +249,11 @@ def _is_number(value: object) -> bool:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return True
     return hasattr(value, "shape") and getattr(value, "ndim", None) == 0 and hasattr(value, "dtype") \
-        and np.issubdtype(_as_array(value).dtype, np.number)
+        and np.issubdtype(as_numpy(value).dtype, np.number)
 
 
 def _format_number(value: object) -> str:
-    number = float(_as_array(value))
+    number = float(as_numpy(value))
     return f"{number:.4g}" if not float(number).is_integer() else f"{int(number)}"
 
 
@@ -226,9 +267,9 @@ def score_map_view(score_map: object, size: int = 240, lines: Sequence[str] = ()
     Returns RGB uint8 ``[H, W, 3]``; the heat map is its top ``H - 16 * (len(lines) + 1) - 6`` rows,
     ``W = size`` when the map is at least as wide as tall.
     """
-    scores = np.squeeze(_as_array(score_map).astype(np.float64))
+    scores = np.squeeze(as_numpy(score_map).astype(np.float64))
     if scores.ndim != 2 or scores.size == 0:
-        raise ValueError(f"score_map must be a non-empty 2D array, got shape {np.shape(_as_array(score_map))}")
+        raise ValueError(f"score_map must be a non-empty 2D array, got shape {np.shape(as_numpy(score_map))}")
     if size < 8:
         raise ValueError(f"size must be >= 8, got {size}")
     rows, cols = scores.shape
@@ -273,12 +314,12 @@ def refinement_view(frame: np.ndarray, refinement: Mapping[str, object], size: i
         value = refinement.get(key)
         if value is None:
             return np.zeros((0, 4))
-        array = _as_array(value).astype(np.float64)
+        array = as_numpy(value).astype(np.float64)
         return array.reshape(-1, 4) if array.size else np.zeros((0, 4))
 
     initial, final = boxes_of("initial_boxes"), boxes_of("final_boxes")
     scores = refinement.get("scores")
-    score_values = None if scores is None else _as_array(scores).astype(np.float64).reshape(-1)
+    score_values = None if scores is None else as_numpy(scores).astype(np.float64).reshape(-1)
     if score_values is not None and score_values.size != len(final):
         score_values = None  # not one score per final box: draw the boxes without scores
     out_w, out_h = int(size), int(round(size * 3 / 4))
@@ -318,13 +359,6 @@ def refinement_view(frame: np.ndarray, refinement: Mapping[str, object], size: i
     return draw_text(drawn, caption, (4, out_h - 6), (255, 255, 255), scale=0.4)
 
 
-def _scores_for(debug: Mapping[str, object], key: str) -> object | None:
-    for word in ("candidates", "boxes", "box"):
-        if word in key:
-            return debug.get(key.replace(word, "scores"))
-    return debug.get(f"{key}_scores")
-
-
 def debug_views(frame: np.ndarray, debug: Mapping[str, object] | None, size: int = 240) -> dict[str, np.ndarray]:
     """The key debug panels of one tracker output as images, by debug key, in the dict's order.
 
@@ -342,22 +376,17 @@ def debug_views(frame: np.ndarray, debug: Mapping[str, object] | None, size: int
     views: dict[str, np.ndarray] = {}
     refinement_size = int(round(size * 4 / 3))
     for key, value in debug.items():
-        if value is None or _is_number(value) or isinstance(value, (str, bytes)):
-            continue
+        kind = debug_panel_kind(value, key)
         try:
-            if isinstance(value, Mapping):
-                if "final_boxes" in value:
-                    views[key] = refinement_view(frame, value, size=refinement_size)
-                continue
-            array = _as_array(value)
-            if array.dtype == object or not np.issubdtype(array.dtype, np.number) or array.size == 0:
-                continue
-            if array.ndim == 2 and array.shape[1] == 4 and ("box" in key or "candidates" in key):
-                views[key] = refinement_view(frame, {"final_boxes": array, "scores": _scores_for(debug, key)},
-                                             size=refinement_size)
-            elif np.squeeze(array).ndim == 2:
-                views[key] = score_map_view(array, size=size, lines=lines)
-                lines = []
+            if kind == "refinement":
+                views[key] = refinement_view(frame, value, size=refinement_size)  # type: ignore[arg-type]
+            elif kind in ("boxes", "heatmap") and as_numpy(value).size:
+                if kind == "boxes":
+                    scores = debug.get(debug_scores_key(key))
+                    views[key] = refinement_view(frame, {"final_boxes": value, "scores": scores}, size=refinement_size)
+                else:
+                    views[key] = score_map_view(value, size=size, lines=lines)
+                    lines = []
         except (TypeError, ValueError):
             continue  # malformed entry (ragged list, boxes not in fours, ...): not drawn
     return views
