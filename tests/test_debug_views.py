@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xvfb_tools as xvfb
+from test_video_run import ListSource
 
 from pytracking import run_video, run_webcam
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -188,20 +189,6 @@ def test_webcam_bad_visdom_port_exits_2_with_one_line(capsys):
 
 
 # --- run_video: the hook, and nothing shown with --no_display ----------------------------------
-
-class ListSource:
-    frame_count = 0
-    name = "list"
-
-    def __init__(self, frames):
-        self.frames = list(frames)
-
-    def read(self):
-        return self.frames.pop(0) if self.frames else None
-
-    def release(self):
-        pass
-
 
 def test_track_video_hands_each_frame_and_output_to_show_debug():
     frames = [np.full((40, 50, 3), 30 + i, np.uint8) for i in range(4)]

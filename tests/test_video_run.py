@@ -89,6 +89,8 @@ class ShiftTracker(BaseTracker):
 
 
 class ListSource:
+    """A ``FrameSource`` stand-in: frames from a list (also used by ``test_debug_views``)."""
+
     frame_count = 0
     name = "list"
 
@@ -97,6 +99,9 @@ class ListSource:
 
     def read(self):
         return self.frames.pop(0) if self.frames else None
+
+    def release(self):
+        pass
 
 
 class Recorder:
