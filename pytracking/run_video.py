@@ -11,7 +11,9 @@ box and the tracker's fps (``1 / time`` of ``track()``, exponentially smoothed).
 
 ``--save_results`` writes ``<DIR>/<video stem>.txt`` (one ``x,y,w,h`` row per frame, the first is
 the initial box) and ``<video stem>_time.txt``; DIR defaults to
-``<results>/videos/<tracker>/<param>``. ``--save_video`` writes the annotated frames (mp4).
+``<results>/videos/<tracker>/<param>``. ``--save_video`` writes the annotated frames (mp4);
+``--save_debug DIR`` (with ``--debug >= 1``) writes the debug views below as ``DIR/<key>/<frame>.png``
+(no display needed).
 ``--use_visdom`` starts/uses the local visdom server (bound to 127.0.0.1 only) and shows the
 tracking panels there (with ``--debug >= 2``: space in the browser pauses, right arrow steps); when
 visdom cannot start the run says so in one line and falls back to the OpenCV window (or no display).
@@ -302,6 +304,30 @@ class DebugWindows:
         cv2.waitKey(1)
 
 
+class DebugImageWriter:
+    """Writes a tracker's debug views (``visualization.debug_views``) as PNG files
+    ``<directory>/<debug key>/<frame>.png``, the frame counted from 0 at the initial frame (which has no
+    debug output, so the files start at 1). Use as ``track_video``'s ``show_debug``, which is called once per
+    frame, the initial one included; needs no display."""
+
+    def __init__(self, directory: Path, view_size: int = 240):
+        self.directory = Path(directory)
+        self.view_size = int(view_size)
+        self.frame = -1   # the first call is the initial frame, number 0
+        self.written = 0
+
+    def __call__(self, frame_rgb: np.ndarray, output: Mapping[str, Any]) -> None:
+        self.frame += 1
+        views = visualization.debug_views(frame_rgb, output.get("debug"), size=self.view_size)
+        for key, image in views.items():
+            folder = self.directory / key.replace("/", "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{self.frame:06d}.png"
+            if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+                raise OSError(f"cannot write {path}")
+            self.written += 1
+
+
 def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> Any | None:
     """``VisdomPanels`` on the visdom server at 127.0.0.1:``port`` (started if none answers, bound
     to localhost only), environment ``env``; None, after one line on stderr, when no server can
@@ -337,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write x,y,w,h per frame (default DIR: <results>/videos/<tracker>/<param>)")
     parser.add_argument("--save_video", type=Path, default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--no_display", action="store_true", help="no OpenCV window")
+    parser.add_argument("--save_debug", type=Path, default=None, metavar="DIR",
+                        help="with --debug >= 1: write the debug views (score map, refinement) as "
+                             "DIR/<key>/<frame>.png (no display needed)")
     parser.add_argument("--debug", type=int, default=0,
                         help="tracker debug level; >= 1: debug panels in OpenCV windows, or in visdom with "
                              "--use_visdom (>= 2 there: pause/step)")
@@ -354,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_frames is not None and args.max_frames < 1:
             raise ValueError(f"--max_frames must be >= 1, got {args.max_frames}")
         check_visdom_port(args.visdom_port)
+        if args.save_debug is not None and args.debug < 1:
+            raise ValueError("--save_debug needs --debug >= 1 (the tracker makes debug output only then)")
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -382,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = None
     debug_windows = None
+    debug_images = DebugImageWriter(args.save_debug) if args.save_debug is not None else None
     writer = None
     try:
         first = source.read()
@@ -401,10 +433,17 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         if args.save_video is not None:
             writer = VideoWriter(args.save_video, source.fps or 30.0)
+        debug_sinks = [sink for sink in (debug_windows.show_output if debug_windows is not None else None,
+                                         debug_images) if sink is not None]
+
+        def show_debug(frame_rgb: np.ndarray, output: Mapping[str, Any]) -> None:
+            for sink in debug_sinks:
+                sink(frame_rgb, output)
+
         result = track_video(source, make_tracker, init_box, first_frame=first,
                              show=window.show if (window is not None and want_window) else None,
                              writer=writer, panels=panels, max_frames=args.max_frames,
-                             show_debug=debug_windows.show_output if debug_windows is not None else None)
+                             show_debug=show_debug if debug_sinks else None)
     finally:
         source.release()
         if writer is not None:
@@ -425,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: results written to {write_results(directory, args.videofile.stem, result)}")
     if writer is not None:
         print(f"{prog}: annotated video written to {args.save_video} ({writer.frames_written} frames)")
+    if debug_images is not None:
+        print(f"{prog}: {debug_images.written} debug views written to {args.save_debug}")
     return 0
 
 

