@@ -129,3 +129,13 @@ def test_worker_pool_runs_sequences(tmp_path):
     report = run_dataset(seqs, [tracker], threads=2)
     assert sorted(report.finished) == ["opencv/kcf:seq0", "opencv/kcf:seq1"] and not report.failed
     assert all(result_is_complete(tracker.results_dir, s) for s in seqs)
+
+
+def test_run_number_offsets_the_seed_of_a_seeded_tracker():
+    from pytracking.evaluation.tracker import Tracker
+
+    base = Tracker("atom", "default").get_parameters().seed
+    assert Tracker("atom", "default", run_id=0).get_parameters().seed == base
+    assert Tracker("atom", "default", run_id=3).get_parameters().seed == base + 3
+    kcf = Tracker("opencv", "kcf", run_id=3).get_parameters()
+    assert kcf.get("seed", None) is None        # a tracker without a seed is left alone

@@ -87,11 +87,16 @@ class Tracker:
         """Build the parameters; ``debug`` and ``device`` (when given) override ``params.debug``/``params.device``.
 
         Without ``device`` and without a ``device`` in the parameter file, the settings' device is used.
+        A run number ``k`` offsets the parameter file's ``seed`` (when it has one) to ``seed + k``: the runs of
+        a seeded tracker are then different draws (e.g. of the refinement's starting boxes), whose mean and
+        spread the analysis reports; without a run number the seed is the file's.
         """
         module = importlib.import_module(f"pytracking.parameter.{self.name}.{self.parameter_name}")
         params = module.parameters()
         params.tracker_name = self.name
         params.param_name = self.parameter_name
+        if self.run_id is not None and params.get("seed", None) is not None:
+            params.seed = int(params.seed) + self.run_id
         if debug is not None:
             params.debug = int(debug)
         elif not hasattr(params, "debug"):
