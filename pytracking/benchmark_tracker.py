@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-__all__ = ["synthetic_benchmark_sequence", "benchmark", "machine_description", "main"]
+__all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description", "main"]
 
 
 def machine_description(device: torch.device) -> str:
@@ -46,6 +46,29 @@ def machine_description(device: torch.device) -> str:
     return f"{what}, torch {torch.__version__}"
 
 
+def moving_patch_sequence(background: np.ndarray, texture: np.ndarray, num_frames: int,
+                          start_wh: tuple[float, float], grow_wh: tuple[float, float],
+                          amplitude: tuple[float, float]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames with ``texture`` pasted on a copy of ``background`` and its true boxes ``[x, y, w, h]``.
+
+    At ``s = t / (num_frames - 1)`` the patch is ``start_wh + grow_wh * s`` pixels (rounded), centred at
+    ``(W / 2 + amplitude_x sin(2 pi s), H / 2 + amplitude_y sin(pi s))``: one loop left-right, one arc down."""
+    height, width = background.shape[:2]
+    frames, boxes = [], []
+    for t in range(num_frames):
+        s = t / max(num_frames - 1, 1)
+        w, h = start_wh[0] + grow_wh[0] * s, start_wh[1] + grow_wh[1] * s
+        cx = width / 2 + amplitude[0] * math.sin(2 * math.pi * s)
+        cy = height / 2 + amplitude[1] * math.sin(math.pi * s)
+        patch = cv2.resize(texture, (int(round(w)), int(round(h))), interpolation=cv2.INTER_AREA)
+        x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
+        frame = background.copy()
+        frame[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
+        frames.append(frame)
+        boxes.append([x0, y0, patch.shape[1], patch.shape[0]])
+    return frames, np.asarray(boxes, dtype=np.float64)
+
+
 def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 480),
                                  seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """Frames (RGB uint8) and true boxes of a pasted textured patch moving over a photograph."""
@@ -54,19 +77,7 @@ def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 
     width, height = size
     background = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
     texture = cv2.resize(data.chelsea(), (128, 128), interpolation=cv2.INTER_AREA)
-    frames, boxes = [], []
-    for t in range(num_frames):
-        s = t / max(num_frames - 1, 1)
-        w, h = 60 + 30 * s, 50 + 20 * s
-        cx = width / 2 + 0.3 * width * math.sin(2 * math.pi * s)
-        cy = height / 2 + 0.25 * height * math.sin(math.pi * s)
-        patch = cv2.resize(texture, (int(round(w)), int(round(h))), interpolation=cv2.INTER_AREA)
-        x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
-        frame = background.copy()
-        frame[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
-        frames.append(frame)
-        boxes.append([x0, y0, patch.shape[1], patch.shape[0]])
-    return frames, np.asarray(boxes, dtype=np.float64)
+    return moving_patch_sequence(background, texture, num_frames, (60, 50), (30, 20), (0.3 * width, 0.25 * height))
 
 
 def _load_params(tracker: str, param: str) -> Any:

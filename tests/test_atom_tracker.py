@@ -16,17 +16,23 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from ebm.boxes import box_iou
+from pytracking.benchmark_tracker import moving_patch_sequence
 from pytracking.features.preprocessing import PatchGeometry
 from pytracking.parameter.atom import default as default_params
 from pytracking.parameter.atom import multiscale as multiscale_params
 from pytracking.parameter.atom import no_refine as no_refine_params
 from pytracking.tracker.atom import get_tracker_class
 from pytracking.tracker.atom.box_estimator import BoxEstimator, NetworkBoxEstimator
-from pytracking.tracker.atom.box_refinement import RefinementSettings, jitter_boxes, refine_box
+from pytracking.tracker.atom.box_refinement import (
+    RefinementSettings,
+    jitter_boxes,
+    refine_box,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -65,18 +71,7 @@ def synthetic_sequence(num_frames: int = 110, size: int = 128, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     background = (_texture(rng, size, size, 8) * 0.6).astype(np.uint8)
     target = _texture(rng, 64, 64, 6)
-    frames, boxes = [], []
-    for t in range(num_frames):
-        s = t / (num_frames - 1)
-        w, h = 20 + 14 * s, 16 + 10 * s
-        cx, cy = size / 2 + 30 * math.sin(2 * math.pi * s), size / 2 + 20 * math.sin(math.pi * s)
-        patch = cv2.resize(target, (int(round(w)), int(round(h))), interpolation=cv2.INTER_AREA)
-        x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
-        frame = background.copy()
-        frame[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
-        frames.append(frame)
-        boxes.append([x0, y0, patch.shape[1], patch.shape[0]])
-    return frames, np.asarray(boxes, dtype=np.float64)
+    return moving_patch_sequence(background, target, num_frames, (20, 16), (14, 10), (30, 20))
 
 
 class OracleEstimator:
