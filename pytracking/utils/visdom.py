@@ -26,9 +26,6 @@ from ltr.admin.visdom_client import HOST
 from ltr.admin.visdom_client import connect as _connect
 from pytracking.utils import visualization as vis_draw
 
-#: keys of a tracker's debug dict treated as refinement results (boxes in frame pixels, xywh)
-REFINEMENT_KEYS = ("initial_boxes", "final_boxes", "scores")
-
 
 class PauseControl:
     """Pause/step state machine fed with key names (as visdom's KeyPress events report them).
