@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "elastic_restart_hazard", "init_distributed", "is_main_process", "get_rank", "get_world_size",
+__all__ = ["DistInfo", "elastic_restart_hazard", "indexed_cuda_device", "init_distributed", "is_main_process", "get_rank", "get_world_size",
            "cleanup_distributed", "barrier"]
 
 
@@ -64,11 +64,31 @@ def elastic_restart_hazard(environ: dict[str, str] | None = None) -> str | None:
     return None
 
 
+def indexed_cuda_device(requested: torch.device, local_rank: int, world_size: int, device_count: int) -> torch.device:
+    """The ``cuda:N`` a process must use: ``cuda:LOCAL_RANK`` under DDP (``world_size > 1``); else the index asked
+    for, or 0 for a bare ``cuda``. ``torch.cuda.set_device`` refuses an unindexed ``cuda``, so every place that sets
+    a device goes through this. Raises ``ValueError`` naming the index when it is not below ``device_count``."""
+    if requested.type != "cuda":
+        raise ValueError(f"indexed_cuda_device takes a CUDA device, got {requested}")
+    if world_size > 1:
+        index = local_rank
+        if requested.index is not None and requested.index != local_rank:
+            warnings.warn(f"device {requested} ignored under torchrun: rank with LOCAL_RANK={local_rank} uses "
+                          f"cuda:{local_rank}", RuntimeWarning, stacklevel=3)
+    else:
+        index = 0 if requested.index is None else requested.index
+    if not 0 <= index < device_count:
+        source = f"LOCAL_RANK={local_rank}" if world_size > 1 else f"device {requested}"
+        raise ValueError(f"{source} needs cuda:{index}, but this machine has {device_count} CUDA device(s)")
+    return torch.device("cuda", index)
+
+
 def init_distributed(device: str | torch.device = "cpu") -> DistInfo:
     """Join the process group described by the torchrun environment, if any.
 
     ``device`` is the requested device kind ('cpu', 'cuda' or 'cuda:N'); under DDP a CUDA run uses
-    ``cuda:LOCAL_RANK``. Safe to call twice (an existing process group is reused).
+    ``cuda:LOCAL_RANK``, a single process ``cuda:N`` (``cuda`` = ``cuda:0``); see :func:`indexed_cuda_device`.
+    Safe to call twice (an existing process group is reused).
     """
     requested = torch.device(device)
     world_size = _env_int("WORLD_SIZE", 1)
@@ -79,8 +99,7 @@ def init_distributed(device: str | torch.device = "cpu") -> DistInfo:
     if requested.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but CUDA is not available (use --device cpu)")
-        if world_size > 1:
-            requested = torch.device("cuda", local_rank)
+        requested = indexed_cuda_device(requested, local_rank, world_size, torch.cuda.device_count())
         torch.cuda.set_device(requested)
     if world_size > 1 and not (dist.is_available() and dist.is_initialized()):
         for var in ("MASTER_ADDR", "MASTER_PORT"):
