@@ -24,6 +24,7 @@ __all__ = [
     "cxcywh_to_xyxy",
     "xywh_to_rel",
     "rel_to_xywh",
+    "xywh_grad_to_rel",
     "box_iou",
 ]
 
@@ -102,9 +103,21 @@ def rel_to_xywh(rel: torch.Tensor, ref_wh: torch.Tensor) -> torch.Tensor:
     _check_boxes(rel, "rel")
     _check_ref_wh(ref_wh)
     ref_wh = ref_wh.to(dtype=rel.dtype, device=rel.device)
-    centre = rel[..., :2] * ref_wh
     wh = torch.exp(rel[..., 2:])
-    return torch.cat([centre - 0.5 * wh, wh], dim=-1)
+    # ``add(c, wh, alpha=-0.5)`` = ``c - 0.5 wh`` with the same single rounding (the halving is exact)
+    return torch.cat([torch.add(rel[..., :2] * ref_wh, wh, alpha=-0.5), wh], dim=-1)
+
+
+def xywh_grad_to_rel(rel: torch.Tensor, ref_wh: torch.Tensor, grad_xywh: torch.Tensor) -> torch.Tensor:
+    """Chain rule through :func:`rel_to_xywh`: a gradient w.r.t. ``(x, y, w, h)`` at ``rel_to_xywh(rel)`` as a
+    gradient w.r.t. ``rel``. With ``x = r0 w0 - e^r2 / 2`` and ``w = e^r2`` (same in y):
+    ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``."""
+    _check_boxes(rel, "rel")
+    _check_boxes(grad_xywh, "grad_xywh")
+    _check_ref_wh(ref_wh)
+    ref_wh = ref_wh.to(dtype=rel.dtype, device=rel.device)
+    grad_xy, grad_wh = grad_xywh.to(rel.dtype).split(2, dim=-1)
+    return torch.cat([grad_xy * ref_wh, torch.exp(rel[..., 2:]) * torch.add(grad_wh, grad_xy, alpha=-0.5)], dim=-1)
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

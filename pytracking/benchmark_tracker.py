@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-__all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description", "main"]
+__all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
+           "pool_throughput", "main"]
 
 
 def machine_description(device: torch.device) -> str:
@@ -89,7 +91,8 @@ def _load_params(tracker: str, param: str) -> Any:
 
 
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
-              image_sample_size: int | None = None, warmup: int = 5, reference: bool = False) -> dict[str, float]:
+              image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
+              cuda_graph: bool = True) -> dict[str, float]:
     """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
     ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
     ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
@@ -99,6 +102,7 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
         params.image_sample_size = image_sample_size
     if reference:
         params.box_estimator_fast = False
+    params.cuda_graph = cuda_graph
     net_path = params.get("net_path", None)
     if params.get("net_constructor", None) is None and (net_path is None or not Path(net_path).is_file()):
         print(f"note: {net_path} not found: using the registry fallback {params.get('fallback_net_constructor')} "
@@ -131,6 +135,49 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
     return result
 
 
+def _pool_worker(job: tuple) -> tuple[float, float, int]:
+    """One worker of :func:`pool_throughput`: build and initialise, warm up, wait for every worker, track."""
+    tracker, param, frames, device, cuda_graph, barrier = job
+    torch.set_num_threads(1)
+    params = _load_params(tracker, param)
+    params.device = device
+    params.cuda_graph = cuda_graph
+    if params.get("net_constructor", None) is None and not Path(str(params.get("net_path", ""))).is_file():
+        params.use_registry_fallback = True
+    trk = importlib.import_module(f"pytracking.tracker.{tracker}").get_tracker_class()(params)
+    warmup = 5
+    images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
+    trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
+    for image in images[1:warmup + 1]:
+        trk.track(image)
+    barrier.wait()
+    start = time.perf_counter()
+    for image in images[warmup + 1:]:
+        trk.track(image)
+    return start, time.perf_counter(), frames
+
+
+def pool_throughput(tracker: str = "atom", param: str = "default", processes: int = 4, frames: int = 200,
+                    device: str = "auto", cuda_graph: bool = True) -> dict[str, float]:
+    """Aggregate frames per second of ``processes`` worker processes tracking at the same time (on one GPU they
+    share it): every worker builds its tracker and warms up, all start together (a barrier), and the figure is
+    ``processes * frames / (last end - first start)`` -- the steady state of an evaluation worker pool, without
+    the start-up of the processes. Also returns the mean per-worker frames/s."""
+    import multiprocessing
+
+    if processes < 1 or frames < 1:
+        raise ValueError(f"processes and frames must be >= 1, got {processes}, {frames}")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(processes)
+        with ctx.Pool(processes) as pool:
+            spans = pool.map(_pool_worker, [(tracker, param, frames, device, cuda_graph, barrier)] * processes)
+    first, last = min(s for s, _, _ in spans), max(e for _, e, _ in spans)
+    total = sum(n for _, _, n in spans)
+    return {"processes": float(processes), "frames": float(total), "seconds": last - first,
+            "aggregate_fps": total / (last - first), "per_worker_fps": statistics.mean(n / (e - s) for s, e, n in spans)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracker", nargs="?", default="atom")
@@ -141,22 +188,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-sample-size", type=int, default=None, help="override params.image_sample_size")
     parser.add_argument("--reference", action="store_true",
                         help="estimator on the reference (autograd) path instead of the inference fast path")
+    parser.add_argument("--no_cuda_graph", action="store_true",
+                        help="on CUDA, run the backbone and the refinement eagerly instead of replaying CUDA graphs")
+    parser.add_argument("--processes", type=int, default=0, metavar="W",
+                        help="instead: aggregate frames/s of W worker processes tracking at once (an evaluation pool; "
+                             "on one GPU they share it), measured after every worker has warmed up")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
                         help="also write the figures (seconds) and the machine description as JSON")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.threads < 1:
         raise SystemExit("--frames and --threads must be >= 1")
     torch.set_num_threads(args.threads)
+    if args.processes > 0:
+        from pytracking.tracker.atom.atom import resolve_device
+
+        pool = pool_throughput(args.tracker, args.param, args.processes, args.frames, args.device,
+                               cuda_graph=not args.no_cuda_graph)
+        print(f"{args.tracker}/{args.param}: {args.processes} worker processes x {args.frames} frames, "
+              f"1 torch thread each{', CUDA graphs off' if args.no_cuda_graph else ''}")
+        print(f"  machine: {machine_description(resolve_device(args.device))}")
+        print(f"  aggregate {pool['aggregate_fps']:.0f} frames/s ({pool['per_worker_fps']:.1f} per worker)")
+        if args.output is not None:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps({"tracker": args.tracker, "param": args.param, **pool}, indent=2) + "\n")
+        return
     result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size,
-                       reference=args.reference)
+                       reference=args.reference, cuda_graph=not args.no_cuda_graph)
     total = result["total"]
     path = "reference estimator path" if args.reference else "fast estimator path"
     from pytracking.tracker.atom.atom import resolve_device
 
-    machine = machine_description(resolve_device(args.device))
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"
+    machine = machine_description(device)
     print(f"{args.tracker}/{args.param} ({path}): median over {args.frames} frames, {args.threads} threads, "
           f"target located in {int(result['frames_located'])} frames")
     print(f"  machine: {machine}")
+    if device.type == "cuda":
+        print("  (on CUDA the parts are host times: GPU work is counted where the host first waits for it)")
     for key in ("backbone", "classifier", "refinement", "rest"):
         print(f"  {key:<11} {1000 * result[key]:7.2f} ms  {100 * result[key] / total:5.1f} %")
     print(f"  {'total':<11} {1000 * total:7.2f} ms  -> {1.0 / total:.1f} fps "
@@ -166,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
               f"total {1000 * result['total_located']:.2f} ms -> {1.0 / result['total_located']:.1f} fps")
     if args.output is not None:
         record = {"tracker": args.tracker, "param": args.param, "frames": args.frames, "threads": args.threads,
+                  "device": str(device), "cuda_graph": device.type == "cuda" and not args.no_cuda_graph,
                   "reference_path": args.reference, "machine": machine, "seconds": result,
                   "fps": 1.0 / total, "non_backbone_share": 1.0 - result["backbone"] / total}
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,9 @@
 * ``AtomIoUNetInference.score_and_grad`` (folded BatchNorm, windowed convs, written-out backward) equals
   ``AtomIoUNet.predict_iou`` + autograd, in float32 and float64, for boxes inside, across the border of and
   far outside the map, and after the window has to grow;
-* ``refine_fused`` equals ``ebm.refinement.refine`` on the same score; ``NetworkBoxEstimator`` fast and
-  reference paths give the same refined box;
+* ``ebm.refinement.refine`` on the fused ``score_and_grad`` (written-out backward, relative-space chain rule of
+  ``ebm.boxes.xywh_grad_to_rel``) equals it on autograd gradients of the same score; ``NetworkBoxEstimator`` fast
+  and reference paths give the same refined box;
 * the network's parameters and state_dict are untouched.
 No timing assertions.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ebm.boxes import rel_to_xywh, xywh_to_rel
+from ebm.boxes import rel_to_xywh, xywh_grad_to_rel, xywh_to_rel
 from ebm.refinement import refine
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet, AtomIoUNetInference
 from ltr.models.layers.prroi_pool import (
@@ -23,11 +24,7 @@ from ltr.models.layers.prroi_pool import (
     prroi_pool2d_integral,
 )
 from pytracking.tracker.atom.box_estimator import NetworkBoxEstimator
-from pytracking.tracker.atom.box_refinement import (
-    RefinementSettings,
-    refine_box,
-    refine_fused,
-)
+from pytracking.tracker.atom.box_refinement import RefinementSettings, refine_box
 
 RTOL = 1e-4
 
@@ -145,7 +142,7 @@ def test_inference_head_rejects_train_mode() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_refine_fused_equals_refine(dtype: torch.dtype) -> None:
+def test_fused_refine_equals_autograd_refine(dtype: torch.dtype) -> None:
     net = _small_net(dtype)
     feats = _features(dtype)
     modulation = net.get_modulation(feats, torch.tensor([[80.0, 70.0, 40.0, 50.0]], dtype=dtype))
@@ -162,7 +159,12 @@ def test_refine_fused_equals_refine(dtype: torch.dtype) -> None:
     estimator.initialize({"layer2": feats[0], "layer3": feats[1]}, torch.tensor([80.0, 70.0, 40.0, 50.0]), None)
     state = estimator.prepare({"layer2": feats[0], "layer3": feats[1]}, None)
     assert isinstance(state, dict)   # the fast path is active
-    result = refine_fused(estimator, state, y0, ref_wh, step, 6, 0.5)
+
+    def fused(y: torch.Tensor, need_grad: bool):
+        score, grad = estimator.score_and_grad(state, rel_to_xywh(y[0], ref_wh), need_grad)
+        return score[None], (None if grad is None else xywh_grad_to_rel(y[0], ref_wh, grad)[None])
+
+    result = refine(None, y0[None], step, num_iter=6, decay=0.5, score_and_grad=fused)
     assert torch.equal(result.num_accepted, expected.num_accepted)
     assert int(expected.num_accepted.sum()) > 0
     assert _rel_err(result.y, expected.y) < RTOL
@@ -183,7 +185,10 @@ def test_estimator_fast_and_reference_paths_agree() -> None:
         boxes = _boxes(torch.float32)[:4].requires_grad_(True)
         score = estimator.score(state, boxes)       # protocol path, differentiable either way
         (grad,) = torch.autograd.grad(score.sum(), boxes)
-        results.append((score.detach(), grad, refine_box(estimator, state, box, settings, torch.Generator().manual_seed(3))))
+        # fast: the estimator's own fused estimate; reference: the autograd path every BoxEstimator gets
+        refined = (estimator.estimate if fast else lambda *a: refine_box(estimator, *a))(
+            state, box, settings, torch.Generator().manual_seed(3))
+        results.append((score.detach(), grad, refined))
     (s_fast, g_fast, r_fast), (s_ref, g_ref, r_ref) = results
     assert _rel_err(s_fast, s_ref) < RTOL and _rel_err(g_fast, g_ref) < RTOL
     assert torch.equal(r_fast.num_accepted, r_ref.num_accepted)

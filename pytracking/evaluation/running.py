@@ -16,6 +16,7 @@ starting at ``i`` (0-based), so ``n`` machines with ``i = 0..n-1`` split a datas
 from __future__ import annotations
 
 import multiprocessing
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,8 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
     if report.skipped:
         print(f"[run] skipping {len(report.skipped)} finished (tracker, sequence) pairs")
     bar = tqdm(total=len(jobs), desc="tracking", unit="seq")
+    frames_of = {f"{tracker.run_label}:{seq.name}": len(seq) for tracker, seq, _, _ in jobs}
+    started = time.perf_counter()
 
     def record(result: tuple[str, str, str | None, float]) -> None:
         key, status, error, fps = result
@@ -150,6 +153,11 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
                     record(result)
     finally:
         bar.close()
+    tracked = sum(frames_of.get(key, 0) for key in report.finished)
+    if tracked:
+        seconds = time.perf_counter() - started
+        print(f"[run] tracked {tracked} frames in {seconds:.1f} s with {max(threads, 1)} worker(s): "
+              f"{tracked / seconds:.1f} frames/s aggregate (process start-up included)")
     if report.failed:
         print(f"[run] {len(report.failed)} failed: " + ", ".join(report.failed))
     return report

@@ -195,17 +195,24 @@ class AtomIoUNetInference:
       window's cells only, the window's features kept in the two layouts the two products need);
     * the backward pass written out (a few small matrix products per level), no autograd graph.
 
+    With ``full_map=True`` the modulated maps are computed once per frame in ``prepare`` over the whole map (on a GPU
+    this is cheap): tensor shapes then no longer depend on the boxes and ``score_and_grad`` reads no host value, so a
+    CUDA graph can capture ``prepare`` + the refinement. The windowed default pays off on the CPU.
+
     Snapshot semantics: built from the network's current weights; rebuild it after changing them.
     ``prepare(feat_test)`` -> frame state; ``score_and_grad(state, boxes_xywh [N, 4], need_grad)`` ->
     (scores ``[N]``, ``d score / d box`` ``[N, 4]`` xywh or None). Batch 1 only.
     """
 
-    def __init__(self, net: AtomIoUNet, modulation: Sequence[Tensor], window_margin: int = 2) -> None:
+    def __init__(self, net: AtomIoUNet, modulation: Sequence[Tensor], window_margin: int = 2,
+                 full_map: bool = False) -> None:
         if net.training:
             raise ValueError("AtomIoUNetInference needs an eval-mode network (BatchNorm folding)")
         if not isinstance(window_margin, int) or window_margin < 0:
             raise ValueError(f"window_margin must be an int >= 0, got {window_margin!r}")
         self.window_margin = window_margin
+        self.full_map = bool(full_map)
+        self._full_map_constants: dict[tuple, tuple[Tensor, Tensor]] = {}
         with torch.no_grad():
             self.convs = [[_fold_bn(block[0].weight, block[1]) for block in seq]
                           for seq in (net.conv8_test, net.conv16_test)]
@@ -241,11 +248,33 @@ class AtomIoUNetInference:
             self.zero = torch.zeros((), dtype=dtype, device=device)   # ``where``'s other branch, no scalar wrapping
 
     def prepare(self, feat_test: Sequence[Tensor]) -> dict:
-        """Frame state of backbone features ``[stride 8, stride 16]`` (batch 1); the convs run lazily."""
+        """Frame state of backbone features ``[stride 8, stride 16]`` (batch 1); the convs run lazily, or here over
+        the whole map with ``full_map``."""
         feat8, feat16 = AtomIoUNet._check_features(feat_test, "feat_test")
         if feat8.shape[0] != 1:
             raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
-        return {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None], "origins": [None, None]}
+        state = {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None], "origins": [None, None]}
+        if self.full_map:
+            key = (feat8.shape[-2:], feat16.shape[-2:], feat8.device, feat8.dtype)
+            if key not in self._full_map_constants:   # built on the first frame, before any graph capture
+                cells = max(*feat8.shape[-2:], *feat16.shape[-2:])
+                self._full_map_constants[key] = (feat8.new_zeros(2, 1, 4),
+                                                 torch.arange(cells, dtype=feat8.dtype, device=feat8.device))
+            origins, cells = self._full_map_constants[key]
+            for level, feat in enumerate((feat8, feat16)):
+                height, width = feat.shape[-2:]
+                state["maps"][level] = self._modulated_layouts(feat, level, (0, height, 0, width)) + (None, None)
+                state["windows"][level] = (0, height, 0, width)
+            state["joint"] = (list(state["windows"]), origins, cells)
+        return state
+
+    def _modulated_layouts(self, feat: Tensor, level: int, window: tuple[int, int, int, int]) -> tuple[Tensor, Tensor]:
+        """The modulated test features on ``window`` (rows, cols half-open) as ``[Ww, Hw * C]`` (w, h, c) and
+        ``[Hw, C * Ww]`` (h, c, w)."""
+        out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * self.modulation[level])[0]
+        channels, rows, cols = out.shape
+        return (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
+                out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
 
     def _window_maps(self, state: dict, level: int, bounds: Sequence[float], like: Tensor
                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -268,10 +297,8 @@ class AtomIoUNetInference:
             if have is not None:
                 need = (min(need[0], have[0]), max(need[1], have[1]), min(need[2], have[2]), max(need[3], have[3]))
             window = (max(need[0] - m, 0), min(need[1] + m, height), max(need[2] - m, 0), min(need[3] + m, width))
-            out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * self.modulation[level])[0]
-            channels, rows, cols = out.shape
-            state["maps"][level] = (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
-                                    out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous(),
+            rows, cols = window[1] - window[0], window[3] - window[2]
+            state["maps"][level] = (*self._modulated_layouts(feat, level, window),
                                     like.new_tensor([window[2], window[0], window[2], window[0]]),
                                     torch.arange(max(rows, cols), dtype=like.dtype, device=like.device))
             state["windows"][level] = window
@@ -296,10 +323,13 @@ class AtomIoUNetInference:
         num_boxes = boxes_xywh.shape[0]
         boxes = boxes_xywh.to(dtype)
         xyxy = torch.cat([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
-        # union of the boxes, once for both levels (scaling by 1/8, 1/16 is exact, so it commutes with min/max)
-        union = torch.cat([xyxy[:, :2].amin(0), xyxy[:, 2:].amax(0)]).tolist()
         score = self.pred_bias.expand(num_boxes)
-        maps = [self._window_maps(state, level, [v / STRIDES[level] for v in union], boxes) for level in range(2)]
+        if self.full_map:     # maps of the whole map from prepare: no host value read
+            maps = state["maps"]
+        else:
+            # union of the boxes, once for both levels (scaling by 1/8, 1/16 is exact, so it commutes with min/max)
+            union = torch.cat([xyxy[:, :2].amin(0), xyxy[:, 2:].amax(0)]).tolist()
+            maps = [self._window_maps(state, level, [v / STRIDES[level] for v in union], boxes) for level in range(2)]
         joint = state.get("joint")
         if joint is None or joint[0] != state["windows"]:
             joint = state["joint"] = (list(state["windows"]), torch.stack([maps[0][2], maps[1][2]]).view(2, 1, 4),

@@ -40,17 +40,12 @@ from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.fusion import folded_backbone, layer_selector
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.tracker.atom.box_estimator import (
-    BoxEstimator,
     NetworkBoxEstimator,
     RegressionBoxEstimator,
+    as_tracker_estimator,
     is_regression_head,
 )
-from pytracking.tracker.atom.box_refinement import (
-    RefinedBox,
-    RefinementSettings,
-    refine_box,
-    regress_box,
-)
+from pytracking.tracker.atom.box_refinement import RefinedBox, RefinementSettings
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
@@ -168,8 +163,10 @@ class ATOM(BaseTracker):
                 backbone = net
         elif isinstance(backbone, nn.Module):
             backbone = backbone.to(self.device).eval()
-        self.extractor = BackboneFeatureExtractor(backbone, layers, self.device)
-        self.estimator: BoxEstimator | RegressionBoxEstimator | None = None
+        # CUDA graphs of the backbone pass and of the refinement (parameter ``cuda_graph``, on CUDA only)
+        self.cuda_graph = bool(params.get("cuda_graph", True)) and self.device.type == "cuda"
+        self.extractor = BackboneFeatureExtractor(backbone, layers, self.device, cuda_graph=self.cuda_graph)
+        self.estimator: Any = None   # anything with initialize/prepare/estimate (box_estimator.as_tracker_estimator)
         if self.use_refinement:
             estimator = params.get("box_estimator", None)
             kind = str(params.get("box_estimator_type", "auto"))
@@ -188,10 +185,9 @@ class ATOM(BaseTracker):
                                      "this network has a regression head: use box_estimator_type = 'regression'")
                 estimator = (RegressionBoxEstimator(head, self.estimator_layers) if regression
                              else NetworkBoxEstimator(head, self.estimator_layers,
-                                                      fast=bool(params.get("box_estimator_fast", True))))
-            if not isinstance(estimator, (BoxEstimator, RegressionBoxEstimator)):
-                raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator)")
-            self.estimator = estimator
+                                                      fast=bool(params.get("box_estimator_fast", True)),
+                                                      cuda_graph=self.cuda_graph))
+            self.estimator = as_tracker_estimator(estimator)
         self.refinement = RefinementSettings.from_params(params)
         self.image_sample_size = int(params.get("image_sample_size", 256))
         self.search_area_scale = float(params.get("search_area_scale", 5.0))
@@ -244,7 +240,7 @@ class ATOM(BaseTracker):
         sample_px = self.image_sample_size / geometry.scale
         augs = augmentations_from_params(self.params, self.image_sample_size)
         patches, centres = augmented_patches(image, self.pos, sample_px, self.image_sample_size, augs)
-        features = self.extractor.extract(patches)
+        features = self.extractor.extract(patches, graph=False)   # a one-off batch shape: not worth a graph
         feat = features[self.classifier_layer]
 
         self.classifier = OnlineClassifier(self.params, self.device)
@@ -323,10 +319,7 @@ class ATOM(BaseTracker):
                 state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
                 box_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
                 box_patch = torch.as_tensor(box_patch, dtype=torch.float32, device=self.device)
-                if isinstance(self.estimator, RegressionBoxEstimator):
-                    refined = regress_box(self.estimator, state, box_patch, self.refinement)
-                else:
-                    refined = refine_box(self.estimator, state, box_patch, self.refinement, self.generator)
+                refined = self.estimator.estimate(state, box_patch, self.refinement, self.generator)
                 box_img = geom.box_to_image(refined.box.cpu().numpy().astype(np.float64))
                 if np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0):
                     new_pos = box_img[:2] + box_img[2:] / 2

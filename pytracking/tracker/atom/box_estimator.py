@@ -10,6 +10,11 @@ analytic function in tests):
 * ``score(frame_state, boxes [N, 4] xywh patch pixels) -> [N]`` -- differentiable in ``boxes``;
   higher is better; compared only within one frame.
 
+The tracker asks every estimator for one thing per frame, ``estimate(frame_state, box, settings, generator)
+-> RefinedBox``: the network classes below own theirs (gradient ascent on a fused score and gradient, or
+one regression pass); an estimator with only the three calls above is wrapped in :class:`ScoredBoxEstimator`
+(gradient ascent with autograd gradients).
+
 A *regression* estimator (:class:`RegressionBoxEstimator`, Gaussian-NLL / L2 heads) has the same
 ``initialize``/``prepare`` but, instead of ``score``, ``regress(frame_state, boxes [N, 4]) ->
 (boxes [N, 4], log_var [N, 4])``: one forward pass maps initial boxes to predicted boxes
@@ -17,6 +22,7 @@ A *regression* estimator (:class:`RegressionBoxEstimator`, Gaussian-NLL / L2 hea
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,8 +32,20 @@ from torch import nn
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet, AtomIoUNetInference
 from pytracking.features.extractor import to_autograd
 from pytracking.features.preprocessing import PatchGeometry
+from pytracking.tracker.atom.box_refinement import (
+    RefinedBox,
+    RefinementSettings,
+    check_box,
+    draw_jitter,
+    refine_box,
+    refine_candidates,
+    refinement_constants,
+    regress_box,
+)
+from pytracking.tracker.atom.graphed_refinement import GraphedRefinement
 
-__all__ = ["BoxEstimator", "NetworkBoxEstimator", "RegressionBoxEstimator", "is_regression_head"]
+__all__ = ["BoxEstimator", "NetworkBoxEstimator", "RegressionBoxEstimator", "ScoredBoxEstimator",
+           "as_tracker_estimator", "is_regression_head"]
 
 
 @runtime_checkable
@@ -39,6 +57,38 @@ class BoxEstimator(Protocol):
     def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> Any: ...
 
     def score(self, frame_state: Any, boxes: torch.Tensor) -> torch.Tensor: ...
+
+
+class ScoredBoxEstimator:
+    """A :class:`BoxEstimator` (``initialize``/``prepare``/``score`` only) with the tracker's ``estimate``:
+    :func:`~pytracking.tracker.atom.box_refinement.refine_box` (autograd gradients)."""
+
+    def __init__(self, estimator: BoxEstimator) -> None:
+        self.estimator = estimator
+
+    def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
+        self.estimator.initialize(features, box, geometry)
+
+    def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> Any:
+        return self.estimator.prepare(features, geometry)
+
+    def score(self, frame_state: Any, boxes: torch.Tensor) -> torch.Tensor:
+        return self.estimator.score(frame_state, boxes)
+
+    def estimate(self, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
+                 generator: torch.Generator | None = None) -> RefinedBox:
+        return refine_box(self.estimator, frame_state, box_xywh, settings, generator)
+
+
+def as_tracker_estimator(estimator: Any) -> Any:
+    """``estimator`` itself if it has ``estimate`` (the classes of this module), a :class:`BoxEstimator` wrapped
+    in :class:`ScoredBoxEstimator`; ``ValueError`` for anything else."""
+    if callable(getattr(estimator, "estimate", None)):
+        return estimator
+    if isinstance(estimator, BoxEstimator):
+        return ScoredBoxEstimator(estimator)
+    raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator), got "
+                     f"{type(estimator).__name__}")
 
 
 def is_regression_head(bb_regressor: nn.Module) -> bool:
@@ -100,43 +150,78 @@ class NetworkBoxEstimator(_HeadOnLayers):
     equal to the network's ``predict_iou`` + autograd up to float rounding; ``prepare`` then only
     stores the frame's features. Otherwise the test-branch features are computed once per frame
     under inference mode and cloned into ordinary tensors so that the per-box pooling can be
-    differentiated w.r.t. the boxes. ``score_and_grad`` serves both paths."""
+    differentiated w.r.t. the boxes. ``score_and_grad`` serves both paths.
+
+    On a CUDA device the fast path computes the maps over the whole feature map (``full_map``: static shapes) and,
+    with ``cuda_graph`` (default), :meth:`estimate` replays the frame's refinement as one CUDA graph
+    (:mod:`~pytracking.tracker.atom.graphed_refinement`); ``prepare`` then only hands the features on."""
 
     required = ("predict_iou",)
 
-    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3"), fast: bool = True) -> None:
+    def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3"), fast: bool = True,
+                 cuda_graph: bool = True) -> None:
         super().__init__(bb_regressor, layers)
         self.fast = bool(fast)
+        self.cuda_graph = bool(cuda_graph)
         self.head: AtomIoUNetInference | None = None
+        self.graphed: GraphedRefinement | None = None
 
     def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
         modulation = self._modulation(features, box)
         self.modulation = list(to_autograd({str(i): m for i, m in enumerate(modulation)}).values())
         self.head = None
+        self.graphed = None
         if self.fast and type(self.net) is AtomIoUNet and not self.net.training:
-            self.head = AtomIoUNetInference(self.net, self.modulation)
+            on_cuda = self.modulation[0].device.type == "cuda"
+            self.head = AtomIoUNetInference(self.net, self.modulation, full_map=on_cuda)
+            self.graph_settings: RefinementSettings | None = None
+            self.use_graph = on_cuda and self.cuda_graph
 
     def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[torch.Tensor] | dict:
         if self.head is not None:
+            if self.use_graph:   # the graph runs the head's prepare itself
+                return {"graph_features": self._levels(features)}
             return self.head.prepare(self._levels(features))
         with torch.inference_mode():
             iou_feat = self.net.get_iou_feat(self._levels(features))
         return list(to_autograd({str(i): f for i, f in enumerate(iou_feat)}).values())
 
+    def _head_state(self, frame_state: list[torch.Tensor] | dict) -> list[torch.Tensor] | dict:
+        if isinstance(frame_state, dict) and "graph_features" in frame_state:   # scored outside the graph
+            return self.head.prepare(frame_state["graph_features"])
+        return frame_state
+
     def score(self, frame_state: list[torch.Tensor] | dict, boxes: torch.Tensor) -> torch.Tensor:
         if self.modulation is None:
             raise RuntimeError("NetworkBoxEstimator.initialize was not called")
+        frame_state = self._head_state(frame_state)
         if isinstance(frame_state, dict):
             if self.head is None:
                 raise ValueError("frame_state comes from the fast path but this estimator has none")
             return _FastScore.apply(boxes.reshape(-1, 4), self.head, frame_state)
         return self.net.predict_iou(self.modulation, frame_state, boxes.reshape(1, -1, 4))[0]
 
+    def estimate(self, frame_state: list[torch.Tensor] | dict, box_xywh: torch.Tensor, settings: RefinementSettings,
+                 generator: torch.Generator | None = None) -> RefinedBox:
+        """Gradient ascent from ``box_xywh`` and jittered copies on :meth:`score_and_grad` (one fused evaluation
+        per step, :func:`~pytracking.tracker.atom.box_refinement.refine_candidates`), replayed as a CUDA graph when
+        ``prepare`` handed on graph features."""
+        if isinstance(frame_state, dict) and "graph_features" in frame_state:
+            box_cpu = check_box(box_xywh.cpu())   # validated on the host: no device synchronisation
+            if self.graphed is None or self.graph_settings != settings:
+                self.graph_settings = dataclasses.replace(settings)
+                constants = refinement_constants(settings, self.modulation[0].device)
+                self.graphed = GraphedRefinement(self.head, self.graph_settings, constants)
+            return self.graphed(frame_state["graph_features"], box_cpu, draw_jitter(settings.num_boxes, generator))
+        return refine_candidates(lambda boxes, need_grad: self.score_and_grad(frame_state, boxes, need_grad), None,
+                                 check_box(box_xywh), draw_jitter(settings.num_boxes, generator), settings)
+
     def score_and_grad(self, frame_state: list[torch.Tensor] | dict, boxes: torch.Tensor,
                        need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scores ``[N]`` of boxes ``[N, 4]`` xywh (patch pixels) and ``d score / d box`` ``[N, 4]``
         (None unless ``need_grad``), detached; the network's parameter gradients are not touched."""
         boxes = boxes.reshape(-1, 4)
+        frame_state = self._head_state(frame_state)
         if isinstance(frame_state, dict) and self.head is not None:
             with torch.inference_mode():
                 return self.head.score_and_grad(frame_state, boxes, need_grad)
@@ -167,6 +252,12 @@ class RegressionBoxEstimator(_HeadOnLayers):
     def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[torch.Tensor]:
         with torch.inference_mode():
             return list(self.net.get_iou_feat(self._levels(features)))
+
+    def estimate(self, frame_state: list[torch.Tensor], box_xywh: torch.Tensor, settings: RefinementSettings,
+                 generator: torch.Generator | None = None) -> RefinedBox:
+        """The head's predicted mean box from ``box_xywh`` (one pass; ``generator`` unused), see
+        :func:`~pytracking.tracker.atom.box_refinement.regress_box`."""
+        return regress_box(self, frame_state, box_xywh, settings)
 
     def regress(self, frame_state: list[torch.Tensor], boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Initial boxes ``[N, 4]`` xywh (patch pixels) -> (predicted boxes ``[N, 4]`` xywh,

@@ -23,16 +23,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Optional
 
 import torch
 
-from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_to_cxcywh, xywh_to_rel
-from ebm.refinement import RefinementResult, refine
-from pytracking.tracker.atom.box_estimator import BoxEstimator, RegressionBoxEstimator
+from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_grad_to_rel, xywh_to_cxcywh, xywh_to_rel
+from ebm.refinement import refine
 
-__all__ = ["RefinedBox", "RefinementSettings", "jitter_boxes", "plausible_boxes", "refine_box", "refine_fused",
-           "regress_box"]
+__all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "draw_jitter", "jitter_boxes", "jittered_boxes",
+           "plausible_boxes", "check_box", "refine_box", "refine_candidates", "refinement_constants", "regress_box", "select_box"]
+
+#: ``(boxes [N, 4] xywh patch px, need_grad) -> (scores [N], d score / d box [N, 4] or None)``, detached
+BoxScoreAndGrad = Callable[[torch.Tensor, bool], tuple[torch.Tensor, Optional[torch.Tensor]]]
+#: ``boxes [N, 4] xywh patch px -> scores [N]``, differentiable in the boxes
+BoxScore = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -66,6 +70,16 @@ class RefinementSettings:
         )
 
 
+def refinement_constants(settings: RefinementSettings, device: torch.device | str,
+                         dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(step_length [4], jitter [4])`` of ``settings`` as tensors on ``device``: made once, outside a CUDA graph
+    capture (a host-to-device copy cannot be captured)."""
+    step = torch.tensor(tuple(settings.step_length), dtype=dtype, device=device)
+    jitter = torch.tensor([settings.jitter_pos, settings.jitter_pos, settings.jitter_sz, settings.jitter_sz],
+                          dtype=dtype, device=device)
+    return step, jitter
+
+
 @dataclass
 class RefinedBox:
     """Refined box ``[4]`` xywh (patch pixels), every refined candidate ``[N, 4]``, their scores
@@ -78,19 +92,32 @@ class RefinedBox:
     initial: torch.Tensor | None = None
 
 
-def jitter_boxes(box_xywh: torch.Tensor, num_boxes: int, jitter_pos: float, jitter_sz: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """``[num_boxes, 4]`` xywh: ``box_xywh`` first, then jittered copies (see the module docstring)."""
+def draw_jitter(num_boxes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``u ~ U[0, 1)^4`` for the ``num_boxes - 1`` jittered candidates: ``[num_boxes - 1, 4]`` float32 on the CPU
+    (drawn on the CPU whatever the device, so that a seed gives the same boxes everywhere)."""
     if num_boxes < 1:
         raise ValueError(f"num_boxes must be >= 1, got {num_boxes}")
+    return torch.rand(num_boxes - 1, 4, generator=generator, dtype=torch.float32, device="cpu")
+
+
+def jittered_boxes(box_xywh: torch.Tensor, u: torch.Tensor, jitter: torch.Tensor) -> torch.Tensor:
+    """``[1 + len(u), 4]`` xywh: ``box_xywh`` first, then ``(cx, cy, w, h) + (u - 0.5) * sqrt(w h) * jitter`` with
+    ``jitter = (jitter_pos, jitter_pos, jitter_sz, jitter_sz)`` ``[4]`` and sizes clamped to ``>= min(w, h) / 3``.
+    No host synchronisation (``u`` and ``jitter`` already on the box's device)."""
     c = xywh_to_cxcywh(box_xywh.reshape(1, 4))
     side = torch.sqrt(c[0, 2] * c[0, 3])
-    factor = side * torch.tensor([jitter_pos, jitter_pos, jitter_sz, jitter_sz], dtype=c.dtype, device=c.device)
-    u = torch.rand(num_boxes - 1, 4, generator=generator, dtype=c.dtype, device="cpu").to(c.device)
-    jittered = c + (u - 0.5) * factor
+    factor = side * jitter
+    jittered = c + (u.to(c.device) - 0.5) * factor
     min_side = torch.minimum(c[0, 2], c[0, 3]) / 3
     jittered = torch.cat([jittered[:, :2], jittered[:, 2:].clamp_min(min_side)], dim=1)
     return cxcywh_to_xywh(torch.cat([c, jittered], dim=0))
+
+
+def jitter_boxes(box_xywh: torch.Tensor, num_boxes: int, jitter_pos: float, jitter_sz: float,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """``[num_boxes, 4]`` xywh: ``box_xywh`` first, then jittered copies (see the module docstring)."""
+    jitter = torch.tensor([jitter_pos, jitter_pos, jitter_sz, jitter_sz], dtype=box_xywh.dtype, device=box_xywh.device)
+    return jittered_boxes(box_xywh, draw_jitter(num_boxes, generator), jitter)
 
 
 def plausible_boxes(boxes: torch.Tensor, box_xywh: torch.Tensor, settings: RefinementSettings) -> torch.Tensor:
@@ -106,14 +133,12 @@ def plausible_boxes(boxes: torch.Tensor, box_xywh: torch.Tensor, settings: Refin
             & (shift <= settings.max_shift * torch.sqrt(ref_wh[0] * ref_wh[1])))
 
 
-def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: torch.Tensor,
+def regress_box(estimator: Any, frame_state: Any, box_xywh: torch.Tensor,
                 settings: RefinementSettings) -> RefinedBox:
     """The regression head's predicted mean box from ``box_xywh`` ``[4]`` (patch pixels), one forward
     pass; ``scores`` = ``-sum(log_var) / 2`` (log-density of the predicted Gaussian at its mean, up to
     a constant: higher = more confident). ``box_xywh`` itself if the prediction is implausible."""
-    box_xywh = box_xywh.reshape(4).to(torch.float32)
-    if not torch.isfinite(box_xywh).all() or (box_xywh[2:] <= 0).any():
-        raise ValueError(f"box_xywh must be finite with w, h > 0, got {box_xywh.tolist()}")
+    box_xywh = check_box(box_xywh)
     boxes, log_var = estimator.regress(frame_state, box_xywh[None])
     boxes = boxes.to(box_xywh)
     scores = -0.5 * log_var.to(box_xywh).sum(dim=1)
@@ -123,84 +148,62 @@ def regress_box(estimator: RegressionBoxEstimator, frame_state: Any, box_xywh: t
                       num_accepted=valid.to(torch.int64), initial=box_xywh[None].detach())
 
 
-def refine_fused(estimator: Any, frame_state: Any, y0: torch.Tensor, ref_wh: torch.Tensor, step_length: torch.Tensor,
-                 num_iter: int, decay: float) -> RefinementResult:
-    """:func:`ebm.refinement.refine` (Algorithm S1, same accept/reject and decay rules, same result) for one
-    image's ``y0 [N, 4]`` in relative space, on an estimator's ``score_and_grad(frame_state, boxes_xywh)``:
-    no autograd graph, one fused score+gradient evaluation per step. Returns ``[1, N, ...]`` like ``refine``.
-
-    The relative-space gradient is the chain rule through :func:`ebm.boxes.rel_to_xywh`
-    (``x = r0 w0 - e^r2 / 2``, ``w = e^r2``, same in y): ``d/dr0 = w0 g_x``, ``d/dr2 = e^r2 (g_w - g_x / 2)``.
-
-    The last step's gradient is never used, so its evaluation asks for the score only (``need_grad=False``,
-    about half the work of a pass); its candidates are then checked for a finite score and position only
-    (``refine`` would also reject a candidate whose gradient alone is non-finite)."""
-    if not 0.0 <= float(decay) <= 1.0:
-        raise ValueError(f"decay must be in [0, 1], got {decay}")
-    if int(num_iter) != num_iter or num_iter < 0:
-        raise ValueError(f"num_iter must be an integer >= 0, got {num_iter}")
-    ref_wh = ref_wh.to(y0)
-
-    def score_and_grad(y: torch.Tensor, need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-        wh = torch.exp(y[:, 2:])
-        # rel_to_xywh without re-validation; ``add(a, b, alpha=-0.5)`` = ``a - 0.5 b`` (exact halving, same rounding)
-        boxes = torch.cat([torch.add(y[:, :2] * ref_wh, wh, alpha=-0.5), wh], dim=1)
-        score, grad = estimator.score_and_grad(frame_state, boxes, need_grad=need_grad)
-        if grad is None:
-            return score.to(y.dtype), None
-        grad_xy, grad_wh = grad.to(y.dtype).split(2, dim=1)
-        return score.to(y.dtype), torch.cat([grad_xy * ref_wh, wh * torch.add(grad_wh, grad_xy, alpha=-0.5)], dim=1)
-
-    with torch.inference_mode():
-        y = y0.clone()
-        step = step_length.to(y).expand_as(y).clone()
-        score, grad = score_and_grad(y)
-        grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
-        num_accepted = torch.zeros(y.shape[0], dtype=torch.int64, device=y.device)
-        for iteration in range(int(num_iter)):
-            candidate = y + step * grad
-            last = iteration == int(num_iter) - 1
-            cand_score, cand_grad = score_and_grad(candidate, need_grad=not last)
-            checked = [candidate, cand_score[:, None]] if cand_grad is None else [candidate, cand_grad, cand_score[:, None]]
-            finite = torch.isfinite(torch.cat(checked, dim=1)).all(dim=1)
-            accept = (cand_score > score) & finite
-            accept_d = accept[:, None]
-            y = torch.where(accept_d, candidate, y)
-            if cand_grad is not None:
-                grad = torch.where(accept_d, cand_grad, grad)
-            score = torch.where(accept, cand_score, score)
-            step = torch.where(accept_d, step, step * decay)
-            num_accepted += accept.to(torch.int64)
-    return RefinementResult(y=y[None].clone(), score=score[None].clone(), num_accepted=num_accepted[None].clone())
+def select_box(boxes: torch.Tensor, scores: torch.Tensor, box_xywh: torch.Tensor,
+               settings: RefinementSettings) -> torch.Tensor:
+    """The mean ``(cx, cy, w, h)`` (as xywh) of the ``top_k`` best-scoring plausible candidates (finite score,
+    :func:`plausible_boxes`); ``box_xywh`` when none is. Written without host synchronisation (a masked mean
+    over the ``top_k`` best: an implausible one adds an exact zero), so that a CUDA graph can hold it."""
+    valid = plausible_boxes(boxes, box_xywh, settings) & torch.isfinite(scores)
+    k = min(settings.top_k, boxes.shape[0])
+    order = torch.argsort(torch.where(valid, scores, torch.full_like(scores, -math.inf)), descending=True)[:k]
+    chosen = valid[order]
+    centred = torch.where(chosen[:, None], xywh_to_cxcywh(torch.nan_to_num(boxes[order])), boxes.new_zeros(()))
+    count = chosen.sum().to(boxes.dtype)
+    mean = cxcywh_to_xywh(centred.sum(dim=0) / count.clamp_min(1.0))
+    return torch.where(count > 0, mean, box_xywh)
 
 
-def refine_box(estimator: BoxEstimator, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
-               generator: torch.Generator | None = None) -> RefinedBox:
-    """Refine ``box_xywh`` ``[4]`` (patch pixels, w, h > 0) on ``estimator``'s score (see module)."""
+def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | None, box_xywh: torch.Tensor,
+                      u: torch.Tensor, settings: RefinementSettings,
+                      constants: tuple[torch.Tensor, torch.Tensor] | None = None) -> RefinedBox:
+    """Steps 1-3 of the module docstring for jitter draws ``u`` ``[num_boxes - 1, 4]`` (:func:`draw_jitter`),
+    on a fused ``score_and_grad`` or (if None) a differentiable ``score``. The relative-space gradient is
+    :func:`ebm.boxes.xywh_grad_to_rel`. ``constants``: :func:`refinement_constants` (made here if None).
+    No host synchronisation given ``constants``: this is what a CUDA graph captures."""
+    step, jitter = refinement_constants(settings, box_xywh.device, box_xywh.dtype) if constants is None else constants
+    init = jittered_boxes(box_xywh, u, jitter)
+    ref_wh = box_xywh[2:].clone()
+    y0 = xywh_to_rel(init, ref_wh)[None]
+    if score_and_grad is not None:
+        def rel_score_and_grad(y: torch.Tensor, need_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+            value, grad = score_and_grad(rel_to_xywh(y[0], ref_wh), need_grad)
+            return value.to(y.dtype)[None], (None if grad is None else xywh_grad_to_rel(y[0], ref_wh, grad)[None])
+
+        result = refine(None, y0, step, settings.num_iter, settings.decay, score_and_grad=rel_score_and_grad)
+    else:
+        if score is None:
+            raise ValueError("refine_candidates needs score_and_grad or score")
+        result = refine(lambda y: score(rel_to_xywh(y[0], ref_wh))[None], y0, step, settings.num_iter,
+                        settings.decay)
+    boxes = rel_to_xywh(result.y[0], ref_wh)
+    scores = result.score[0]
+    return RefinedBox(box=select_box(boxes, scores, box_xywh, settings), candidates=boxes, scores=scores,
+                      num_accepted=result.num_accepted[0], initial=init)
+
+
+def check_box(box_xywh: torch.Tensor) -> torch.Tensor:
+    """``box_xywh`` as a float32 ``[4]``; ``ValueError`` unless finite with ``w, h > 0``."""
     box_xywh = box_xywh.reshape(4).to(torch.float32)
     if not torch.isfinite(box_xywh).all() or (box_xywh[2:] <= 0).any():
         raise ValueError(f"box_xywh must be finite with w, h > 0, got {box_xywh.tolist()}")
-    init = jitter_boxes(box_xywh, settings.num_boxes, settings.jitter_pos, settings.jitter_sz, generator)
-    ref_wh = box_xywh[2:].clone()
-    y0 = xywh_to_rel(init, ref_wh)[None]
+    return box_xywh
 
-    def score_fn(y: torch.Tensor) -> torch.Tensor:
-        return estimator.score(frame_state, rel_to_xywh(y[0], ref_wh))[None]
 
-    step = torch.tensor(settings.step_length, dtype=y0.dtype, device=y0.device)
-    if callable(getattr(estimator, "score_and_grad", None)):
-        result = refine_fused(estimator, frame_state, y0[0], ref_wh, step, settings.num_iter, settings.decay)
-    else:
-        with torch.inference_mode(False):
-            result = refine(score_fn, y0, step, num_iter=settings.num_iter, decay=settings.decay)
-    boxes = rel_to_xywh(result.y[0], ref_wh)
-    scores = result.score[0]
-    valid = plausible_boxes(boxes, box_xywh, settings) & torch.isfinite(scores)
-    if not bool(valid.any()):
-        final = box_xywh
-    else:
-        k = min(settings.top_k, int(valid.sum()))
-        order = torch.argsort(torch.where(valid, scores, torch.full_like(scores, -math.inf)), descending=True)[:k]
-        final = cxcywh_to_xywh(xywh_to_cxcywh(boxes[order]).mean(dim=0))
-    return RefinedBox(box=final.detach(), candidates=boxes.detach(), scores=scores.detach(),
-                      num_accepted=result.num_accepted[0], initial=init.detach())
+def refine_box(estimator: Any, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
+               generator: torch.Generator | None = None) -> RefinedBox:
+    """Refine ``box_xywh`` ``[4]`` (patch pixels, w, h > 0) on a :class:`BoxEstimator`'s differentiable
+    ``score(frame_state, boxes)`` (see module; gradients by autograd). Estimators with a fused score and gradient
+    call :func:`refine_candidates` themselves (``NetworkBoxEstimator.estimate``)."""
+    box_xywh = check_box(box_xywh)
+    return refine_candidates(None, lambda boxes: estimator.score(frame_state, boxes), box_xywh,
+                             draw_jitter(settings.num_boxes, generator), settings)

@@ -1,0 +1,84 @@
+"""One frame's box refinement as a CUDA graph: the estimator's per-frame convs plus every step of Algorithm S1.
+
+On a GPU the refinement is about 11 sequential score-and-gradient passes of some 100 small kernels each: the time
+goes to kernel launches, not arithmetic. All its shapes are fixed (``num_boxes`` candidates, ``num_iter`` steps,
+the feature maps' size), so the whole frame is recorded once into a ``torch.cuda.CUDAGraph`` and replayed:
+
+* :func:`frame_refinement` is the captured function. It is the eager path's own code -- the inference head's
+  ``prepare`` with ``full_map=True`` (maps over the whole feature map, no host value read) and
+  :func:`~pytracking.tracker.atom.box_refinement.refine_candidates` (which runs ``ebm.refinement.refine``) -- so
+  graph and eager give the same boxes up to float rounding. On the CPU it runs eagerly (tests compare it there).
+* :class:`GraphedRefinement` keeps the static input buffers (the two feature levels, the box, the jitter draws),
+  captures on first use (and again when a shape changes), copies each frame's inputs in and replays. The only host
+  synchronisation of a frame is the caller's read of the final box.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ltr.models.bbreg.atom_iou_net import AtomIoUNetInference
+from pytracking.tracker.atom.box_refinement import RefinedBox, RefinementSettings, refine_candidates
+
+__all__ = ["GraphedRefinement", "frame_refinement"]
+
+
+def frame_refinement(head: AtomIoUNetInference, features: Sequence[torch.Tensor], box_xywh: torch.Tensor,
+                     u: torch.Tensor, settings: RefinementSettings,
+                     constants: tuple[torch.Tensor, torch.Tensor]) -> RefinedBox:
+    """``head.prepare(features)`` then the refinement of ``box_xywh`` ``[4]`` with jitter draws ``u``
+    ``[num_boxes - 1, 4]`` (all on the head's device). ``head.full_map`` must be set (static shapes)."""
+    if not head.full_map:
+        raise ValueError("frame_refinement needs an AtomIoUNetInference with full_map=True (static shapes)")
+    state = head.prepare(list(features))
+    return refine_candidates(lambda boxes, need_grad: head.score_and_grad(state, boxes, need_grad), None,
+                             box_xywh, u, settings, constants)
+
+
+class GraphedRefinement:
+    """:func:`frame_refinement` captured in a CUDA graph (see the module docstring). ``warmup`` eager runs on a
+    side stream precede the capture (cuBLAS workspaces, the allocator's pool)."""
+
+    def __init__(self, head: AtomIoUNetInference, settings: RefinementSettings,
+                 constants: tuple[torch.Tensor, torch.Tensor], warmup: int = 2) -> None:
+        if not head.full_map:
+            raise ValueError("GraphedRefinement needs an AtomIoUNetInference with full_map=True")
+        self.head, self.settings, self.constants, self.warmup = head, settings, constants, int(warmup)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.key: tuple | None = None
+        self.captures = 0
+
+    def _capture(self, features: Sequence[torch.Tensor], box_xywh: torch.Tensor, u: torch.Tensor) -> None:
+        device = features[0].device
+        self.static_features = [f.detach().clone() for f in features]
+        self.static_box = box_xywh.to(device=device, dtype=torch.float32).clone()
+        self.static_u = u.to(device=device, dtype=torch.float32).clone()
+        args = (self.head, self.static_features, self.static_box, self.static_u, self.settings, self.constants)
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side), torch.inference_mode():
+            for _ in range(self.warmup):
+                frame_refinement(*args)
+        torch.cuda.current_stream(device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph), torch.inference_mode():
+            self.static_out = frame_refinement(*args)
+        self.captures += 1
+
+    def __call__(self, features: Sequence[torch.Tensor], box_xywh: torch.Tensor, u: torch.Tensor) -> RefinedBox:
+        """The refined box for this frame's ``features`` (two levels, batch 1, on the GPU), ``box_xywh`` ``[4]``
+        and jitter draws ``u`` (either device); the returned tensors are copies (the next replay overwrites)."""
+        key = tuple((tuple(f.shape), f.dtype, f.device) for f in features) + (tuple(u.shape),)
+        if self.graph is None or key != self.key:
+            self._capture(features, box_xywh, u)
+            self.key = key
+        with torch.inference_mode():
+            for static, feature in zip(self.static_features, features):
+                static.copy_(feature)
+            self.static_box.copy_(box_xywh, non_blocking=True)
+            self.static_u.copy_(u, non_blocking=True)
+            self.graph.replay()
+            out = self.static_out
+            return RefinedBox(box=out.box.clone(), candidates=out.candidates.clone(), scores=out.scores.clone(),
+                              num_accepted=out.num_accepted.clone(), initial=out.initial.clone())

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The GPU device check: everything that needs CUDA, in one call, figures into one file.
+#
+#   OUT=/some/folder bash scripts/device_check.sh          (on a machine with CUDA; under 8 minutes on one H200)
+#
+# Runs, from the repository root:
+#   1. the CUDA tests: CPU-vs-CUDA PrRoIPool, estimator score and gradient, one refinement; CUDA graph against
+#      eager boxes (refinement, backbone, whole tracker); the indexed-device resolution;
+#   2. the tracker's speed: benchmark_tracker atom default (graphs on, graphs off), fast, iou on CUDA;
+#   3. evaluation throughput: run_demo --device cuda with W worker processes sharing the GPU (aggregate frames/s),
+#      and the boxes of W workers against one worker (must be identical);
+#   4. training: NCCL with one process (torchrun), one training step in fp32, bf16 and fp16, and
+#      scripts/device_training_check.sh (real-layout data, jpeg4py) when it is there.
+# Every step has its own time limit and its own log; a failing step does not stop the others. The summary is
+# $OUT/device_check.md (logs beside it). Packages the machine lacks travel as wheels in .whl/ (see README).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT="${OUT:-/tmp/device_check}"
+mkdir -p "$OUT"
+REPORT="$OUT/device_check.md"
+PY="${PYTHON:-python3}"
+DEVICE="${DEVICE:-cuda}"             # DEVICE=cpu runs the same steps on the CPU (a dry run of this script)
+FRAMES="${FRAMES:-300}"
+WORKERS="${WORKERS:-8}"
+POOLS="${POOLS:-4 8 14}"            # worker counts of the steady-state pool benchmark
+LIMIT_DEMO="${LIMIT_DEMO:-240}"
+export PYTHONUNBUFFERED=1 TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1
+
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+if ls .whl/libturbojpeg*.deb >/dev/null 2>&1; then
+    mkdir -p /tmp/tj && dpkg -x .whl/libturbojpeg*.deb /tmp/tj \
+        && export LD_LIBRARY_PATH="$(dirname "$(find /tmp/tj -name 'libturbojpeg.so.0*' | head -1)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+"$PY" -m ltr.admin.local_settings --create >/dev/null
+
+{
+    echo "# Device check, $(date -u +%Y-%m-%d' '%H:%M' UTC')"
+    echo
+    "$PY" -c "import torch; n = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA'; print(f'- machine: {n}, torch {torch.__version__}, CUDA {torch.version.cuda}')"
+    echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) logical CPUs"
+    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+} >"$REPORT"
+
+step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $OUT/NAME.log, record the status
+    local name=$1 limit=$2
+    shift 2
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    echo "- step \`$name\`: $([ $rc = 0 ] && echo ok || echo "FAILED (exit $rc)") in $((SECONDS - start)) s" >>"$REPORT"
+    return $rc
+}
+
+# 1. correctness on CUDA ------------------------------------------------------------------------------------------
+step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
+    tests/test_cuda_device_resolution.py
+tail -3 "$OUT/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
+
+# 2. tracker speed --------------------------------------------------------------------------------------------------
+for spec in "default:" "default:--no_cuda_graph" "fast:" "iou:"; do
+    param=${spec%%:*}
+    flags=${spec#*:}
+    name="speed_${param}${flags:+_eager}"
+    step "$name" 120 "$PY" -m pytracking.benchmark_tracker atom "$param" --device "$DEVICE" --frames "$FRAMES" \
+        $flags --output "$OUT/$name.json"
+    grep -E "fps|machine" "$OUT/$name.log" | sed 's/^/    /' >>"$REPORT"
+done
+
+# 3. evaluation throughput: W workers sharing the GPU, and their boxes against one worker's -----------------------
+for workers in $POOLS; do
+    step "pool_w$workers" 180 "$PY" -m pytracking.benchmark_tracker atom default --device "$DEVICE" \
+        --processes "$workers" --frames "$FRAMES" --output "$OUT/pool_w$workers.json"
+    grep -E "aggregate" "$OUT/pool_w$workers.log" | sed "s/^/    $workers workers: /" >>"$REPORT"
+done
+for workers in "$WORKERS" 1; do
+    step "demo_w$workers" "$LIMIT_DEMO" "$PY" -m pytracking.run_demo --device "$DEVICE" --threads "$workers" --quiet \
+        --results_path "$OUT/tmp_results_w$workers" --out "$OUT/tmp_demo_w$workers"
+    grep -E "^\| atom|wall time|\[run\] tracked" "$OUT/demo_w$workers.log" | sed 's/^/    /' >>"$REPORT"
+done
+"$PY" - "$OUT/tmp_results_w$WORKERS" "$OUT/tmp_results_w1" >>"$REPORT" 2>&1 <<'EOF'
+import sys
+from pathlib import Path
+
+a, b = (Path(p) for p in sys.argv[1:3])
+files = sorted(p.relative_to(a) for p in a.rglob("*.txt") if not p.name.endswith("_time.txt"))
+same = [f for f in files if (b / f).is_file() and (a / f).read_bytes() == (b / f).read_bytes()]
+print(f"- boxes with several workers against one worker: {len(same)} of {len(files)} result files identical")
+EOF
+
+# 4. training ---------------------------------------------------------------------------------------------------------
+if [ "$DEVICE" != cpu ]; then
+    step nccl_torchrun 180 "$PY" -m torch.distributed.run --standalone --nproc_per_node=1 -m ltr.run_training bbreg tiny \
+        --device cuda
+    tail -2 "$OUT/nccl_torchrun.log" | sed 's/^/    /' >>"$REPORT"
+fi
+for amp in off bf16 fp16; do
+    step "train_step_$amp" 120 "$PY" -m ltr.benchmark_training atom_ebm_cpu --device "$DEVICE" --iterations 5 \
+        --warmup 1 --amp "$amp"
+    grep "pairs/s" "$OUT/train_step_$amp.log" | sed 's/^/    /' >>"$REPORT"
+done
+if [ -f scripts/device_training_check.sh ] && [ "$DEVICE" != cpu ]; then
+    step training_check 240 bash scripts/device_training_check.sh
+    [ -f "$OUT/training_check.txt" ] && sed 's/^/    /' "$OUT/training_check.txt" >>"$REPORT"
+fi
+rm -rf "$OUT"/tmp_*
+echo >>"$REPORT"
+echo "done; logs in $OUT" >>"$REPORT"
+cat "$REPORT"
