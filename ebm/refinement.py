@@ -37,11 +37,13 @@ class RefinementResult(NamedTuple):
         y: ``[B, N, D]`` refined candidates (detached).
         score: ``[B, N]`` ``f`` at the refined candidates (detached; never below the initial score).
         num_accepted: ``[B, N]`` int64, how many steps each candidate accepted.
+        initial_score: ``[B, N]`` ``f`` at ``y0`` (the starting candidates), or None.
     """
 
     y: torch.Tensor
     score: torch.Tensor
     num_accepted: torch.Tensor
+    initial_score: Optional[torch.Tensor] = None
 
 
 def _autograd_score_and_grad(score_fn: ScoreFn) -> ScoreAndGradFn:
@@ -128,6 +130,7 @@ def refine(
     with torch.inference_mode():
         y = y0.detach().clone()
         score, grad = score_and_grad(y, True)
+        initial_score = score.clone()
         grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
         num_accepted = torch.zeros(y.shape[:2], dtype=torch.int64, device=y.device)
         for iteration in range(int(num_iter)):
@@ -145,4 +148,5 @@ def refine(
             step = torch.where(accept_d, step, step * decay)
             num_accepted += accept.to(torch.int64)
     # clones: ordinary tensors (not inference tensors) for callers outside inference mode
-    return RefinementResult(y=y.clone(), score=score.clone(), num_accepted=num_accepted.clone())
+    return RefinementResult(y=y.clone(), score=score.clone(), num_accepted=num_accepted.clone(),
+                            initial_score=initial_score)

@@ -46,6 +46,7 @@ from pytracking.tracker.atom.box_estimator import (
     is_regression_head,
 )
 from pytracking.tracker.atom.box_refinement import RefinedBox, RefinementSettings
+from pytracking.tracker.atom.refinement_gate import GateSettings, gate_reason
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
@@ -189,6 +190,13 @@ class ATOM(BaseTracker):
                                                       cuda_graph=self.cuda_graph))
             self.estimator = as_tracker_estimator(estimator)
         self.refinement = RefinementSettings.from_params(params)
+        self.gate = GateSettings(
+            enabled=bool(params.get("refinement_gate", True)),
+            min_score_gain=float(params.get("gate_min_score_gain", 0.0)),
+            max_centre_shift=float(params.get("gate_max_centre_shift", 0.5)),
+            max_scale_step=float(params.get("gate_max_scale_step", 1.25)),
+            max_aspect_step=float(params.get("gate_max_aspect_step", 1.25)),
+            reacquire_frames=int(params.get("gate_reacquire_frames", 3)))
         self.image_sample_size = int(params.get("image_sample_size", 256))
         self.search_area_scale = float(params.get("search_area_scale", 5.0))
         self.scale_factors = tuple(float(s) for s in params.get("scale_factors", (1.0,)))
@@ -236,6 +244,7 @@ class ATOM(BaseTracker):
         self.target_sz = box[2:].copy()
         self.base_target_sz = box[2:].copy()
         self.pos, self.target_sz = self._clamp_state(self.pos, self.target_sz, image.shape)
+        self.size_hold = 0     # refinements that must still pass the gate before the estimator's size is taken
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
         augs = augmentations_from_params(self.params, self.image_sample_size)
@@ -298,6 +307,26 @@ class ATOM(BaseTracker):
             return best, pos1, "hard_negative", peak
         return best, pos1, "normal", peak
 
+    def _gated(self, refined: RefinedBox, start_patch: np.ndarray, geom: PatchGeometry, pos: np.ndarray,
+               size: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        """The new position and size after the refinement gate (``refinement_gate``), and the gate's verdict:
+        ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's."""
+        scored = refined.score is not None and refined.start_score is not None
+        parts = [refined.box.reshape(4)] + ([refined.score.reshape(1), refined.start_score.reshape(1)] if scored else [])
+        values = torch.cat([p.to(torch.float64) for p in parts]).cpu().numpy()   # the frame's one device read
+        box_patch = values[:4]
+        reason = gate_reason(start_patch, box_patch, values[5] if scored else None, values[4] if scored else None,
+                             self.gate)
+        box_img = geom.box_to_image(box_patch)
+        if reason is not None or not (np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0)):
+            if self.gate.enabled:
+                self.size_hold = self.gate.reacquire_frames if self.size_hold > 0 else 0
+            return pos, size, reason or "invalid"
+        if self.size_hold > 0:
+            self.size_hold -= 1
+            return box_img[:2] + box_img[2:] / 2, size, "accepted, size held"
+        return box_img[:2] + box_img[2:] / 2, box_img[2:], "accepted"
+
     def _track(self, image: np.ndarray, info: dict) -> dict:
         t0 = time.perf_counter()
         geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
@@ -314,16 +343,16 @@ class ATOM(BaseTracker):
         geom = geometries[best]
         new_sz = self.target_sz.copy()
         refined = None
-        if flag != "not_found":
+        gate = None
+        if flag == "not_found":
+            self.size_hold = self.gate.reacquire_frames if self.gate.enabled else 0
+        else:
             if self.estimator is not None:
                 state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
-                box_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
-                box_patch = torch.as_tensor(box_patch, dtype=torch.float32, device=self.device)
+                start_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
+                box_patch = torch.as_tensor(start_patch, dtype=torch.float32, device=self.device)
                 refined = self.estimator.estimate(state, box_patch, self.refinement, self.generator)
-                box_img = geom.box_to_image(refined.box.cpu().numpy().astype(np.float64))
-                if np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0):
-                    new_pos = box_img[:2] + box_img[2:] / 2
-                    new_sz = box_img[2:]
+                new_pos, new_sz, gate = self._gated(refined, start_patch, geom, new_pos, new_sz)
             else:
                 new_sz = new_sz * self.scale_factors[best] ** float(self.params.get("scale_damping", 1.0))
         t_refine = time.perf_counter()
@@ -354,6 +383,7 @@ class ATOM(BaseTracker):
                 "peak_score": peak.score,
                 "second_peak_score": peak.second_score,
                 "refinement": None if refined is None else _refinement_debug(refined, geom),
+                "refinement_gate": gate,
                 # Gauss-Newton losses of the first-frame training, then the last CG update's residual norms
                 "classifier_losses": list(self.classifier.init_losses),
                 "cg_residuals": list(self.cg_residuals),

@@ -83,13 +83,17 @@ def refinement_constants(settings: RefinementSettings, device: torch.device | st
 @dataclass
 class RefinedBox:
     """Refined box ``[4]`` xywh (patch pixels), every refined candidate ``[N, 4]``, their scores
-    ``[N]``, accepted-step counts ``[N]`` and the starting boxes ``[N, 4]`` they came from."""
+    ``[N]``, accepted-step counts ``[N]`` and the starting boxes ``[N, 4]`` they came from; for a scoring
+    estimator also the score of the refined box and of the starting box (scalars), which the tracker's
+    refinement gate compares (``pytracking.tracker.atom.refinement_gate``)."""
 
     box: torch.Tensor
     candidates: torch.Tensor
     scores: torch.Tensor
     num_accepted: torch.Tensor
     initial: torch.Tensor | None = None
+    score: torch.Tensor | None = None
+    start_score: torch.Tensor | None = None
 
 
 def draw_jitter(num_boxes: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -179,16 +183,26 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
             value, grad = score_and_grad(rel_to_xywh(y[0], ref_wh), need_grad)
             return value.to(y.dtype)[None], (None if grad is None else xywh_grad_to_rel(y[0], ref_wh, grad)[None])
 
+        def score_only(boxes: torch.Tensor) -> torch.Tensor:
+            return score_and_grad(boxes, False)[0]
+
         result = refine(None, y0, step, settings.num_iter, settings.decay, score_and_grad=rel_score_and_grad)
-    else:
-        if score is None:
-            raise ValueError("refine_candidates needs score_and_grad or score")
+    elif score is not None:
+        def score_only(boxes: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return score(boxes)
+
         result = refine(lambda y: score(rel_to_xywh(y[0], ref_wh))[None], y0, step, settings.num_iter,
                         settings.decay)
+    else:
+        raise ValueError("refine_candidates needs score_and_grad or score")
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
-    return RefinedBox(box=select_box(boxes, scores, box_xywh, settings), candidates=boxes, scores=scores,
-                      num_accepted=result.num_accepted[0], initial=init)
+    box = select_box(boxes, scores, box_xywh, settings)
+    # the selected box is a mean of candidates: its own score, one more evaluation without gradient
+    final_score = score_only(box[None]).reshape(()).to(scores.dtype)
+    return RefinedBox(box=box, candidates=boxes, scores=scores, num_accepted=result.num_accepted[0], initial=init,
+                      score=final_score, start_score=result.initial_score[0, 0])
 
 
 def check_box(box_xywh: torch.Tensor) -> torch.Tensor:

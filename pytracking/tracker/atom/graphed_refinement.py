@@ -81,4 +81,5 @@ class GraphedRefinement:
             self.graph.replay()
             out = self.static_out
             return RefinedBox(box=out.box.clone(), candidates=out.candidates.clone(), scores=out.scores.clone(),
-                              num_accepted=out.num_accepted.clone(), initial=out.initial.clone())
+                              num_accepted=out.num_accepted.clone(), initial=out.initial.clone(),
+                              score=out.score.clone(), start_score=out.start_score.clone())

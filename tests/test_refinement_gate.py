@@ -1,0 +1,108 @@
+"""The refinement gate: a refined box is kept only when its score and the classifier agree with it.
+
+Unit tests of ``gate_reason`` (each check rejects on its own, and accepts just inside its limit), then the
+tracker with a deliberately broken estimator whose gradient pushes every box away from the target: with the
+gate the tracker follows the target as the classifier alone does; without it (the negative control) it is lost.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ebm.boxes import box_iou
+from pytracking.parameter.atom import default as default_params
+from pytracking.tracker.atom import get_tracker_class
+from pytracking.tracker.atom.refinement_gate import GateSettings, gate_reason
+from test_atom_tracker import OracleEstimator, _small_params, synthetic_sequence
+
+START = np.array([100.0, 80.0, 40.0, 30.0])   # centre (120, 95), sqrt(w h) = 34.64
+GATE = GateSettings(min_score_gain=0.0, max_centre_shift=0.5, max_scale_step=1.25, max_aspect_step=1.25)
+
+
+def _moved(dx=0.0, dy=0.0, sw=1.0, sh=1.0) -> np.ndarray:
+    cx, cy = 120.0 + dx, 95.0 + dy
+    w, h = 40.0 * sw, 30.0 * sh
+    return np.array([cx - w / 2, cy - h / 2, w, h])
+
+
+def test_a_good_refinement_passes():
+    assert gate_reason(START, _moved(3, -2, 1.1, 1.05), 1.0, 2.5, GATE) is None
+
+
+def test_a_lower_score_is_rejected():
+    assert gate_reason(START, _moved(1, 1), 2.0, 1.9, GATE) == "score"
+    assert gate_reason(START, _moved(1, 1), 2.0, float("nan"), GATE) == "score"
+    assert gate_reason(START, _moved(1, 1), 2.0, 2.0, GATE) is None              # not lower: kept
+    assert gate_reason(START, _moved(1, 1), 2.0, 2.05, GateSettings(min_score_gain=0.1)) == "score"
+
+
+def test_a_centre_leaving_the_peak_region_is_rejected():
+    side = math.sqrt(40 * 30)
+    assert gate_reason(START, _moved(0.49 * side, 0), 0.0, 1.0, GATE) is None
+    assert gate_reason(START, _moved(0.36 * side, 0.36 * side), 0.0, 1.0, GATE) == "centre"   # 0.51 side
+    assert gate_reason(START, _moved(0, -0.6 * side), 0.0, 1.0, GATE) == "centre"
+
+
+def test_a_scale_jump_is_rejected_either_way():
+    assert gate_reason(START, _moved(sw=1.24, sh=1.24), 0.0, 1.0, GATE) is None
+    assert gate_reason(START, _moved(sw=1.3, sh=1.3), 0.0, 1.0, GATE) == "scale"
+    assert gate_reason(START, _moved(sw=1 / 1.3, sh=1 / 1.3), 0.0, 1.0, GATE) == "scale"
+
+
+def test_an_aspect_jump_is_rejected():
+    assert gate_reason(START, _moved(sw=1.2, sh=1 / 1.2), 0.0, 1.0, GATE) == "aspect"   # aspect x 1.44
+    assert gate_reason(START, _moved(sw=1.1, sh=1 / 1.1), 0.0, 1.0, GATE) is None      # aspect x 1.21
+
+
+def test_invalid_boxes_and_a_disabled_gate():
+    assert gate_reason(START, np.array([0.0, 0.0, -1.0, 5.0]), None, None, GATE) == "invalid"
+    assert gate_reason(START, _moved(500, 0, 3, 0.2), 5.0, 1.0, GateSettings(enabled=False)) is None
+    assert gate_reason(START, _moved(1, 0), None, None, GATE) is None               # no scores: geometry only
+
+
+def test_bad_gate_settings_are_refused():
+    with pytest.raises(ValueError, match="max_scale_step"):
+        GateSettings(max_scale_step=0.9)
+
+
+class RepellingEstimator(OracleEstimator):
+    """Broken on purpose: the score grows with the distance from the true box, so gradient ascent pushes every
+    candidate away from the target (and its size away from the true size)."""
+
+    def score(self, true_patch: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        return -super().score(true_patch, boxes)
+
+
+def _track_iou(params, frames, boxes, oracle=None) -> np.ndarray:
+    tracker = get_tracker_class()(params)
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    ious = []
+    for frame, box in zip(frames[1:], boxes[1:]):
+        if oracle is not None:
+            oracle.true_box = box
+        out = tracker.track(frame)
+        ious.append(float(box_iou(torch.tensor(out["target_bbox"]), torch.tensor(box))))
+    return np.asarray(ious)
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    return synthetic_sequence(num_frames=36)
+
+
+def test_broken_estimator_behind_the_gate_tracks_like_the_classifier_alone(sequence):
+    frames, boxes = sequence
+    classifier_only = _track_iou(_small_params(default_params, use_box_refinement=False), frames, boxes)
+    broken = RepellingEstimator()
+    gated = _track_iou(_small_params(default_params, box_estimator=broken), frames, boxes, broken)
+    ungated = _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=False), frames, boxes,
+                         broken)
+    assert classifier_only.mean() > 0.5, classifier_only.mean()
+    # negative control: without the gate the broken estimator ruins the track
+    assert ungated.mean() < classifier_only.mean() - 0.2, (ungated.mean(), classifier_only.mean())
+    # with it, every frame is within a few IoU points of the classifier alone's
+    assert gated.mean() > classifier_only.mean() - 0.05, (gated.mean(), classifier_only.mean())
+    assert np.abs(gated - classifier_only).max() < 0.1
