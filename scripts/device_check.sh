@@ -12,10 +12,11 @@
 #   4. training: NCCL with one process (torchrun), one training step in fp32, bf16 and fp16, and
 #      scripts/device_training_check.sh (real-layout data, jpeg4py) when it is there.
 # Every step has its own time limit and its own log; a failing step does not stop the others. The summary is
-# $OUT/device_check.md (logs beside it). Packages the machine lacks travel as wheels in .whl/ (see README).
+# $OUT/device_check.md, the step logs $OUT/device_check_logs.tgz. Packages the machine lacks travel as wheels in .whl/ (see README).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT="${OUT:-/tmp/device_check}"
+LOGS="$(mktemp -d)"                 # step logs; packed into $OUT/device_check_logs.tgz at the end
 mkdir -p "$OUT"
 REPORT="$OUT/device_check.md"
 PY="${PYTHON:-python3}"
@@ -46,11 +47,11 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
     echo
 } >"$REPORT"
 
-step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $OUT/NAME.log, record the status
+step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $LOGS/NAME.log, record the status
     local name=$1 limit=$2
     shift 2
     local start=$SECONDS
-    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    timeout "$limit" "$@" >"$LOGS/$name.log" 2>&1
     local rc=$?
     echo "- step \`$name\`: $([ $rc = 0 ] && echo ok || echo "FAILED (exit $rc)") in $((SECONDS - start)) s" >>"$REPORT"
     return $rc
@@ -59,7 +60,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $OUT/NAM
 # 1. correctness on CUDA ------------------------------------------------------------------------------------------
 step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
     tests/test_cuda_device_resolution.py
-tail -3 "$OUT/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
+tail -3 "$LOGS/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
 
 # 2. tracker speed --------------------------------------------------------------------------------------------------
 for spec in "default:" "default:--no_cuda_graph" "fast:" "iou:"; do
@@ -67,22 +68,22 @@ for spec in "default:" "default:--no_cuda_graph" "fast:" "iou:"; do
     flags=${spec#*:}
     name="speed_${param}${flags:+_eager}"
     step "$name" 120 "$PY" -m pytracking.benchmark_tracker atom "$param" --device "$DEVICE" --frames "$FRAMES" \
-        $flags --output "$OUT/$name.json"
-    grep -E "fps|machine" "$OUT/$name.log" | sed 's/^/    /' >>"$REPORT"
+        $flags --output "$LOGS/$name.json"
+    grep -E "fps|machine" "$LOGS/$name.log" | sed 's/^/    /' >>"$REPORT"
 done
 
 # 3. evaluation throughput: W workers sharing the GPU, and their boxes against one worker's -----------------------
 for workers in $POOLS; do
     step "pool_w$workers" 180 "$PY" -m pytracking.benchmark_tracker atom default --device "$DEVICE" \
-        --processes "$workers" --frames "$FRAMES" --output "$OUT/pool_w$workers.json"
-    grep -E "aggregate" "$OUT/pool_w$workers.log" | sed "s/^/    $workers workers: /" >>"$REPORT"
+        --processes "$workers" --frames "$FRAMES" --output "$LOGS/pool_w$workers.json"
+    grep -E "aggregate" "$LOGS/pool_w$workers.log" | sed "s/^/    $workers workers: /" >>"$REPORT"
 done
 for workers in "$WORKERS" 1; do
     step "demo_w$workers" "$LIMIT_DEMO" "$PY" -m pytracking.run_demo --device "$DEVICE" --threads "$workers" --quiet \
-        --results_path "$OUT/tmp_results_w$workers" --out "$OUT/tmp_demo_w$workers"
-    grep -E "^\| atom|wall time|\[run\] tracked" "$OUT/demo_w$workers.log" | sed 's/^/    /' >>"$REPORT"
+        --results_path "$LOGS/tmp_results_w$workers" --out "$LOGS/tmp_demo_w$workers"
+    grep -E "^\| atom|wall time|\[run\] tracked" "$LOGS/demo_w$workers.log" | sed 's/^/    /' >>"$REPORT"
 done
-"$PY" - "$OUT/tmp_results_w$WORKERS" "$OUT/tmp_results_w1" >>"$REPORT" 2>&1 <<'EOF'
+"$PY" - "$LOGS/tmp_results_w$WORKERS" "$LOGS/tmp_results_w1" >>"$REPORT" 2>&1 <<'EOF'
 import sys
 from pathlib import Path
 
@@ -96,18 +97,19 @@ EOF
 if [ "$DEVICE" != cpu ]; then
     step nccl_torchrun 180 "$PY" -m torch.distributed.run --standalone --nproc_per_node=1 -m ltr.run_training bbreg tiny \
         --device cuda
-    tail -2 "$OUT/nccl_torchrun.log" | sed 's/^/    /' >>"$REPORT"
+    tail -2 "$LOGS/nccl_torchrun.log" | sed 's/^/    /' >>"$REPORT"
 fi
 for amp in off bf16 fp16; do
     step "train_step_$amp" 120 "$PY" -m ltr.benchmark_training atom_ebm_cpu --device "$DEVICE" --iterations 5 \
         --warmup 1 --amp "$amp"
-    grep "pairs/s" "$OUT/train_step_$amp.log" | sed 's/^/    /' >>"$REPORT"
+    grep "pairs/s" "$LOGS/train_step_$amp.log" | sed 's/^/    /' >>"$REPORT"
 done
 if [ -f scripts/device_training_check.sh ] && [ "$DEVICE" != cpu ]; then
     step training_check 240 bash scripts/device_training_check.sh
     [ -f "$OUT/training_check.txt" ] && sed 's/^/    /' "$OUT/training_check.txt" >>"$REPORT"
 fi
-rm -rf "$OUT"/tmp_*
+rm -rf "$LOGS"/tmp_*
+tar -czf "$OUT/device_check_logs.tgz" -C "$LOGS" . && rm -rf "$LOGS"
 echo >>"$REPORT"
-echo "done; logs in $OUT" >>"$REPORT"
+echo "done; step logs in $OUT/device_check_logs.tgz" >>"$REPORT"
 cat "$REPORT"

@@ -188,7 +188,7 @@ class ATOM(BaseTracker):
                              else NetworkBoxEstimator(head, self.estimator_layers,
                                                       fast=bool(params.get("box_estimator_fast", True)),
                                                       cuda_graph=self.cuda_graph))
-            self.estimator = as_tracker_estimator(estimator)
+            self.estimator = as_tracker_estimator(estimator, self.device)
         self.refinement = RefinementSettings.from_params(params)
         self.gate = GateSettings(
             enabled=bool(params.get("refinement_gate", True)),
@@ -350,7 +350,8 @@ class ATOM(BaseTracker):
             if self.estimator is not None:
                 state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
                 start_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
-                box_patch = torch.as_tensor(start_patch, dtype=torch.float32, device=self.device)
+                # on the host: each estimator moves it where it needs it (a CUDA graph copies it into its input)
+                box_patch = torch.as_tensor(start_patch, dtype=torch.float32)
                 refined = self.estimator.estimate(state, box_patch, self.refinement, self.generator)
                 new_pos, new_sz, gate = self._gated(refined, start_patch, geom, new_pos, new_sz)
             else:

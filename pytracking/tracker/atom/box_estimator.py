@@ -63,8 +63,9 @@ class ScoredBoxEstimator:
     """A :class:`BoxEstimator` (``initialize``/``prepare``/``score`` only) with the tracker's ``estimate``:
     :func:`~pytracking.tracker.atom.box_refinement.refine_box` (autograd gradients)."""
 
-    def __init__(self, estimator: BoxEstimator) -> None:
+    def __init__(self, estimator: BoxEstimator, device: torch.device | str = "cpu") -> None:
         self.estimator = estimator
+        self.device = torch.device(device)
 
     def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
         self.estimator.initialize(features, box, geometry)
@@ -77,16 +78,16 @@ class ScoredBoxEstimator:
 
     def estimate(self, frame_state: Any, box_xywh: torch.Tensor, settings: RefinementSettings,
                  generator: torch.Generator | None = None) -> RefinedBox:
-        return refine_box(self.estimator, frame_state, box_xywh, settings, generator)
+        return refine_box(self.estimator, frame_state, box_xywh.to(self.device), settings, generator)
 
 
-def as_tracker_estimator(estimator: Any) -> Any:
+def as_tracker_estimator(estimator: Any, device: torch.device | str = "cpu") -> Any:
     """``estimator`` itself if it has ``estimate`` (the classes of this module), a :class:`BoxEstimator` wrapped
-    in :class:`ScoredBoxEstimator`; ``ValueError`` for anything else."""
+    in :class:`ScoredBoxEstimator` (its boxes on ``device``); ``ValueError`` for anything else."""
     if callable(getattr(estimator, "estimate", None)):
         return estimator
     if isinstance(estimator, BoxEstimator):
-        return ScoredBoxEstimator(estimator)
+        return ScoredBoxEstimator(estimator, device)
     raise ValueError("params.box_estimator must implement initialize/prepare/score (BoxEstimator), got "
                      f"{type(estimator).__name__}")
 
@@ -207,14 +208,15 @@ class NetworkBoxEstimator(_HeadOnLayers):
         per step, :func:`~pytracking.tracker.atom.box_refinement.refine_candidates`), replayed as a CUDA graph when
         ``prepare`` handed on graph features."""
         if isinstance(frame_state, dict) and "graph_features" in frame_state:
-            box_cpu = check_box(box_xywh.cpu())   # validated on the host: no device synchronisation
+            box_cpu = check_box(box_xywh.cpu())   # the tracker hands a host tensor: no device synchronisation
             if self.graphed is None or self.graph_settings != settings:
                 self.graph_settings = dataclasses.replace(settings)
                 constants = refinement_constants(settings, self.modulation[0].device)
                 self.graphed = GraphedRefinement(self.head, self.graph_settings, constants)
             return self.graphed(frame_state["graph_features"], box_cpu, draw_jitter(settings.num_boxes, generator))
+        box_xywh = check_box(box_xywh).to(self.modulation[0].device)
         return refine_candidates(lambda boxes, need_grad: self.score_and_grad(frame_state, boxes, need_grad), None,
-                                 check_box(box_xywh), draw_jitter(settings.num_boxes, generator), settings)
+                                 box_xywh, draw_jitter(settings.num_boxes, generator), settings)
 
     def score_and_grad(self, frame_state: list[torch.Tensor] | dict, boxes: torch.Tensor,
                        need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
