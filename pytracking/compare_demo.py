@@ -57,6 +57,14 @@ DEFAULT_ENTRIES: tuple[ComparisonEntry, ...] = (
     ComparisonEntry("OpenCV KCF", "opencv", "kcf"),
 )
 
+#: Rows of the validation benchmark's table (``run_demo --benchmark validation``).
+VALIDATION_ENTRIES: tuple[ComparisonEntry, ...] = (
+    ComparisonEntry("EBM (ML-IS)", "atom", "default"),
+    ComparisonEntry("IoU-Net", "atom", "iou"),
+    ComparisonEntry("no refinement", "atom", "no_refine"),
+    ComparisonEntry("OpenCV CSRT", "opencv", "csrt"),
+)
+
 
 @dataclass
 class ComparisonOutcome:
@@ -91,9 +99,13 @@ def ebm_margins(table: pd.DataFrame, reference: str = "EBM (ML-IS)") -> dict[str
 def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threads: int | None = None,
                    device: str | None = None, dataset_path: str | Path | None = None,
                    results_path: str | Path | None = None, out_dir: str | Path | None = None,
-                   skip_existing: bool = True, progress: bool = True) -> ComparisonOutcome:
+                   skip_existing: bool = True, progress: bool = True, benchmark: str = "demo") -> ComparisonOutcome:
     """Run every entry on the demo test split (missing weights -> a 'weights missing' row), score them,
-    print and write the table; see the module docstring. ``entries`` None: :data:`DEFAULT_ENTRIES`."""
+    print and write the table; see the module docstring. ``entries`` None: :data:`DEFAULT_ENTRIES`.
+
+    ``benchmark`` 'validation': the validation benchmark instead (report only; ``dataset_path`` must
+    be None, the root is the settings' ``validation`` entry; ``entries`` None: :data:`VALIDATION_ENTRIES`;
+    results under ``<results>/validation``, files in ``<settings plots>/validation/compare``)."""
     from pytracking.analysis.evaluate import evaluate_tracker
     from pytracking.analysis.plots import save_plots
     from pytracking.analysis.tables import save_table
@@ -106,16 +118,25 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
         default_threads,
         demo_results_root,
         missing_weights,
+        VALIDATION_NAME,
         prepare_demo_benchmark,
+        prepare_validation_benchmark,
         run_on_demo,
     )
 
     start = time.perf_counter()
-    entries = DEFAULT_ENTRIES if entries is None else tuple(entries)
+    if benchmark not in (DATASET_NAME, VALIDATION_NAME):
+        raise ValueError(f"benchmark: expected {DATASET_NAME!r} or {VALIDATION_NAME!r}, got {benchmark!r}")
+    validation = benchmark == VALIDATION_NAME
+    if validation and dataset_path is not None:
+        raise ValueError("--dataset_path: applies to the demo benchmark only")
+    if entries is None:
+        entries = VALIDATION_ENTRIES if validation else DEFAULT_ENTRIES
+    entries = tuple(entries)
     if not entries:
         raise ValueError("entries: nothing to compare")
     threads = default_threads() if threads is None else int(threads)
-    results_root = demo_results_root(results_path)
+    results_root = demo_results_root(results_path, benchmark)
     trackers = {e.label: Tracker(e.tracker, e.param, results_root=results_root, display_name=e.label)
                 for e in entries}
     missing = {}
@@ -124,8 +145,8 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
         if absent is not None:
             missing[label] = absent
             print(f"[compare] {label} ({tracker.run_label}): weights missing ({absent}); row left empty")
-    root = prepare_demo_benchmark(dataset_path, progress=progress)
-    sequences = get_dataset(DATASET_NAME, root, SPLIT)
+    root = prepare_validation_benchmark(progress) if validation else prepare_demo_benchmark(dataset_path, progress)
+    sequences = get_dataset(benchmark, root, SPLIT)
     print(f"[compare] benchmark {root}: {len(sequences)} test sequences, {sum(len(s) for s in sequences)} frames")
     runnable = [t for label, t in trackers.items() if label not in missing]
     failed = run_on_demo(runnable, sequences, root, threads, device, skip_existing)
@@ -147,15 +168,17 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
                 scored.append(result)
         rows.append(row)
     table = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
-    out = Path(out_dir) if out_dir is not None else default_out_dir("compare")
+    out = Path(out_dir) if out_dir is not None else default_out_dir("compare", benchmark=benchmark)
     csv_path = out / "compare.csv"
     save_table(table, csv_path)
-    title = (f"Demo benchmark, test split ({len(sequences)} sequences, {sum(len(s) for s in sequences)} frames); "
+    what = ("Validation benchmark (report only: nothing is tuned on it)" if validation
+            else "Demo benchmark, test split")
+    title = (f"{what} ({len(sequences)} sequences, {sum(len(s) for s in sequences)} frames); "
              "scores in %, FPS = tracker frames per second")
     md_path = out / "compare.md"
     from pytracking.evaluation.results_io import atomic_write_text
     atomic_write_text(md_path, comparison_markdown(table, title))
-    plots = save_plots(scored, out, f"demo {SPLIT}") if scored else []
+    plots = save_plots(scored, out, VALIDATION_NAME if validation else f"demo {SPLIT}") if scored else []
     outcome = ComparisonOutcome(table=table, md_path=md_path, csv_path=csv_path, plots=plots, failed=failed,
                                 missing=missing, wall_seconds=time.perf_counter() - start)
     print(comparison_markdown(table, title))

@@ -2,6 +2,7 @@
 
     python -m pytracking.run_demo [--tracker atom] [--param default] [--runid K] [--threads N]
         [--device cpu|cuda] [--results_path DIR] [--dataset_path DIR] [--out DIR] [--no_skip] [--compare]
+        [--benchmark demo|validation|both]
 
 Steps:
 
@@ -21,6 +22,13 @@ another build of the benchmark are redone, never mixed. Tables and plots go to `
 ``<settings plots>/demo/<tracker>/<param>[_NNN]``).
 
 ``--compare`` runs the comparison of :mod:`pytracking.compare_demo` instead (EBM vs. the baselines).
+
+``--benchmark validation`` runs the comparison on the validation benchmark instead
+(:mod:`ltr.synthetic.validation_benchmark`: another generator, used only to report, never to choose a
+number): ``atom`` ``default``, ``iou``, ``no_refine`` and OpenCV CSRT, the same table as ``--compare``;
+results go to ``<results>/validation``. ``--benchmark both --compare`` prints the demo comparison, then
+the validation table. ``--dataset_path`` applies to the demo benchmark only (the validation root is
+the settings' ``validation`` entry).
 Exit status 1 if a sequence failed.
 """
 from __future__ import annotations
@@ -38,6 +46,8 @@ import pandas as pd
 from pytracking.evaluation.results_io import atomic_write_text
 
 DATASET_NAME = "demo"
+VALIDATION_NAME = "validation"
+BENCHMARK_CHOICES = ("demo", "validation", "both")
 SPLIT = "test"
 MAIN_COLUMNS = ["tracker", "AUC", "P", "NP", "OP50", "OP75", "FPS"]
 BENCHMARK_MARKER = "benchmark.json"
@@ -96,18 +106,24 @@ def mark_results(results_dir: str | Path, identity: str, root: str | Path) -> No
                       json.dumps({"content_sha256": identity, "root": str(root)}, indent=1) + "\n")
 
 
-def demo_results_root(results_path: str | Path | None) -> Path:
-    """``<results_path or settings results>/demo``."""
+def prepare_validation_benchmark(progress: bool = True) -> Path:
+    """The validation benchmark's root (the settings' ``validation`` entry), built on first use."""
+    from ltr.synthetic.validation_benchmark import ensure_validation_benchmark
+    return ensure_validation_benchmark(None, progress=progress)
+
+
+def demo_results_root(results_path: str | Path | None, benchmark: str = DATASET_NAME) -> Path:
+    """``<results_path or settings results>/<benchmark>`` (``demo`` or ``validation``)."""
     if results_path is not None:
-        return Path(results_path).expanduser() / DATASET_NAME
+        return Path(results_path).expanduser() / benchmark
     from ltr.admin.local_settings import load_settings
-    return load_settings().results / DATASET_NAME
+    return load_settings().results / benchmark
 
 
-def default_out_dir(*parts: str) -> Path:
-    """``<settings plots>/demo/<parts...>``."""
+def default_out_dir(*parts: str, benchmark: str = DATASET_NAME) -> Path:
+    """``<settings plots>/<benchmark>/<parts...>``."""
     from ltr.admin.local_settings import load_settings
-    return load_settings().plots.joinpath(DATASET_NAME, *parts)
+    return load_settings().plots.joinpath(benchmark, *parts)
 
 
 def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, device: str | None,
@@ -204,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
     parser.add_argument("--compare", action="store_true",
                         help="run the comparison (EBM ML-IS / NCE+, IoU-Net, Gaussian-NLL, no refinement, CSRT, KCF)")
+    parser.add_argument("--benchmark", choices=BENCHMARK_CHOICES, default="demo",
+                        help="demo (default); validation: the report-only benchmark's comparison (atom default, "
+                             "iou, no_refine, CSRT); both: with --compare, the demo comparison then the validation one")
     parser.add_argument("--quiet", action="store_true", help="no progress bar for the benchmark build")
     return parser
 
@@ -213,15 +232,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 0:
         parser.error("argument --threads: must be >= 0")
-    if args.compare:
+    if args.benchmark == "both" and not args.compare:
+        parser.error("argument --benchmark: 'both' needs --compare")
+    if args.compare or args.benchmark != "demo":
         from pytracking.compare_demo import run_comparison
-        try:
-            outcome = run_comparison(threads=args.threads, device=args.device, dataset_path=args.dataset_path,
-                                     results_path=args.results_path, out_dir=args.out,
-                                     skip_existing=not args.no_skip, progress=not args.quiet)
-        except ValueError as err:
-            parser.error(str(err))
-        return 1 if outcome.failed else 0
+        benchmarks = {"demo": ["demo"], "validation": ["validation"], "both": ["demo", "validation"]}[args.benchmark]
+        failed = False
+        for benchmark in benchmarks:
+            out = args.out if len(benchmarks) == 1 or args.out is None else str(Path(args.out) / benchmark)
+            try:
+                outcome = run_comparison(threads=args.threads, device=args.device,
+                                         dataset_path=args.dataset_path if benchmark == "demo" else None,
+                                         results_path=args.results_path, out_dir=out,
+                                         skip_existing=not args.no_skip, progress=not args.quiet,
+                                         benchmark=benchmark)
+            except ValueError as err:
+                parser.error(str(err))
+            failed = failed or bool(outcome.failed)
+        return 1 if failed else 0
     from pytracking.evaluation.tracker import available_parameters, available_trackers
     if args.tracker not in available_trackers():
         parser.error(f"argument --tracker: unknown tracker {args.tracker!r}; available: {available_trackers()}")

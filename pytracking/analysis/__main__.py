@@ -2,11 +2,14 @@
 
     python -m pytracking.analysis --dataset_name uav [--dataset_path DIR] --results_path DIR
         [--trackers atom/default opencv/csrt ...] [--csv FILE] [--plots DIR] [--per_sequence]
-        [--allow_incomplete] [--split SPLIT]
+        [--allow_incomplete] [--split SPLIT] [--compare_to tracker/param]
 
 Without ``--trackers`` every ``tracker/param`` folder in the results path is scored. Trackers with
 missing result files are listed and marked incomplete (scores '-' unless ``--allow_incomplete``).
 Without ``--csv`` the table goes to ``<settings plots>/<dataset>/results.csv``.
+``--compare_to C`` also prints, per sequence, each tracker's AUC, its difference to C's and the harm
+rate (share of scored frames where its box has a lower IoU than C's; :mod:`pytracking.analysis.compare`),
+saved as ``<csv stem>_compare.csv``.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per_sequence", action="store_true", help="also print and save per-sequence AUC")
     parser.add_argument("--allow_incomplete", action="store_true",
                         help="score incomplete trackers over the sequences they have (still marked incomplete)")
+    parser.add_argument("--compare_to", default=None, metavar="TRACKER/PARAM",
+                        help="reference: per-sequence AUC difference and harm rate of each --trackers entry against it")
     return parser
 
 
@@ -80,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         save_table(per_seq, seq_csv, index=True)
         print("AUC per sequence:")
         print(to_markdown(per_seq, index=True))
+    if args.compare_to:
+        from pytracking.analysis.compare import HARM_TOLERANCE, compare_to_reference
+        others = [t for t in trackers if t.strip("/") != args.compare_to.strip("/")]
+        try:
+            comparison = compare_to_reference(results_root, others, args.compare_to, sequences)
+        except ValueError as err:
+            parser.error(str(err))
+        cmp_csv = csv_path.with_name(csv_path.stem + "_compare.csv")
+        save_table(comparison, cmp_csv, index=True)
+        print(f"Against {args.compare_to}: AUC per sequence, dAUC = AUC - AUC({args.compare_to}), harm% = share of "
+              f"scored frames with IoU lower than {args.compare_to}'s by more than {HARM_TOLERANCE:g} "
+              "(mean row: AUC and dAUC averaged over sequences, harm% pooled over all frames)")
+        print(to_markdown(comparison, index=True))
     if args.plots:
         from pytracking.analysis.plots import save_plots
         for path in save_plots(results, args.plots, args.dataset_name):

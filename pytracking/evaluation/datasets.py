@@ -14,6 +14,7 @@ got10k_test    GOT10KDataset                got10k            test
 otb            OTBDataset                   otb               -
 folder         FolderDataset                (path required)   all folders
 demo           FolderDataset                demo              test
+validation     FolderDataset                validation        test
 ============== ============================ ================= =====================
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ _REGISTRY: dict[str, tuple[str | None, Callable[[Path, str | None], BaseDataset]
     "otb": ("otb", lambda root, split: OTBDataset(root)),
     "folder": (None, lambda root, split: FolderDataset(root, split, name="folder")),
     "demo": ("demo", lambda root, split: FolderDataset(root, split or "test", name="demo")),
+    "validation": ("validation", lambda root, split: FolderDataset(root, split or "test", name="validation")),
 }
 
 
