@@ -19,8 +19,8 @@ from pytracking.evaluation.datasets import get_dataset
 def test_sources_are_not_the_demo_photographs():
     demo = {name for pools in PHOTO_POOLS.values() for names in pools.values() for name in names}
     assert not demo & set(TARGET_SOURCES)
-    for source in ("grace_hopper", "present", "microaneurysms"):
-        image, _ = load_target_image(source)
+    for source in ("grace_hopper", "microaneurysms"):
+        image = load_target_image(source)
         for name in demo:  # also under another name (skimage's cat is the demo's chelsea)
             photo = load_photo(name)
             assert photo.shape != image.shape or not np.array_equal(photo, image), (source, name)
@@ -36,16 +36,16 @@ def test_scenarios_have_their_challenges(plans):
     assert max(max(s.size) / min(s.size) for s in SCENARIOS) >= 8, "an elongated target, aspect 1:8"
     assert min(p.boxes[:, 2:].min() for p in plans.values()) < 12, "a thin target"
     assert max(np.abs(np.rad2deg(p.target.angle)).max() for p in plans.values()) > 40, "rotation to +-45 deg"
-    for name in ("present", "presentcombo"):  # out of view, then back
+    for name in ("bikecrop", "hoppercombo"):  # out of view, then back
         oov = np.nonzero(plans[name].out_of_view)[0]
         assert len(oov) >= 10 and (~plans[name].out_of_view[oov[-1] + 1:]).sum() >= 20
     speeds = {n: np.hypot(*np.diff(p.target.center, axis=0).T).max() for n, p in plans.items()}
-    assert speeds["present"] >= 12 and plans["present"].target.blur_exposure > 0.5, "fast motion with blur"
+    assert speeds["bikecrop"] >= 12 and plans["bikecrop"].target.blur_exposure > 0.5, "fast motion with blur"
     growth = {n: math.sqrt((p.boxes[:, 2] * p.boxes[:, 3]).max() / (p.boxes[0, 2] * p.boxes[0, 3]))
               for n, p in plans.items()}
     assert 3.0 <= growth["carphone"] <= 5.0, "an approaching target"
     assert plans["retina"].full_occlusion.sum() > 0 and plans["retina"].occluders
-    assert plans["bunny"].distractors and plans["presentcombo"].distractors
+    assert plans["bunny"].distractors and plans["hoppercombo"].distractors
     for p in plans.values():  # the first frame (the tracker's initial box) is visible
         assert not p.out_of_view[0] and not p.full_occlusion[0]
 

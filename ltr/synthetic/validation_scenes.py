@@ -43,7 +43,7 @@ IMAGE_SIZE = (480, 360)
 class Scenario:
     """One sequence's recipe (sizes in pixels at the first frame, speeds in px/frame).
 
-    ``mask``: 'rect' | 'ellipse' | 'rounded' | 'alpha' (the source's alpha) | 'horse';
+    ``mask``: 'rect' | 'ellipse' | 'rounded' | 'horse' (the silhouette);
     ``scale_growth``: scale at the end relative to the start (perspective approach, >1 grows);
     ``out_of_view``: frames ``(start, stop)`` the target spends outside the image (None: never);
     ``occluders``: kinds ('full' or 'partial'), one per occluder.
@@ -70,7 +70,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("thinpole", 200, "grace_hopper", "rect", (14, 100), "bikes",
              ("thin", "rotation", "fast_motion", "scale_change"), speed=(1.0, 9.0), max_angle_deg=45,
              scale_growth=0.55),
-    Scenario("present", 200, "present", "alpha", (56, 56), "bikes",
+    Scenario("bikecrop", 200, "bikes", "ellipse", (56, 50), "bikes",
              ("fast_motion", "motion_blur", "out_of_view"), speed=(6.0, 15.0), out_of_view=(96, 106),
              blur_exposure=0.8),
     Scenario("carphone", 180, "carphone", "ellipse", (40, 48), "bunny",
@@ -87,7 +87,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("carphonefast", 180, "carphone", "rect", (36, 44), "carphone",
              ("fast_motion", "motion_blur", "scale_change"), speed=(8.0, 13.0), scale_growth=2.0,
              blur_exposure=0.8),
-    Scenario("presentcombo", 200, "present", "alpha", (48, 40), "bunny",
+    Scenario("hoppercombo", 200, "grace_hopper", "rounded", (48, 40), "bunny",
              ("distractor", "rotation", "out_of_view", "occlusion"), speed=(2.0, 6.0), max_angle_deg=30,
              out_of_view=(134, 140), occluders=("partial",), distractor=True),
 )
@@ -181,7 +181,7 @@ def _crop(rng: np.random.Generator, image: np.ndarray, aspect: float, tex_wh: tu
     return cv2.resize(patch, tex_wh, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def _mask(kind: str, tex_wh: tuple[int, int], source_alpha: np.ndarray | None) -> np.ndarray:
+def _mask(kind: str, tex_wh: tuple[int, int]) -> np.ndarray:
     w, h = tex_wh
     if kind == "rect":
         return np.ones((h, w), np.float32)
@@ -196,10 +196,6 @@ def _mask(kind: str, tex_wh: tuple[int, int], source_alpha: np.ndarray | None) -
             dx, dy = np.maximum(np.abs(qx) - (0.5 - r), 0), np.maximum(np.abs(qy) - (0.5 - r), 0)
             inside = dx ** 2 + dy ** 2 <= r * r
         return cv2.resize(inside.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-    if kind == "alpha":
-        if source_alpha is None:
-            raise ValueError("mask 'alpha': the source has no alpha channel")
-        return cv2.resize(source_alpha, (w, h), interpolation=cv2.INTER_AREA)
     if kind == "horse":
         return cv2.resize(load_mask_image("horse"), (w, h), interpolation=cv2.INTER_AREA)
     raise ValueError(f"mask: unknown kind {kind!r}")
@@ -247,12 +243,8 @@ def plan_validation_sequence(scenario: Scenario, seed: int) -> ValidationPlan:
     base = np.array(scenario.size, np.float64)
     aspect = base[0] / base[1]
     tex_wh = _texture_shape(aspect)
-    image, source_alpha = load_target_image(scenario.target)
-    if scenario.mask == "alpha":
-        texture = cv2.resize(image, tex_wh, interpolation=cv2.INTER_AREA).astype(np.float32)
-    else:
-        texture = _crop(rng, image, aspect, tex_wh, (0.25, 0.6))
-    mask = _mask(scenario.mask, tex_wh, source_alpha)
+    texture = _crop(rng, load_target_image(scenario.target), aspect, tex_wh, (0.25, 0.6))
+    mask = _mask(scenario.mask, tex_wh)
 
     # --- size, aspect, rotation
     start, stop = int(0.15 * n), int(0.9 * n)
@@ -327,7 +319,7 @@ def plan_validation_sequence(scenario: Scenario, seed: int) -> ValidationPlan:
                     + tt[:, None] * ((ext + side) / cross) * direction)
         o_wh = _texture_shape(o_aspect)
         o_tex = _crop(rng, occ_frames[int(rng.integers(len(occ_frames)))], o_aspect, o_wh, (0.2, 0.5))
-        o_mask = _mask("ellipse" if k % 2 == 0 else "rounded", o_wh, None)
+        o_mask = _mask("ellipse" if k % 2 == 0 else "rounded", o_wh)
         occluders.append(_layer(o_tex, o_mask, o_center, np.repeat(o_size[None], n, 0),
                                 np.full(n, rng.uniform(-0.4, 0.4)), 0.3))
     # the first frames (the tracker's initial box) are never occluded

