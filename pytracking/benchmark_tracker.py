@@ -92,7 +92,7 @@ def _load_params(tracker: str, param: str) -> Any:
 
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
               image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
-              cuda_graph: bool = True) -> dict[str, float]:
+              cuda_graph: bool = True, compile_refinement: bool = False) -> dict[str, float]:
     """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
     ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
     ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
@@ -103,6 +103,7 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
     if reference:
         params.box_estimator_fast = False
     params.cuda_graph = cuda_graph
+    params.compile_refinement = compile_refinement
     net_path = params.get("net_path", None)
     if params.get("net_constructor", None) is None and (net_path is None or not Path(net_path).is_file()):
         print(f"note: {net_path} not found: using the registry fallback {params.get('fallback_net_constructor')} "
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="estimator on the reference (autograd) path instead of the inference fast path")
     parser.add_argument("--no_cuda_graph", action="store_true",
                         help="on CUDA, run the backbone and the refinement eagerly instead of replaying CUDA graphs")
+    parser.add_argument("--compile_refinement", action="store_true",
+                        help="on CUDA, also torch.compile the estimator's pass (experimental; compiles on the first frame)")
     parser.add_argument("--processes", type=int, default=0, metavar="W",
                         help="instead: aggregate frames/s of W worker processes tracking at once (an evaluation pool; "
                              "on one GPU they share it), measured after every worker has warmed up")
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
             args.output.write_text(json.dumps({"tracker": args.tracker, "param": args.param, **pool}, indent=2) + "\n")
         return
     result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size,
-                       reference=args.reference, cuda_graph=not args.no_cuda_graph)
+                       reference=args.reference, cuda_graph=not args.no_cuda_graph,
+                       compile_refinement=args.compile_refinement)
     total = result["total"]
     path = "reference estimator path" if args.reference else "fast estimator path"
     from pytracking.tracker.atom.atom import resolve_device
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     device = resolve_device(args.device)
     if device.type == "cuda":
         path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"
+        path += ", compiled head" if args.compile_refinement else ""
     machine = machine_description(device)
     print(f"{args.tracker}/{args.param} ({path}): median over {args.frames} frames, {args.threads} threads, "
           f"target located in {int(result['frames_located'])} frames")

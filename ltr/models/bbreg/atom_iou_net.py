@@ -367,7 +367,8 @@ class AtomIoUNetInference:
             if not need_grad:
                 continue
             grad_pooled = torch.where(hidden > 0, self.pred_weights[level], self.zero) @ weight   # [N, P * P * C]
-            torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1), out=grad_norm_all[level])
+            # slice assignment rather than ``out=`` (same kernel; torch.compile cannot trace a strided ``out``)
+            grad_norm_all[level] = torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1))
             grad_bins = grad_pooled.view_as(bins) * norm                    # [N, q, p, C]
             by_rows = (weights_y.reshape(-1, rows) @ map_h).view(num_boxes, pool * channels, cols)   # B F [N, (p, c), Ww]
             grad_wx = torch.bmm(grad_bins.view(num_boxes, pool, pool * channels), by_rows)       # dA [N, P(q), Ww]
@@ -376,8 +377,8 @@ class AtomIoUNetInference:
             grad_wy = grad_wy.view(num_boxes, pool, pool, rows).sum(1)
             diff = self.edge_diff[level]
             slope = slope_all[level, :, :, :pool + 1]                       # k [N, 2, P + 1, S]
-            torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols], out=grad_edges_all[level, :, 0, :pool + 1])
-            torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows], out=grad_edges_all[level, :, 1, :pool + 1])
+            grad_edges_all[level, :, 0, :pool + 1] = torch.linalg.vecdot(diff @ grad_wx, slope[:, 0, :, :cols])
+            grad_edges_all[level, :, 1, :pool + 1] = torch.linalg.vecdot(diff @ grad_wy, slope[:, 1, :, :rows])
         if not need_grad:
             return score, None
         # edges = lo + extent * steps; norm = P^2 / (ext_x ext_y); both levels at once

@@ -146,6 +146,10 @@ class ATOM(BaseTracker):
     def __init__(self, params: Any) -> None:
         super().__init__(params)
         self.device = resolve_device(params.get("device", "auto"))
+        if self.device.type == "cuda" and bool(params.get("deterministic", True)):
+            # the classifier's Gauss-Newton steps differentiate convolutions: cuDNN's fastest backward kernels
+            # accumulate with atomics, so two runs of one seed would differ (process-wide setting)
+            torch.backends.cudnn.deterministic = True
         self.net = load_tracker_network(params, self.device)
         self.classifier_layer = str(params.get("classifier_layer", "layer3"))
         self.estimator_layers = tuple(params.get("estimator_layers", ("layer2", "layer3")))
@@ -187,7 +191,8 @@ class ATOM(BaseTracker):
                 estimator = (RegressionBoxEstimator(head, self.estimator_layers) if regression
                              else NetworkBoxEstimator(head, self.estimator_layers,
                                                       fast=bool(params.get("box_estimator_fast", True)),
-                                                      cuda_graph=self.cuda_graph))
+                                                      cuda_graph=self.cuda_graph,
+                                                      compile_head=bool(params.get("compile_refinement", False))))
             self.estimator = as_tracker_estimator(estimator, self.device)
         self.refinement = RefinementSettings.from_params(params)
         self.gate = GateSettings(

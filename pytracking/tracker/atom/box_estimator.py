@@ -155,15 +155,17 @@ class NetworkBoxEstimator(_HeadOnLayers):
 
     On a CUDA device the fast path computes the maps over the whole feature map (``full_map``: static shapes) and,
     with ``cuda_graph`` (default), :meth:`estimate` replays the frame's refinement as one CUDA graph
-    (:mod:`~pytracking.tracker.atom.graphed_refinement`); ``prepare`` then only hands the features on."""
+    (:mod:`~pytracking.tracker.atom.graphed_refinement`); ``prepare`` then only hands the features on.
+    ``compile_head`` (CUDA only, experimental) also runs the head's pass through ``torch.compile``."""
 
     required = ("predict_iou",)
 
     def __init__(self, bb_regressor: nn.Module, layers: Sequence[str] = ("layer2", "layer3"), fast: bool = True,
-                 cuda_graph: bool = True) -> None:
+                 cuda_graph: bool = True, compile_head: bool = False) -> None:
         super().__init__(bb_regressor, layers)
         self.fast = bool(fast)
         self.cuda_graph = bool(cuda_graph)
+        self.compile_head = bool(compile_head)
         self.head: AtomIoUNetInference | None = None
         self.graphed: GraphedRefinement | None = None
 
@@ -175,6 +177,9 @@ class NetworkBoxEstimator(_HeadOnLayers):
         if self.fast and type(self.net) is AtomIoUNet and not self.net.training:
             on_cuda = self.modulation[0].device.type == "cuda"
             self.head = AtomIoUNetInference(self.net, self.modulation, full_map=on_cuda)
+            if self.compile_head and on_cuda:
+                # inductor fuses the pass's ~100 small kernels (compiled on the first frame, before graph capture)
+                self.head.score_and_grad = torch.compile(self.head.score_and_grad, fullgraph=True, dynamic=False)
             self.graph_settings: RefinementSettings | None = None
             self.use_graph = on_cuda and self.cuda_graph
 
