@@ -97,11 +97,10 @@ def mark_results(results_dir: str | Path, identity: str, root: str | Path) -> No
 
 
 def demo_results_root(results_path: str | Path | None) -> Path:
-    """``<results_path or settings results>/demo``."""
-    if results_path is not None:
-        return Path(results_path).expanduser() / DATASET_NAME
-    from ltr.admin.local_settings import load_settings
-    return load_settings().results / DATASET_NAME
+    """``<results_path or settings results>/demo``: the layout of ``run_tracker --dataset_name demo``, which
+    ``python -m pytracking.analysis --dataset_name demo`` reads."""
+    from pytracking.evaluation.results_io import dataset_results_root
+    return dataset_results_root(results_path, DATASET_NAME)
 
 
 def default_out_dir(*parts: str) -> Path:

@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         trackers, dataset = function()
     except ValueError as err:
         parser.error(str(err))
+    dataset_name = dataset[0].dataset if dataset else ""
+    for tracker in trackers:  # the one results layout: <results>/<dataset>/<tracker>/<param>[_NNN]
+        if dataset_name and tracker.results_root.name != dataset_name:
+            tracker.results_root = tracker.results_root / dataset_name
     report = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug,
                          skip_existing=not args.no_skip, device=args.device, shard=shard)
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")

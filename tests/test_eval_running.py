@@ -106,8 +106,8 @@ def test_run_tracker_cli_on_folder_dataset(tmp_path, capsys):
     argv = ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(root), "--split", "test",
             "--results_path", str(results), "--sequence", "1", "--device", "cpu"]
     assert run_tracker_main(argv) == 0
-    assert sorted(p.name for p in (results / "opencv" / "kcf").iterdir()) == ["cat-2.txt", "cat-2_time.txt"]
-    assert read_boxes(results / "opencv" / "kcf" / "cat-2.txt").shape == (4, 4)
+    assert sorted(p.name for p in (results / "folder" / "opencv" / "kcf").iterdir()) == ["cat-2.txt", "cat-2_time.txt"]
+    assert read_boxes(results / "folder" / "opencv" / "kcf" / "cat-2.txt").shape == (4, 4)
 
 
 @pytest.mark.parametrize("argv, message", [

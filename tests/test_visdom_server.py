@@ -258,9 +258,9 @@ def test_run_tracker_use_visdom_shows_benchmark_frames(server_port, tmp_path):
     assert run_tracker.main(args + ["--use_visdom", "--visdom_port", str(server_port)]) == 0
     tracking = window_data(server_port, "tracking", env="opencv_kcf")
     assert tracking["content"]["caption"].startswith("frame 3")
-    with_display = read_boxes(tmp_path / "res" / "opencv" / "kcf" / "cat-1.txt")
+    with_display = read_boxes(tmp_path / "res" / "folder" / "opencv" / "kcf" / "cat-1.txt")
     assert run_tracker.main(args + ["--no_skip", "--results_path", str(tmp_path / "res2")]) == 0
-    assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "opencv" / "kcf" / "cat-1.txt"))
+    assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "folder" / "opencv" / "kcf" / "cat-1.txt"))
 
 
 def test_training_streams_loss_curves(server_port, tmp_path):

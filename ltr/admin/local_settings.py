@@ -25,8 +25,8 @@ DEFAULT_TEXT = """# Local settings of this checkout (created by install.sh; edit
 
 [paths]
 workspace = "workspace"          # checkpoints, TensorBoard logs of training
-results = "results"              # tracking results (one folder per tracker/parameter/run)
-plots = "results/plots"          # analysis plots and tables
+results = "results"              # tracking results: <results>/<dataset>/<tracker>/<param>[_NNN]/
+plots = "plots"                  # analysis plots and tables (kept out of the results tree)
 
 [device]
 device = "auto"                  # auto | cpu | cuda | cuda:N

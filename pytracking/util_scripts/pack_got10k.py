@@ -60,14 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from pytracking.analysis.evaluate import find_run_dirs
     from pytracking.evaluation import Tracker, get_dataset
+    from pytracking.evaluation.results_io import dataset_results_root
+    results_root = dataset_results_root(args.results_path, "got10k_test")
     try:
         if args.runids:
-            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=args.results_path)
+            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=results_root)
                         for r in args.runids]
             run_dirs = [t.results_dir for t in trackers]
             root = trackers[0].results_root
         else:
-            root = Tracker(args.tracker_name, args.tracker_param, results_root=args.results_path).results_root
+            root = results_root
             run_dirs = find_run_dirs(root, f"{args.tracker_name}/{args.tracker_param}")
             if len(run_dirs) > MAX_RUNS:
                 parser.error(f"argument --runids: {len(run_dirs)} runs found, choose at most {MAX_RUNS}")

@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/trackingnet_<t>_<p>.zip)")
     args = parser.parse_args(argv)
     from pytracking.evaluation import Tracker, get_dataset
+    from pytracking.evaluation.results_io import dataset_results_root
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid, results_root=args.results_path)
+        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
+                          results_root=dataset_results_root(args.results_path, "trackingnet"))
         sequences = get_dataset("trackingnet", args.dataset_path, "test")
         output = Path(args.output) if args.output else (
             tracker.results_root / "packed" / f"trackingnet_{tracker.run_label.replace('/', '_')}.zip")
