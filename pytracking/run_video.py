@@ -118,6 +118,17 @@ def build_tracker_factory(name: str, param: str, debug: int = 0,
     return make
 
 
+def check_box_in_frame(box: Sequence[float], width: int, height: int) -> None:
+    """ValueError unless ``box`` (``x, y, w, h``) overlaps the ``width x height`` frame
+    (``[x, x + w] x [y, y + h]`` meets ``[0, width] x [0, height]`` with a positive area)."""
+    x, y, w, h = box
+    overlap_w = min(x + w, width) - max(x, 0.0)
+    overlap_h = min(y + h, height) - max(y, 0.0)
+    if overlap_w <= 0 or overlap_h <= 0:
+        raise ValueError(f"--optional_box {x:g} {y:g} {w:g} {h:g} does not overlap the first frame "
+                         f"({width}x{height}): x + w must be > 0 and x < {width}, y + h > 0 and y < {height}")
+
+
 def parse_box(values: Sequence[float]) -> list[float]:
     """``[x, y, w, h]`` from 4 numbers; ValueError unless finite with w, h > 0."""
     box = [float(v) for v in values]
@@ -420,6 +431,12 @@ def main(argv: list[str] | None = None) -> int:
         if first is None:
             print(f"{prog}: error: {args.videofile}: no frames could be decoded", file=sys.stderr)
             return EXIT_USAGE
+        if init_box is not None:
+            try:
+                check_box_in_frame(init_box, first.shape[1], first.shape[0])
+            except ValueError as exc:
+                print(f"{prog}: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
         if want_window or init_box is None:
             window = OpenCVWindow(f"{prog}: {args.videofile.name}")
         if want_window and args.debug >= 1:
