@@ -139,7 +139,7 @@ def test_estimator_type_must_match_the_head():
 # ------------------------------------------------------------------------------- main command
 def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--tracker", "opencv", "--param", "kcf", "--dataset_path", str(demo_root),
+    argv = ["opencv", "kcf", "--dataset_path", str(demo_root),
             "--results_path", str(tmp_path / "results"), "--out", str(out), "--threads", "0"]
     assert run_demo.main(argv) == 0
     printed = capsys.readouterr().out
@@ -240,3 +240,35 @@ def test_compare_flag_of_the_main_command(demo_root, tmp_path, monkeypatch, caps
 def test_ebm_margins():
     table = pd.DataFrame({"tracker": ["EBM (ML-IS)", "IoU-Net", "KCF"], "AUC": [60.0, 58.5, math.nan]})
     assert compare_demo.ebm_margins(table) == {"IoU-Net": pytest.approx(1.5)}
+
+
+# ------------------------------------------------------------------------------- one results layout
+def test_analysis_of_the_demo_scores_what_run_demo_wrote(demo_root, tmp_path, monkeypatch, capsys):
+    """``run_demo`` then ``analysis --dataset_name demo`` with no other flag: the same tracker, the same
+    scores; plots live outside the results tree; the printed table names the benchmark's content hash."""
+    from ltr.synthetic.demo_benchmark import read_manifest
+    from pytracking.analysis.__main__ import main as analysis_main
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[paths]\nresults = "{tmp_path / "results"}"\nworkspace = "{tmp_path / "ws"}"\n'
+                        f'[datasets]\ndemo = "{demo_root}"\n')
+    monkeypatch.setenv("EBMTRACK_SETTINGS", str(settings))
+    assert run_demo.main(["opencv", "kcf", "--dataset_path", str(demo_root), "--threads", "0", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    content_hash = read_manifest(demo_root)["content_sha256"]
+    assert f"build sha256 {content_hash[:16]} " in printed
+    demo_table = pd.read_csv(tmp_path / "plots" / "demo" / "opencv" / "kcf" / "results.csv")
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["demo"]     # no plots in the results
+    assert analysis_main(["--dataset_name", "demo"]) == 0
+    scored = pd.read_csv(tmp_path / "plots" / "demo" / "results.csv")
+    assert scored["tracker"].tolist() == ["opencv/kcf"]
+    for column in ("AUC", "P", "NP", "OP50", "OP75"):
+        assert scored.loc[0, column] == pytest.approx(demo_table.loc[0, column])
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["demo"]
+
+
+def test_old_tracker_and_param_options_still_work():
+    args = run_demo.parse_args(["--tracker", "opencv", "--param", "kcf"])
+    assert (args.tracker_name, args.tracker_param) == ("opencv", "kcf")
+    args = run_demo.parse_args(["opencv", "csrt"])
+    assert (args.tracker_name, args.tracker_param) == ("opencv", "csrt")
+    assert (run_demo.parse_args([]).tracker_name, run_demo.parse_args([]).tracker_param) == ("atom", "default")
