@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --debug >= 1: show the frame, box and debug panels in visdom (server started "
                              "on 127.0.0.1 if none answers); --debug 2 adds pause (space) / step (right arrow)")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port (localhost)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     return parser
 
 
@@ -65,12 +67,13 @@ def visdom_observer(port: int, env: str, debug: int):
     from pytracking.utils.visdom import VisdomPanels
     from pytracking.visdom_server import ensure_visdom_server
 
-    if not ensure_visdom_server(port):
+    if not ensure_visdom_server(port, for_run=True):
         return None
     panels = VisdomPanels(port=port, env=env.replace("/", "_"), debug=max(debug, 1))
     if not panels.enabled:
         return None
-    print(f"[run] visdom: http://127.0.0.1:{port} (environment {env.replace('/', '_')})")
+    from pytracking.visdom_server import env_url
+    print(f"[run] visdom: {env_url(port, env.replace('/', '_'))}")
 
     def observe(frame_index: int, image, output: dict) -> None:
         panels.update(image, output, frame_num=frame_index)
@@ -107,10 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[run] SKIPPED {name}: {error}", file=sys.stderr)
     if args.use_visdom and args.threads > 1:
         parser.error("argument --use_visdom: needs --threads 0 or 1 (worker processes cannot show frames)")
-    observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) if args.use_visdom else None
+    if args.use_visdom and args.debug < 1:
+        print("[run] --use_visdom shows nothing with --debug 0: no visdom server started (add --debug 1)",
+              file=sys.stderr)
+    observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) \
+        if args.use_visdom and args.debug >= 1 else None
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
-    report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
-                         skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
+    try:
+        report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
+                             skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
+    finally:
+        if observer is not None:
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, "[run]")
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, "
           f"failed {len(report.failed) + len(load_errors)}"
           + (f" ({len(load_errors)} could not be loaded: {', '.join(load_errors)})" if load_errors else ""))

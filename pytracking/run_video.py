@@ -346,12 +346,13 @@ def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> Any | None
     from pytracking.utils.visdom import VisdomPanels
     from pytracking.visdom_server import ensure_visdom_server
 
-    if not ensure_visdom_server(port):
+    if not ensure_visdom_server(port, for_run=True):
         return None
     panels = VisdomPanels(port, env=env, debug=max(debug, 1))
     if not panels.enabled:
         return None
-    print(f"{prog}: visdom panels at http://127.0.0.1:{port} (environment {env})", flush=True)
+    from pytracking.visdom_server import env_url
+    print(f"{prog}: visdom panels at {env_url(port, env)}", flush=True)
     return panels
 
 
@@ -382,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "--use_visdom (>= 2 there: pause/step)")
     parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
     return parser
 
@@ -471,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
         if panels is not None:
             panels.close()
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
 
     n = len(result.boxes)
     mean_fps = float(np.mean(1.0 / np.maximum(result.times[1:], 1e-6))) if n > 1 else float("nan")

@@ -287,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(>= 2 there: pause/step)")
     parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     parser.add_argument("--save_results", type=Path, default=None, metavar="DIR",
                         help="write DIR/target_<k>.txt (frame,x,y,w,h rows) at exit")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
@@ -321,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         if panels is not None:
             panels.close()
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
         return EXIT_UNAVAILABLE
 
     def announce(target: Target) -> None:
@@ -340,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             debug_windows.close()
         if panels is not None:
             panels.close()
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
     targets = demo.all_targets()
     how = "stopped with q" if demo.quit else "end of source" if args.max_frames is None or shown < args.max_frames \
         else "--max_frames reached"
