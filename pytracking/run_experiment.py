@@ -18,15 +18,20 @@ def available_experiment_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pytracking.run_experiment", description=__doc__.splitlines()[0])
     parser.add_argument("experiment_module", help="module name in pytracking/experiments/")
     parser.add_argument("experiment_name", help="function in that module returning (trackers, dataset)")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3])
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 or 1: run in-process)")
+    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3], help="debug level")
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: every n-th sequence starting at i")
-    parser.add_argument("--no_skip", action="store_true")
+    parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     modules = available_experiment_modules()
     if args.experiment_module not in modules:

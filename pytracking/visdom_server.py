@@ -197,13 +197,18 @@ def stop_spawned_servers(ports: list[int] | None = None) -> None:
             process.wait(timeout=10)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pytracking.visdom_server",
         description="Start visdom on 127.0.0.1 without downloading its page assets (offline).")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--env_path", type=Path, default=None,
                         help="folder of saved visdom environments (default <workspace>/visdom)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be in [1, 65535], got {args.port}")

@@ -92,7 +92,7 @@ def test_missing_dataset_root_names_setting_and_files(tmp_path, monkeypatch, cap
     assert "bbreg/atom_ebm_paper" in message and "atom_ebm_paper.py" in message and "absent.toml" in message
     monkeypatch.setenv("EBMTRACK_SETTINGS", str(tmp_path / "absent.toml"))
     assert run_training.main(["bbreg", "atom_iou_paper", "--device", "cpu", "--workspace", str(tmp_path),
-                              "--no-progress"]) == 2
+                              "--no_progress"]) == 2
     assert "lasot" in capsys.readouterr().err
 
 

@@ -133,9 +133,14 @@ def create_default(path: Path | None = None) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ltr.admin.local_settings", description=__doc__.splitlines()[0])
     parser.add_argument("--create", action="store_true", help="write the default file if it is missing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.create:
         file = settings_path()

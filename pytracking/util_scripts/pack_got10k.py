@@ -48,15 +48,21 @@ def pack_got10k(run_dirs: TypingSequence[str | Path], sequences: TypingSequence[
     return write_zip(output_zip, entries)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_got10k",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("tracker_name")
-    parser.add_argument("tracker_param")
+    parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
+    parser.add_argument("tracker_param", help="parameter file name, e.g. default")
     parser.add_argument("--runids", type=int, nargs="+", default=None, help="run ids to pack (at most 3)")
-    parser.add_argument("--results_path", default=None)
+    parser.add_argument("--results_path", default=None,
+                        help="results root holding got10k_test/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--dataset_path", default=None, help="GOT-10k root (default: the settings' entry)")
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/got10k_<t>_<p>.zip)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     from pytracking.analysis.evaluate import find_run_dirs
     from pytracking.evaluation import Tracker, get_dataset
