@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail_in_ci
 import torch
 
 from ltr.admin import checkpoint as ckpt
@@ -54,7 +55,7 @@ def _torchrun() -> str:
         return str(path)
     found = shutil.which("torchrun")
     if found is None:
-        pytest.skip("torchrun is not on PATH")
+        skip_or_fail_in_ci("torchrun is not on PATH")
     return found
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import skip_or_fail_in_ci
 
 from pytracking import visdom_server
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -181,7 +182,7 @@ def chromium(args, url, user_dir, timeout=90):
 
 def test_page_renders_the_tracking_panels_in_headless_chromium(server_port, pushed_panels, tmp_path):
     if find_chromium() is None:
-        pytest.skip("Chromium is not installed (Debian package: chromium); the browser check needs it")
+        skip_or_fail_in_ci("Chromium is not installed (Debian package: chromium); the browser check needs it")
     url = f"http://127.0.0.1:{server_port}/env/{ENV}"
     dom = chromium(["--dump-dom"], url, tmp_path / "profile_dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
