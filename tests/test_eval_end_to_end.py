@@ -6,29 +6,12 @@ import pandas as pd
 import pytest
 
 from fixtures_layouts import make_lasot
+from independent_metrics import auc_and_precision
 from pytracking import run_tracker
 from pytracking.analysis.__main__ import main as analysis_main
 from pytracking.evaluation import get_dataset
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.util_scripts.pack_trackingnet import pack_trackingnet
-
-
-def independent_auc_and_precision(gt_by_seq: dict, pred_by_seq: dict) -> tuple[float, float]:
-    """AUC (IoU > t for t = 0, 0.05, ..., 1, mean over sequences then thresholds) and precision (centre
-    error <= 20 px), in percent, written out here without the package's metrics."""
-    thresholds = np.linspace(0, 1, 21)
-    success, precision = [], []
-    for name, gt in gt_by_seq.items():
-        pred = pred_by_seq[name]
-        x1, y1 = np.maximum(gt[:, 0], pred[:, 0]), np.maximum(gt[:, 1], pred[:, 1])
-        x2 = np.minimum(gt[:, 0] + gt[:, 2], pred[:, 0] + pred[:, 2])
-        y2 = np.minimum(gt[:, 1] + gt[:, 3], pred[:, 1] + pred[:, 3])
-        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        iou = inter / (gt[:, 2] * gt[:, 3] + pred[:, 2] * pred[:, 3] - inter)
-        success.append([(iou > t).mean() for t in thresholds])
-        centre = lambda b: b[:, :2] + (b[:, 2:] - 1) / 2  # noqa: E731
-        precision.append((np.linalg.norm(centre(gt) - centre(pred), axis=1) <= 20).mean())
-    return 100 * float(np.mean(np.mean(success, axis=0))), 100 * float(np.mean(precision))
 
 
 def test_run_analyse_pack(tmp_path):
@@ -45,7 +28,7 @@ def test_run_analyse_pack(tmp_path):
     assert table.loc[0, "tracker"] == "opencv/kcf"
     run_dir = results / "folder" / "opencv" / "kcf"   # the one layout: <results>/<dataset>/<tracker>/<param>
     predictions = {name: read_boxes(run_dir / f"{name}.txt") for name in fixtures}
-    auc, precision = independent_auc_and_precision({n: f.boxes for n, f in fixtures.items()}, predictions)
+    auc, precision = auc_and_precision({n: f.boxes for n, f in fixtures.items()}, predictions)
     assert table.loc[0, "AUC"] == pytest.approx(auc, abs=0.051)        # the table rounds to 0.1
     assert table.loc[0, "P"] == pytest.approx(precision, abs=0.051)
     assert np.isfinite(table.loc[0, "FPS"]) and table.loc[0, "FPS"] > 0

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
+from independent_metrics import auc_and_precision
 from ltr.data.image_loader import imread_rgb
 from ltr.synthetic.demo_benchmark import build_demo_benchmark
 from pytracking import compare_demo, run_demo
 from pytracking.compare_demo import COMPARE_COLUMNS, ComparisonEntry, run_comparison
 from pytracking.evaluation.datasets import get_dataset
+from pytracking.evaluation.results_io import read_boxes
 from pytracking.parameter.atom import default as default_params
 from pytracking.parameter.atom import gauss as gauss_params
 from pytracking.parameter.atom import iou as iou_params
@@ -148,7 +150,14 @@ def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == run_demo.MAIN_COLUMNS
     assert table["tracker"].tolist() == ["opencv/kcf"]
-    assert 0.0 < table.loc[0, "AUC"] <= 100.0 and table.loc[0, "FPS"] > 0
+    sequences = get_dataset("demo", demo_root, "test")
+    run_dir = tmp_path / "results" / "demo" / "opencv" / "kcf"
+    auc, precision = auc_and_precision({s.name: s.ground_truth_rect for s in sequences},
+                                       {s.name: read_boxes(run_dir / f"{s.name}.txt") for s in sequences},
+                                       {s.name: s.target_visible for s in sequences})
+    assert table.loc[0, "AUC"] == pytest.approx(auc, abs=0.051)      # the table rounds to 0.1
+    assert table.loc[0, "P"] == pytest.approx(precision, abs=0.051)
+    assert table.loc[0, "FPS"] > 0
     assert (out / "results.md").read_text().startswith("| tracker")
     for name in ("success_plot.png", "precision_plot.png", "norm_precision_plot.png"):
         assert (out / name).stat().st_size > 1000
