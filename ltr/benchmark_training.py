@@ -84,7 +84,8 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ltr.benchmark_training", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.benchmark_training", __doc__)
     parser.add_argument("setting", nargs="?", default="atom_ebm_cpu", choices=available_settings("bbreg"),
                         help="train setting of module bbreg (default atom_ebm_cpu)")
     parser.add_argument("--iterations", type=int, default=10, help="timed training steps (default 10)")

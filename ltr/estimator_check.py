@@ -92,7 +92,8 @@ def regression_iou(net: torch.nn.Module, cache: dict[str, torch.Tensor], starts:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ltr.estimator_check", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.estimator_check", __doc__)
     parser.add_argument("weights", help="estimator weights file (.pth) to check")
     parser.add_argument("--shards", default="23", help="held-out cache shards (comma-separated)")
     parser.add_argument("--num_pairs", type=int, default=200, help="held-out pairs scored (default 200)")

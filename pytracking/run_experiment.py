@@ -19,7 +19,8 @@ def available_experiment_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_experiment", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_experiment", __doc__)
     parser.add_argument("experiment_module", help="module name in pytracking/experiments/")
     parser.add_argument("experiment_name", help="function in that module returning (trackers, dataset)")
     parser.add_argument("--threads", type=int, default=0, help="worker processes (0 or 1: run in-process)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
 from pytracking.evaluation.results_io import dataset_results_root
@@ -23,7 +22,8 @@ from pytracking.evaluation.tracker import Tracker, available_parameters, availab
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_tracker", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_tracker", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom or opencv")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or csrt")
     parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
                              skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
     finally:
-        if observer is not None:
+        if args.use_visdom:
             from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, "[run]")
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, "

@@ -479,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
         if panels is not None:
             panels.close()
+        if args.use_visdom:
             from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
 

@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         if panels is not None:
             panels.close()
+        if args.use_visdom:
             from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
         return EXIT_UNAVAILABLE
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             debug_windows.close()
         if panels is not None:
             panels.close()
+        if args.use_visdom:
             from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
     targets = demo.all_targets()

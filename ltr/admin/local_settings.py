@@ -134,7 +134,8 @@ def create_default(path: Path | None = None) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ltr.admin.local_settings", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.admin.local_settings", __doc__)
     parser.add_argument("--create", action="store_true", help="write the default file if it is missing")
     return parser
 

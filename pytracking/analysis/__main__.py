@@ -24,7 +24,8 @@ from pytracking.evaluation.datasets import dataset_names, get_dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.analysis", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.analysis", __doc__)
     parser.add_argument("--dataset_name", required=True, help=f"one of {dataset_names()}")
     parser.add_argument("--dataset_path", default=None, help="dataset root (overrides the settings file)")
     parser.add_argument("--split", default=None, help="dataset split")

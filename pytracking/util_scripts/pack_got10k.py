@@ -49,8 +49,8 @@ def pack_got10k(run_dirs: TypingSequence[str | Path], sequences: TypingSequence[
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_got10k",
-                                     description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.util_scripts.pack_got10k", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default")
     parser.add_argument("--runids", type=int, nargs="+", default=None, help="run ids to pack (at most 3)")

@@ -35,8 +35,8 @@ def pack_trackingnet(results_dir: str | Path, sequences: TypingSequence[Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_trackingnet",
-                                     description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.util_scripts.pack_trackingnet", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default")
     parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
