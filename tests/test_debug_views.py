@@ -213,7 +213,7 @@ def test_no_display_opens_no_debug_window(monkeypatch, tmp_path):
     frames = [np.full((40, 50, 3), 30, np.uint8) for _ in range(3)]
     monkeypatch.setattr(run_video, "DebugWindows", Forbidden)
     monkeypatch.setattr(run_video, "build_tracker_factory",
-                        lambda name, param, debug: lambda: DebugShiftTracker(TrackerParams(debug=debug)))
+                        lambda name, param, debug, **options: lambda: DebugShiftTracker(TrackerParams(debug=debug)))
     monkeypatch.setattr(run_video.FrameSource, "file", classmethod(lambda cls, path: ListSource(frames)))
     assert run_video.main(["toy", "toy", str(tmp_path / "x.mp4"), "--optional_box", "5", "5", "10", "8",
                            "--no_display", "--debug", "1"]) == 0

@@ -233,3 +233,13 @@ def test_initial_box_selected_with_the_mouse_under_xvfb(xvfb_display, tmp_path):
     boxes = np.loadtxt(tmp_path / "bikes.txt", delimiter=",")
     assert boxes.shape == (6, 4) and boxes[0].tolist() == [302, 8, 58, 70]
     assert boxes[-1, 1] > boxes[0, 1] + 40, "the hatch moves down and is followed"
+
+
+def test_device_option_reaches_the_tracker_parameters():
+    """``run_video/run_webcam --device`` sets ``params.device`` of every tracker the factory makes."""
+    assert build_tracker_factory("opencv", "kcf", device="cpu:0")().params.device == "cpu:0"
+    assert build_tracker_factory("opencv", "kcf")().params.device != "cpu:0"
+    from pytracking.run_video import build_parser
+    from pytracking.run_webcam import build_parser as webcam_parser
+    assert build_parser().parse_args(["atom", "default", "v.mp4", "--device", "cuda:1"]).device == "cuda:1"
+    assert webcam_parser().parse_args(["atom", "default", "--device", "cpu"]).device == "cpu"
