@@ -60,7 +60,7 @@ def _torchrun() -> str:
 
 
 def _launch(workspace: Path, target: list[str], env: dict[str, str]) -> subprocess.Popen:
-    cli = ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no_progress", "--resume"]
+    cli = ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no-progress", "--resume"]  # former spelling: an alias
     # a session of its own: on a timeout the whole group (torchrun and its workers) is killed
     return subprocess.Popen([_torchrun(), "--standalone", "--nproc_per_node=2", *target, *cli],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
