@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from ltr.admin.cli import add_alias
 from ltr.admin.local_settings import load_settings
 from ltr.admin.settings import TrainSettings
 from ltr.data.loader import move_to_device
@@ -82,16 +83,24 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
             "data_wait_seconds_per_step": wait / iterations, "threads": torch.get_num_threads(), "amp": amp}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ltr.benchmark_training", description=__doc__.splitlines()[0])
-    parser.add_argument("setting", nargs="?", default="atom_ebm_cpu", choices=available_settings("bbreg"))
-    parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.benchmark_training", __doc__)
+    parser.add_argument("setting", nargs="?", default="atom_ebm_cpu", choices=available_settings("bbreg"),
+                        help="train setting of module bbreg (default atom_ebm_cpu)")
+    parser.add_argument("--iterations", type=int, default=10, help="timed training steps (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+    parser.add_argument("--workers", type=int, default=None, help="data-loader worker processes (default: the setting's)")
+    parser.add_argument("--batch_size", type=int, default=None, help="batch size (default: the setting's)")
+    add_alias(parser, "--batch-size", "--batch_size")
     parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
                         help="mixed precision of the forward pass, as ltr.run_training --amp")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
                   amp=args.amp)

@@ -91,20 +91,26 @@ def regression_iou(net: torch.nn.Module, cache: dict[str, torch.Tensor], starts:
     return float(torch.cat(ious0).mean()), float(torch.cat(ious1).mean())
 
 
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.estimator_check", __doc__)
+    parser.add_argument("weights", help="estimator weights file (.pth) to check")
+    parser.add_argument("--shards", default="23", help="held-out cache shards (comma-separated)")
+    parser.add_argument("--num_pairs", type=int, default=200, help="held-out pairs scored (default 200)")
+    parser.add_argument("--num_starts", type=int, default=4, help="jittered starting boxes per pair (default 4)")
+    parser.add_argument("--steps", nargs="*", default=["1e-4,1e-3", "3e-4,3e-3", "1e-3,1e-2", "3e-3,3e-2"],
+                        help="'centre,logsize' step lengths to try")
+    parser.add_argument("--num_iter", type=int, default=10, help="refinement iterations (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the jitter (default 0)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     from ltr.admin.checkpoint import load_network
     from ltr.admin.local_settings import load_settings
     from ltr.data.feature_cache import CacheSpec, default_cache_root, load_cache
 
-    parser = argparse.ArgumentParser(prog="python -m ltr.estimator_check", description=__doc__.splitlines()[0])
-    parser.add_argument("weights")
-    parser.add_argument("--shards", default="23", help="held-out cache shards (comma-separated)")
-    parser.add_argument("--num_pairs", type=int, default=200)
-    parser.add_argument("--num_starts", type=int, default=4)
-    parser.add_argument("--steps", nargs="*", default=["1e-4,1e-3", "3e-4,3e-3", "1e-3,1e-2", "3e-3,3e-2"],
-                        help="'centre,logsize' step lengths to try")
-    parser.add_argument("--num_iter", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = build_parser()
     args = parser.parse_args(argv)
     spec = CacheSpec()
     cache = load_cache(default_cache_root(load_settings().workspace, spec), spec,

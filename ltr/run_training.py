@@ -31,6 +31,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from ltr.admin.cli import add_alias
 from ltr.admin.local_settings import SettingsError, load_settings
 
 __all__ = ["available_settings", "main", "run_training"]
@@ -75,7 +76,7 @@ def run_training(module: str, name: str, device: str | None = None, resume: bool
         cleanup_distributed()
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     listing = "\n".join(f"  {n:18s} {_describe('bbreg', n)}" for n in available_settings("bbreg"))
     parser = argparse.ArgumentParser(
         prog="python -m ltr.run_training", description="Train a network with one of the train settings.",
@@ -88,15 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of the setting")
     parser.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     parser.add_argument("--workers", type=int, default=None, help="override the data-loader worker count")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the batch size (per process)")
+    parser.add_argument("--batch_size", type=int, default=None, help="override the batch size (per process)")
+    add_alias(parser, "--batch-size", "--batch_size")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--workspace", default=None, help="folder for checkpoints and logs (default: local settings)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. for log files)")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bar (e.g. for log files)")
+    add_alias(parser, "--no-progress", "--no_progress")
     parser.add_argument("--use_visdom", action="store_true",
                         help="stream loss curves to the visdom server (start it with python -m pytracking.visdom_server)")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port on 127.0.0.1")
     parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
                         help="mixed precision of the forward pass: bf16, or fp16 with loss scaling (default off)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.setting not in available_settings(args.module):
         parser.error(f"unknown setting {args.setting!r}; available: {', '.join(available_settings(args.module))}")

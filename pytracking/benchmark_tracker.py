@@ -1,7 +1,7 @@
 """Per-frame speed of a tracker, split into backbone / classifier / refinement / rest.
 
-    python -m pytracking.benchmark_tracker [tracker] [param] [--frames N] [--device auto|cpu|cuda]
-                                           [--threads T] [--image-sample-size S]
+    python -m pytracking.benchmark_tracker [tracker_name [tracker_param]] [--frames N]
+        [--device auto|cpu|cuda] [--torch_threads T] [--image_sample_size S]
 
 Runs on a synthetic sequence made in memory (an scikit-image photograph, 640x480, with a
 textured patch moving and growing across it), so it needs no dataset. Prints the median
@@ -179,14 +179,17 @@ def pool_throughput(tracker: str = "atom", param: str = "default", processes: in
             "aggregate_fps": total / (last - first), "per_worker_fps": statistics.mean(n / (e - s) for s, e, n in spans)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tracker", nargs="?", default="atom")
-    parser.add_argument("param", nargs="?", default="default")
-    parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
-    parser.add_argument("--image-sample-size", type=int, default=None, help="override params.image_sample_size")
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import add_alias, cli_parser
+    parser = cli_parser("pytracking.benchmark_tracker", __doc__)
+    parser.add_argument("tracker_name", nargs="?", default="atom", help="tracker package name (default: atom)")
+    parser.add_argument("tracker_param", nargs="?", default="default", help="parameter file (default: default)")
+    parser.add_argument("--frames", type=int, default=100, help="frames of the synthetic sequence (default 100)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--torch_threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    add_alias(parser, "--threads", "--torch_threads")
+    parser.add_argument("--image_sample_size", type=int, default=None, help="override params.image_sample_size")
+    add_alias(parser, "--image-sample-size", "--image_sample_size")
     parser.add_argument("--reference", action="store_true",
                         help="estimator on the reference (autograd) path instead of the inference fast path")
     parser.add_argument("--no_cuda_graph", action="store_true",
@@ -198,24 +201,36 @@ def main(argv: list[str] | None = None) -> None:
                              "on one GPU they share it), measured after every worker has warmed up")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
                         help="also write the figures (seconds) and the machine description as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.frames < 1 or args.threads < 1:
-        raise SystemExit("--frames and --threads must be >= 1")
-    torch.set_num_threads(args.threads)
+    if args.frames < 1 or args.torch_threads < 1:
+        parser.error("arguments --frames and --torch_threads must be >= 1")
+    from pytracking.evaluation.tracker import available_parameters, available_trackers
+    if args.tracker_name not in available_trackers():
+        parser.error(f"argument tracker_name: unknown tracker {args.tracker_name!r}; "
+                     f"available: {available_trackers()}")
+    if args.tracker_param not in available_parameters(args.tracker_name):
+        parser.error(f"argument tracker_param: unknown parameter file {args.tracker_param!r} for "
+                     f"{args.tracker_name}; available: {available_parameters(args.tracker_name)}")
+    torch.set_num_threads(args.torch_threads)
     if args.processes > 0:
         from pytracking.tracker.atom.atom import resolve_device
 
-        pool = pool_throughput(args.tracker, args.param, args.processes, args.frames, args.device,
+        pool = pool_throughput(args.tracker_name, args.tracker_param, args.processes, args.frames, args.device,
                                cuda_graph=not args.no_cuda_graph)
-        print(f"{args.tracker}/{args.param}: {args.processes} worker processes x {args.frames} frames, "
+        print(f"{args.tracker_name}/{args.tracker_param}: {args.processes} worker processes x {args.frames} frames, "
               f"1 torch thread each{', CUDA graphs off' if args.no_cuda_graph else ''}")
         print(f"  machine: {machine_description(resolve_device(args.device))}")
         print(f"  aggregate {pool['aggregate_fps']:.0f} frames/s ({pool['per_worker_fps']:.1f} per worker)")
         if args.output is not None:
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps({"tracker": args.tracker, "param": args.param, **pool}, indent=2) + "\n")
-        return
-    result = benchmark(args.tracker, args.param, args.frames, args.device, args.image_sample_size,
+            args.output.write_text(json.dumps({"tracker": args.tracker_name, "param": args.tracker_param, **pool}, indent=2) + "\n")
+        return 0
+    result = benchmark(args.tracker_name, args.tracker_param, args.frames, args.device, args.image_sample_size,
                        reference=args.reference, cuda_graph=not args.no_cuda_graph,
                        compile_refinement=args.compile_refinement)
     total = result["total"]
@@ -227,8 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"
         path += ", compiled head" if args.compile_refinement else ""
     machine = machine_description(device)
-    print(f"{args.tracker}/{args.param} ({path}): median over {args.frames} frames, {args.threads} threads, "
-          f"target located in {int(result['frames_located'])} frames")
+    print(f"{args.tracker_name}/{args.tracker_param} ({path}): median over {args.frames} frames, "
+          f"{args.torch_threads} threads, target located in {int(result['frames_located'])} frames")
     print(f"  machine: {machine}")
     if device.type == "cuda":
         print("  (on CUDA the parts are host times: GPU work is counted where the host first waits for it)")
@@ -240,14 +255,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  over the located frames only: refinement {1000 * result['refinement_located']:.2f} ms, "
               f"total {1000 * result['total_located']:.2f} ms -> {1.0 / result['total_located']:.1f} fps")
     if args.output is not None:
-        record = {"tracker": args.tracker, "param": args.param, "frames": args.frames, "threads": args.threads,
+        record = {"tracker": args.tracker_name, "param": args.tracker_param, "frames": args.frames,
+                  "threads": args.torch_threads,
                   "device": str(device), "cuda_graph": device.type == "cuda" and not args.no_cuda_graph,
                   "reference_path": args.reference, "machine": machine, "seconds": result,
                   "fps": 1.0 / total, "non_backbone_share": 1.0 - result["backbone"] / total}
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(record, indent=2) + "\n")
         print(f"  written to {args.output}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -191,7 +191,8 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.compare_demo", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.compare_demo", __doc__)
     parser.add_argument("--threads", type=int, default=None, help="worker processes (0 or 1: in-process)")
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: each parameter file's)")
     parser.add_argument("--results_path", default=None, help="results root (default: the settings' results)")

@@ -1,6 +1,6 @@
 """The main command: the tracker on the offline demo benchmark, scored, in one go.
 
-    python -m pytracking.run_demo [--tracker atom] [--param default] [--runid K] [--threads N]
+    python -m pytracking.run_demo [tracker_name [tracker_param]] [--runid K] [--threads N]
         [--device cpu|cuda] [--results_path DIR] [--dataset_path DIR] [--out DIR] [--no_skip] [--compare]
         [--benchmark demo|validation|both]
 
@@ -18,8 +18,10 @@ Steps:
 
 Results go to ``<results>/demo/<tracker>/<param>[_<runid:03d>]`` (``<results>`` = ``--results_path`` or
 the settings' results folder) with a ``benchmark.json`` naming the benchmark's content hash: results of
-another build of the benchmark are redone, never mixed. Tables and plots go to ``--out`` (default
-``<settings plots>/demo/<tracker>/<param>[_NNN]``).
+another build of the benchmark are redone, never mixed. The printed table's heading names that hash (its first 16 hex digits), so that two users can tell
+whether they scored the same data. ``python -m pytracking.analysis --dataset_name demo`` reads these
+results as they are. Tables and plots go to ``--out`` (default
+``<settings plots>/demo/<tracker>/<param>[_NNN]``, outside the results tree).
 
 ``--compare`` runs the comparison of :mod:`pytracking.compare_demo` instead (EBM vs. the baselines).
 
@@ -113,11 +115,10 @@ def prepare_validation_benchmark(progress: bool = True) -> Path:
 
 
 def demo_results_root(results_path: str | Path | None, benchmark: str = DATASET_NAME) -> Path:
-    """``<results_path or settings results>/<benchmark>`` (``demo`` or ``validation``)."""
-    if results_path is not None:
-        return Path(results_path).expanduser() / benchmark
-    from ltr.admin.local_settings import load_settings
-    return load_settings().results / benchmark
+    """``<results_path or settings results>/<benchmark>`` (``demo`` or ``validation``): the layout of
+    ``run_tracker --dataset_name demo``, which ``python -m pytracking.analysis --dataset_name demo`` reads."""
+    from pytracking.evaluation.results_io import dataset_results_root
+    return dataset_results_root(results_path, benchmark)
 
 
 def default_out_dir(*parts: str, benchmark: str = DATASET_NAME) -> Path:
@@ -168,6 +169,7 @@ class DemoOutcome:
     plots: list[Path] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    benchmark_sha256: str = ""
 
 
 def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | None = None, threads: int | None = None,
@@ -202,18 +204,25 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     md_path = save_table(table, csv_path)
     plots = save_plots([result], out, f"demo {SPLIT}")
     return DemoOutcome(table=table, csv_path=csv_path, md_path=md_path, plots=plots, failed=failed,
-                       wall_seconds=time.perf_counter() - start)
+                       wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--tracker", default="atom", help="tracker package name (default: atom)")
-    parser.add_argument("--param", default="default", help="parameter file (default: default = ATOM + EBM)")
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_demo", __doc__)
+    parser.add_argument("tracker_name", nargs="?", default="atom", help="tracker package name (default: atom)")
+    parser.add_argument("tracker_param", nargs="?", default="default",
+                        help="parameter file (default: default = ATOM + EBM)")
+    # the former spellings --tracker/--param, hidden (the positional pair is the convention)
+    parser.add_argument("--tracker", dest="tracker_alias", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--param", dest="param_alias", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
     parser.add_argument("--threads", type=int, default=None,
                         help=f"worker processes (0 or 1: in-process; default {default_threads()})")
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the parameter file's)")
-    parser.add_argument("--results_path", default=None, help="results root (default: the settings' results)")
+    parser.add_argument("--results_path", default=None,
+                        help="results root; results go to <results_path>/demo/<tracker>/<param> "
+                             "(default: the settings' results)")
     parser.add_argument("--dataset_path", default=None,
                         help="demo benchmark root (default: the settings' demo root; built there on first use)")
     parser.add_argument("--out", default=None, help="folder for the table (CSV + Markdown) and the plots")
@@ -227,9 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse; the hidden ``--tracker``/``--param`` replace the positional pair when given."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.tracker_alias is not None:
+        args.tracker_name = args.tracker_alias
+    if args.param_alias is not None:
+        args.tracker_param = args.param_alias
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parse_args(argv)
     if args.threads is not None and args.threads < 0:
         parser.error("argument --threads: must be >= 0")
     if args.benchmark == "both" and not args.compare:
@@ -251,18 +271,20 @@ def main(argv: list[str] | None = None) -> int:
             failed = failed or bool(outcome.failed)
         return 1 if failed else 0
     from pytracking.evaluation.tracker import available_parameters, available_trackers
-    if args.tracker not in available_trackers():
-        parser.error(f"argument --tracker: unknown tracker {args.tracker!r}; available: {available_trackers()}")
-    if args.param not in available_parameters(args.tracker):
-        parser.error(f"argument --param: unknown parameter file {args.param!r} for {args.tracker}; "
-                     f"available: {available_parameters(args.tracker)}")
+    if args.tracker_name not in available_trackers():
+        parser.error(f"argument tracker_name: unknown tracker {args.tracker_name!r}; "
+                     f"available: {available_trackers()}")
+    if args.tracker_param not in available_parameters(args.tracker_name):
+        parser.error(f"argument tracker_param: unknown parameter file {args.tracker_param!r} for "
+                     f"{args.tracker_name}; available: {available_parameters(args.tracker_name)}")
     from pytracking.analysis.tables import to_markdown
     try:
-        outcome = run_demo(args.tracker, args.param, args.runid, args.threads, args.device, args.dataset_path,
+        outcome = run_demo(args.tracker_name, args.tracker_param, args.runid, args.threads, args.device, args.dataset_path,
                            args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    print("demo benchmark, test split (scores in %, FPS = tracker frames per second):")
+    print(f"demo benchmark, test split, build sha256 {outcome.benchmark_sha256[:16]} "
+          "(scores in %, FPS = tracker frames per second):")
     print(to_markdown(outcome.table))
     print(f"[demo] wrote {outcome.csv_path}, {outcome.md_path}")
     for path in outcome.plots:

@@ -18,15 +18,21 @@ def available_experiment_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_experiment", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_experiment", __doc__)
     parser.add_argument("experiment_module", help="module name in pytracking/experiments/")
     parser.add_argument("experiment_name", help="function in that module returning (trackers, dataset)")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3])
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 or 1: run in-process)")
+    parser.add_argument("--debug", type=int, default=0, choices=[0, 1, 2, 3], help="debug level")
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: every n-th sequence starting at i")
-    parser.add_argument("--no_skip", action="store_true")
+    parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     modules = available_experiment_modules()
     if args.experiment_module not in modules:
@@ -43,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         trackers, dataset = function()
     except ValueError as err:
         parser.error(str(err))
+    dataset_name = dataset[0].dataset if dataset else ""
+    for tracker in trackers:  # the one results layout: <results>/<dataset>/<tracker>/<param>[_NNN]
+        if dataset_name and tracker.results_root.name != dataset_name:
+            tracker.results_root = tracker.results_root / dataset_name
     report = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug,
                          skip_existing=not args.no_skip, device=args.device, shard=shard)
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")

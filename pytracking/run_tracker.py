@@ -1,29 +1,33 @@
 """Run a tracker on a dataset (or one sequence of it) and write results files.
 
-    python -m pytracking.run_tracker <tracker> <param> --dataset_name uav [--sequence NAME|INDEX]
+    python -m pytracking.run_tracker <tracker> <param> --dataset_name NAME [--sequence NAME|INDEX]
         [--threads N] [--debug 0..3] [--runid K] [--device cpu|cuda] [--dataset_path DIR]
         [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip]
 
-Results: ``<results>/<tracker>/<param>[_<runid:03d>]/<sequence>.txt`` (+ ``_time.txt``); finished
-sequences are skipped, so re-running resumes. Exit status 1 if any sequence failed.
+Results: ``<results>/<dataset>/<tracker>/<param>[_<runid:03d>]/<sequence>.txt`` (+ ``_time.txt``), the
+layout ``run_demo`` and ``analysis`` use too; finished sequences are skipped, so re-running resumes. A
+sequence whose annotation is unusable is reported in one line (file, line, what is wrong) and the others
+run. Exit status 1 if any sequence failed (to load or to track), 2 for bad arguments or a root that holds
+no dataset.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
+from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
 from pytracking.evaluation.tracker import Tracker, available_parameters, available_trackers
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_tracker", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_tracker", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom or opencv")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or csrt")
     parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
-    parser.add_argument("--dataset_name", default="uav", help=f"one of {dataset_names()}")
+    parser.add_argument("--dataset_name", required=True, help=f"one of {dataset_names()} (required)")
     parser.add_argument("--dataset_path", default=None, help="dataset root (overrides the settings file)")
     parser.add_argument("--split", default=None, help="dataset split (e.g. test for a folder dataset's test.txt)")
     parser.add_argument("--sequence", default=None, help="a sequence name or index in the dataset's order")
@@ -37,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --debug >= 1: show the frame, box and debug panels in visdom (server started "
                              "on 127.0.0.1 if none answers); --debug 2 adds pause (space) / step (right arrow)")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port (localhost)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     return parser
 
 
@@ -61,12 +67,13 @@ def visdom_observer(port: int, env: str, debug: int):
     from pytracking.utils.visdom import VisdomPanels
     from pytracking.visdom_server import ensure_visdom_server
 
-    if not ensure_visdom_server(port):
+    if not ensure_visdom_server(port, for_run=True):
         return None
     panels = VisdomPanels(port=port, env=env.replace("/", "_"), debug=max(debug, 1))
     if not panels.enabled:
         return None
-    print(f"[run] visdom: http://127.0.0.1:{port} (environment {env.replace('/', '_')})")
+    from pytracking.visdom_server import env_url
+    print(f"[run] visdom: {env_url(port, env.replace('/', '_'))}")
 
     def observe(frame_index: int, image, output: dict) -> None:
         panels.update(image, output, frame_num=frame_index)
@@ -92,21 +99,34 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(f"argument {err}")
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
-                          results_root=Path(args.results_path) if args.results_path else None)
         dataset = get_dataset_object(args.dataset_name, args.dataset_path, args.split)
+        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
+                          results_root=dataset_results_root(args.results_path, args.dataset_name))
     except ValueError as err:
         parser.error(str(err))
     names = select_sequence_names(dataset.sequence_names(), args.sequence, parser)
-    sequences = dataset.get_sequence_list(names)
+    sequences, load_errors = dataset.load_sequences(names)
+    for name, error in load_errors.items():
+        print(f"[run] SKIPPED {name}: {error}", file=sys.stderr)
     if args.use_visdom and args.threads > 1:
         parser.error("argument --use_visdom: needs --threads 0 or 1 (worker processes cannot show frames)")
-    observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) if args.use_visdom else None
+    if args.use_visdom and args.debug < 1:
+        print("[run] --use_visdom shows nothing with --debug 0: no visdom server started (add --debug 1)",
+              file=sys.stderr)
+    observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) \
+        if args.use_visdom and args.debug >= 1 else None
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
-    report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
-                         skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
-    print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
-    return 1 if report.failed else 0
+    try:
+        report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
+                             skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
+    finally:
+        if args.use_visdom:
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, "[run]")
+    print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, "
+          f"failed {len(report.failed) + len(load_errors)}"
+          + (f" ({len(load_errors)} could not be loaded: {', '.join(load_errors)})" if load_errors else ""))
+    return 1 if report.failed or load_errors else 0
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ltr.admin.cli import cli_parser
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils import visualization
 from pytracking.utils.display import display_unavailable_reason
@@ -61,13 +62,14 @@ def visdom_env(tracker_name: str, tracker_param: str) -> str:
 
 
 def build_tracker_factory(name: str, param: str, debug: int = 0,
-                          share_network: bool = False) -> Callable[[], BaseTracker]:
+                          share_network: bool = False, device: str | None = None) -> Callable[[], BaseTracker]:
     """A function returning a fresh tracker instance (fresh parameters) per call.
 
     ``name`` is a package under ``pytracking.tracker`` (parameters from
     ``pytracking.parameter.<name>.<param>.parameters()``; resolved through
     ``pytracking.evaluation.tracker.Tracker``), or ``module:ClassName`` of a ``BaseTracker``
     subclass built with ``TrackerParams(debug=debug)``. ValueError names an unknown tracker or param.
+    ``device`` (``--device``) overrides the parameter file's ``params.device``.
 
     ``share_network``: the first tracker's network (its ``net`` attribute, an ``nn.Module``) is handed
     to every later one as ``params.net`` (the convention of ``load_tracker_network``), so several
@@ -94,7 +96,8 @@ def build_tracker_factory(name: str, param: str, debug: int = 0,
             raise ValueError(f"tracker: cannot import {name!r}: {exc}") from exc
         if not (isinstance(tracker_class, type) and issubclass(tracker_class, BaseTracker)):
             raise ValueError(f"tracker: {name!r} is not a BaseTracker subclass")
-        return lambda: tracker_class(TrackerParams(debug=int(debug), param_name=param))
+        return lambda: tracker_class(TrackerParams(debug=int(debug), param_name=param,
+                                                   **({"device": device} if device else {})))
 
     try:
         from pytracking.evaluation.tracker import Tracker
@@ -102,7 +105,7 @@ def build_tracker_factory(name: str, param: str, debug: int = 0,
         Tracker = None  # noqa: N806 - evaluation package not available: resolve by hand
     if Tracker is not None:
         spec = Tracker(name, param, results_root=Path("."))
-        return lambda: remember_network(spec.create_tracker(with_shared_network(spec.get_parameters(debug=int(debug)))))
+        return lambda: remember_network(spec.create_tracker(with_shared_network(spec.get_parameters(debug=int(debug), device=device))))
 
     try:
         tracker_class = importlib.import_module(f"pytracking.tracker.{name}").get_tracker_class()
@@ -113,9 +116,22 @@ def build_tracker_factory(name: str, param: str, debug: int = 0,
     def make() -> BaseTracker:
         params = param_module.parameters()
         params.debug = int(debug)
+        if device:
+            params.device = device
         return remember_network(tracker_class(with_shared_network(params)))
 
     return make
+
+
+def check_box_in_frame(box: Sequence[float], width: int, height: int) -> None:
+    """ValueError unless ``box`` (``x, y, w, h``) overlaps the ``width x height`` frame
+    (``[x, x + w] x [y, y + h]`` meets ``[0, width] x [0, height]`` with a positive area)."""
+    x, y, w, h = box
+    overlap_w = min(x + w, width) - max(x, 0.0)
+    overlap_h = min(y + h, height) - max(y, 0.0)
+    if overlap_w <= 0 or overlap_h <= 0:
+        raise ValueError(f"--optional_box {x:g} {y:g} {w:g} {h:g} does not overlap the first frame "
+                         f"({width}x{height}): x + w must be > 0 and x < {width}, y + h > 0 and y < {height}")
 
 
 def parse_box(values: Sequence[float]) -> list[float]:
@@ -335,12 +351,13 @@ def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> Any | None
     from pytracking.utils.visdom import VisdomPanels
     from pytracking.visdom_server import ensure_visdom_server
 
-    if not ensure_visdom_server(port):
+    if not ensure_visdom_server(port, for_run=True):
         return None
     panels = VisdomPanels(port, env=env, debug=max(debug, 1))
     if not panels.enabled:
         return None
-    print(f"{prog}: visdom panels at http://127.0.0.1:{port} (environment {env})", flush=True)
+    from pytracking.visdom_server import env_url
+    print(f"{prog}: visdom panels at {env_url(port, env)}", flush=True)
     return panels
 
 
@@ -352,8 +369,7 @@ def check_visdom_port(port: int) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_video",
-                                     description="Track one target through a video file.")
+    parser = cli_parser("pytracking.run_video", "Track one target through a video file.")
     parser.add_argument("tracker_name", help="tracker package (atom, opencv) or module:ClassName")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or kcf")
     parser.add_argument("videofile", type=Path, help="video file (anything OpenCV/FFmpeg decodes)")
@@ -371,7 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "--use_visdom (>= 2 there: pause/step)")
     parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the parameter file's)")
     return parser
 
 
@@ -385,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         check_visdom_port(args.visdom_port)
         if args.save_debug is not None and args.debug < 1:
             raise ValueError("--save_debug needs --debug >= 1 (the tracker makes debug output only then)")
-        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug)
+        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, device=args.device)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -420,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         if first is None:
             print(f"{prog}: error: {args.videofile}: no frames could be decoded", file=sys.stderr)
             return EXIT_USAGE
+        if init_box is not None:
+            try:
+                check_box_in_frame(init_box, first.shape[1], first.shape[0])
+            except ValueError as exc:
+                print(f"{prog}: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
         if want_window or init_box is None:
             window = OpenCVWindow(f"{prog}: {args.videofile.name}")
         if want_window and args.debug >= 1:
@@ -454,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
         if panels is not None:
             panels.close()
+        if args.use_visdom:
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
 
     n = len(result.boxes)
     mean_fps = float(np.mean(1.0 / np.maximum(result.times[1:], 1e-6))) if n > 1 else float("nan")

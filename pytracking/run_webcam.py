@@ -45,6 +45,7 @@ import numpy as np
 
 from pytracking.run_video import (DebugWindows, FpsMeter, build_tracker_factory, check_visdom_port,
                                   open_visdom_panels, visdom_env)
+from ltr.admin.cli import cli_parser
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils import visualization
 from pytracking.utils.display import display_unavailable_reason
@@ -275,8 +276,7 @@ def run_demo(demo: WebcamDemo, source: FrameSource, title: str = WINDOW_TITLE,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_webcam",
-                                     description="Live tracking demo: draw boxes with the mouse.")
+    parser = cli_parser("pytracking.run_webcam", "Live tracking demo: draw boxes with the mouse.")
     parser.add_argument("tracker_name", help="tracker package (atom, opencv) or module:ClassName")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or kcf")
     parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
@@ -287,9 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "(>= 2 there: pause/step)")
     parser.add_argument("--use_visdom", action="store_true", help="show panels in the local visdom server")
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom port (default 8097)")
+    parser.add_argument("--keep_visdom", action="store_true",
+                        help="leave a visdom server this run started running at the end (default: stop it)")
     parser.add_argument("--save_results", type=Path, default=None, metavar="DIR",
                         help="write DIR/target_<k>.txt (frame,x,y,w,h rows) at exit")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the parameter file's)")
     return parser
 
 
@@ -302,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_visdom_port(args.visdom_port)
         # one network for all targets: each new target then starts without reloading the weights
-        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, share_network=True)
+        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, share_network=True,
+                                             device=args.device)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
@@ -321,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         if panels is not None:
             panels.close()
+        if args.use_visdom:
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
         return EXIT_UNAVAILABLE
 
     def announce(target: Target) -> None:
@@ -340,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
             debug_windows.close()
         if panels is not None:
             panels.close()
+        if args.use_visdom:
+            from pytracking.visdom_server import finish_spawned_servers
+            finish_spawned_servers(args.keep_visdom, prog)
     targets = demo.all_targets()
     how = "stopped with q" if demo.quit else "end of source" if args.max_frames is None or shown < args.max_frames \
         else "--max_frames reached"

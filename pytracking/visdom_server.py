@@ -36,6 +36,9 @@ PAGE_ASSETS = (
 _warned: set[str] = set()
 #: servers started by ensure_visdom_server in this process, by port (they outlive it unless stopped)
 _spawned: dict[int, subprocess.Popen] = {}
+#: ports of the servers started for a tracking run (``ensure_visdom_server(..., for_run=True)``),
+#: which :func:`finish_spawned_servers` stops (or reports) when the run ends
+_started_for_run: set[int] = set()
 
 
 def _warn_once(message: str) -> None:
@@ -111,12 +114,14 @@ def run_server(port: int = DEFAULT_PORT, env_path: str | Path | None = None) -> 
 
 
 def ensure_visdom_server(port: int = DEFAULT_PORT, timeout: float = 30.0,
-                         env_path: str | Path | None = None) -> bool:
+                         env_path: str | Path | None = None, for_run: bool = False) -> bool:
     """Make sure a visdom server answers on 127.0.0.1:``port``; start one if needed.
 
     Returns True when the page answers (already running, or started here as a detached
     subprocess that outlives the caller); False, with one message on stderr, when it cannot be
     started within ``timeout`` seconds (callers then fall back to an OpenCV window or no display).
+    ``for_run``: a server started here belongs to the calling run, which ends it with
+    :func:`finish_spawned_servers`.
     """
     check_port(port)
     if server_answers(port):
@@ -135,6 +140,8 @@ def ensure_visdom_server(port: int = DEFAULT_PORT, timeout: float = 30.0,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server_answers(port):
+            if for_run:
+                _started_for_run.add(port)
             return True
         if process.poll() is not None:
             break
@@ -143,6 +150,37 @@ def ensure_visdom_server(port: int = DEFAULT_PORT, timeout: float = 30.0,
     _warn_once(f"could not start the visdom server on port {port} (log: {log_path}); "
                "continuing without visdom")
     return False
+
+
+def env_url(port: int, env: str) -> str:
+    """The page of visdom environment ``env``: ``http://127.0.0.1:<port>/env/<env>`` (the root URL
+    shows the empty ``main`` environment, not a run's panels)."""
+    from urllib.parse import quote
+    return f"http://{HOST}:{port}/env/{quote(env, safe='')}"
+
+
+def spawned_server_pid(port: int) -> int | None:
+    """The pid of the server this process started on ``port`` (None if it started none there)."""
+    process = _spawned.get(port)
+    return process.pid if process is not None and process.poll() is None else None
+
+
+def finish_spawned_servers(keep: bool, prog: str) -> None:
+    """At the end of a run: stop the servers this run started (one line each), or, with ``keep``
+    (``--keep_visdom``), leave them running and say their pid and how to stop them. A server that
+    was already running before the run is never touched."""
+    for port in sorted(_started_for_run):
+        _started_for_run.discard(port)
+        pid = spawned_server_pid(port)
+        if pid is None:
+            continue
+        if keep:
+            print(f"{prog}: the visdom server this run started keeps running (pid {pid}, port {port}); "
+                  f"stop it with: kill {pid}", file=sys.stderr)
+        else:
+            stop_spawned_servers([port])
+            print(f"{prog}: stopped the visdom server this run started (pid {pid}, port {port}); "
+                  "--keep_visdom keeps it", file=sys.stderr)
 
 
 def stop_spawned_servers(ports: list[int] | None = None) -> None:
@@ -159,13 +197,18 @@ def stop_spawned_servers(ports: list[int] | None = None) -> None:
             process.wait(timeout=10)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pytracking.visdom_server",
         description="Start visdom on 127.0.0.1 without downloading its page assets (offline).")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--env_path", type=Path, default=None,
                         help="folder of saved visdom environments (default <workspace>/visdom)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be in [1, 65535], got {args.port}")

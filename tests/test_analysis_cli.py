@@ -1,4 +1,6 @@
 """Analysis CLI: tables (CSV + Markdown), runs merged, incomplete trackers, plots, per-attribute tables."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,16 @@ def test_server_only_dataset_is_refused(tmp_path):
     seq = Sequence("v", ["a", "b"], np.array([[0, 0, 5, 5], [np.nan] * 4]))
     with pytest.raises(ValueError, match="frame 0 only"):
         evaluate_tracker(tmp_path, "t/p", [seq])
+
+
+def test_an_unknown_tracker_is_an_error_listing_those_found(folder_results, capsys):
+    """``--trackers atom/nosuch`` used to print an all-'-' table and exit 0."""
+    root, res = folder_results[:2]
+    with pytest.raises(SystemExit) as exit_:
+        analysis_main(["--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(res),
+                       "--trackers", "atom/nosuch"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "no results for ['atom/nosuch']" in err
+    found = re.search(r"found: (\[.*\])", err).group(1)
+    assert found != "[]" and "nosuch" not in found

@@ -1,6 +1,7 @@
 """The tracker benchmark command: per-part medians that add up, the machine named, the JSON record."""
 import json
 
+import pytest
 import torch
 
 from pytracking import benchmark_tracker
@@ -9,7 +10,7 @@ from pytracking import benchmark_tracker
 def test_benchmark_command_names_the_machine_and_writes_json(tmp_path, capsys):
     previous = torch.get_num_threads()
     try:
-        benchmark_tracker.main(["atom", "fast", "--frames", "3", "--threads", "1", "--device", "cpu",
+        benchmark_tracker.main(["atom", "fast", "--frames", "3", "--torch_threads", "1", "--device", "cpu",
                                 "--output", str(tmp_path / "speed.json")])
     finally:
         torch.set_num_threads(previous)
@@ -27,3 +28,25 @@ def test_benchmark_command_names_the_machine_and_writes_json(tmp_path, capsys):
 def test_machine_description_of_the_cpu():
     text = benchmark_tracker.machine_description(torch.device("cpu"))
     assert text.startswith("CPU ") and text.endswith(f"torch {torch.__version__}")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nosuch", "default"], "argument tracker_name: unknown tracker 'nosuch'; available: ["),
+    (["atom", "nosuch"], "argument tracker_param: unknown parameter file 'nosuch' for atom; available: ["),
+])
+def test_unknown_tracker_or_param_is_one_line_not_a_traceback(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark_tracker.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert err.startswith("usage: python -m pytracking.benchmark_tracker")
+
+
+def test_former_option_spellings_are_hidden_aliases(capsys):
+    args = benchmark_tracker.build_parser().parse_args(["--threads", "3", "--image-sample-size", "200"])
+    assert (args.torch_threads, args.image_sample_size) == (3, 200)
+    benchmark_tracker.build_parser().print_help()
+    help_text = capsys.readouterr().out
+    assert "--torch_threads" in help_text and "--image_sample_size" in help_text
+    assert "--image-sample-size" not in help_text and "--threads" not in help_text.replace("--torch_threads", "")

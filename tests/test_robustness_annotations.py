@@ -226,20 +226,33 @@ def test_analysis_excludes_nan_and_negative_rows_for_every_tracker(eval_root, tm
     assert torch.isfinite(torch.as_tensor(a.success)).all()
 
 
-def test_run_tracker_cli_names_the_broken_annotation_file(eval_root, tmp_path, capsys):
-    """The CLI loads every sequence before tracking: a broken file stops it with its name (no tracking done)."""
+def test_run_tracker_cli_tracks_the_good_sequences_and_names_each_broken_file(eval_root, tmp_path, capsys):
+    """Bad annotations (garbage, wrong column count, negative first box, empty file, more rows than
+    frames, ...) do not stop the run: every good sequence is tracked and saved, each bad one gets one
+    line naming its file (and line where there is one), and the exit status is 1."""
     from pytracking import run_tracker
     root, gt = eval_root
+    extra = make_lasot(root, sequences=("garbage-1", "columns-1", "negfirst-1"), n_frames=N_FRAMES)
+    for name in extra:
+        gt[name] = extra[name].directory / "groundtruth.txt"
+    gt["garbage-1"].write_text("this is not\na box file\n")
+    replace_line(gt["columns-1"], 3, "1,2,3")
+    replace_line(gt["negfirst-1"], 1, "-5,-5,-10,8")
     results = tmp_path / "results"
     argv = ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(results)]
-    try:
-        run_tracker.main(argv)
-    except ValueError as err:
-        message = str(err)
-    except SystemExit as exit_:
-        assert exit_.code not in (0, None)
-        message = capsys.readouterr().err
-    else:
-        pytest.fail("run_tracker accepted a dataset with broken annotation files")
-    assert any(str(path) in message for path in gt.values()), message
-    assert not (results / "opencv" / "kcf").exists() or not any((results / "opencv" / "kcf").iterdir())
+    assert run_tracker.main(argv) == 1
+    out = capsys.readouterr()
+    run_dir = results / "folder" / "opencv" / "kcf"
+    broken = {"truncated-1": ":6", "longgt-1": None, "noframes-1": None, "emptygt-1": None, "garbage-1": ":1",
+              "columns-1": ":3", "negfirst-1": None}
+    for name in ("good-1", "shortgt-1", "nanneg-1"):
+        assert (run_dir / f"{name}.txt").is_file(), out.err
+    skipped = [line for line in out.err.splitlines() if line.startswith("[run] SKIPPED")]
+    assert len(skipped) == len(broken), out.err
+    for name, line_ref in broken.items():
+        (line,) = [s for s in skipped if s.startswith(f"[run] SKIPPED {name}:")]
+        assert str(gt[name].parent) in line, line
+        if line_ref is not None:
+            assert f"{gt[name]}{line_ref}" in line, line
+        assert not (run_dir / f"{name}.txt").exists()
+    assert "Traceback" not in out.err

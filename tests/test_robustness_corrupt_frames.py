@@ -107,7 +107,7 @@ def test_evaluation_reports_corrupt_frame_and_finishes_other_sequences(tmp_path,
     assert "finished 2, skipped 0, failed 1" in text
     failed_lines = [line for line in text.splitlines() if "FAILED" in line]
     assert failed_lines and "airplane-2" in failed_lines[0] and str(bad) in failed_lines[0], text
-    run_dir = results / "opencv" / "kcf"
+    run_dir = results / "folder" / "opencv" / "kcf"
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
         f"{s}{suffix}" for s in ("airplane-1", "bird-1") for suffix in (".txt", "_time.txt"))
     for name in ("airplane-1", "bird-1"):

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail_in_ci
 import torch
 
 from ltr.admin import checkpoint as ckpt
@@ -54,12 +55,12 @@ def _torchrun() -> str:
         return str(path)
     found = shutil.which("torchrun")
     if found is None:
-        pytest.skip("torchrun is not on PATH")
+        skip_or_fail_in_ci("torchrun is not on PATH")
     return found
 
 
 def _launch(workspace: Path, target: list[str], env: dict[str, str]) -> subprocess.Popen:
-    cli = ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no-progress", "--resume"]
+    cli = ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no-progress", "--resume"]  # former spelling: an alias
     # a session of its own: on a timeout the whole group (torchrun and its workers) is killed
     return subprocess.Popen([_torchrun(), "--standalone", "--nproc_per_node=2", *target, *cli],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -87,7 +87,7 @@ def test_killed_evaluation_resumes_with_identical_results(tmp_path, dataset):
     ref_out = reference.communicate(timeout=120)[0].decode()
     assert reference.returncode == 0, ref_out
 
-    run_dir = killed_results / "opencv" / "kcf"
+    run_dir = killed_results / "folder" / "opencv" / "kcf"
     after_kill = _snapshot(run_dir)
     # airplane-1 finished; airplane-2 was in progress: nothing of it (no partial, no temporary file)
     assert sorted(after_kill) == ["airplane-1.txt", "airplane-1_time.txt"], sorted(after_kill)
@@ -101,7 +101,7 @@ def test_killed_evaluation_resumes_with_identical_results(tmp_path, dataset):
     final = _snapshot(run_dir)
     assert final["airplane-1.txt"] == after_kill["airplane-1.txt"]            # bytes and mtime unchanged
     assert final["airplane-1_time.txt"] == after_kill["airplane-1_time.txt"]
-    reference_files = _snapshot(reference_results / "opencv" / "kcf")
+    reference_files = _snapshot(reference_results / "folder" / "opencv" / "kcf")
     assert sorted(final) == sorted(reference_files) == sorted(
         f"{s}{suffix}" for s in ("airplane-1", "airplane-2", "bird-1") for suffix in (".txt", "_time.txt"))
     for name in ("airplane-1.txt", "airplane-2.txt", "bird-1.txt"):
@@ -115,7 +115,7 @@ def test_stale_partial_and_temporary_files_are_redone(tmp_path, dataset):
     """What a kill inside another writer could leave (a short box file, a box file without its time
     file, a temporary file): none counts as a result; all sequences are (re)done."""
     results = tmp_path / "results"
-    run_dir = results / "opencv" / "kcf"
+    run_dir = results / "folder" / "opencv" / "kcf"
     run_dir.mkdir(parents=True)
     (run_dir / "airplane-1.txt").write_text("2.0,2.0,8.0,6.0\n3.0,3.0,8.0,6.0\n")      # short
     (run_dir / "airplane-1_time.txt").write_text("0.1\n0.1\n")

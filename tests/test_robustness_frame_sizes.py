@@ -64,7 +64,6 @@ def test_opencv_trackers_on_huge_and_tiny_frames(case, param_module):
 
 @pytest.fixture(scope="module")
 def atom_tracker_class():
-    pytest.importorskip("pytracking.tracker.atom")
     from pytracking.tracker.atom import get_tracker_class
     return get_tracker_class()
 

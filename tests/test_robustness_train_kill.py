@@ -73,7 +73,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _cli(workspace: Path, *extra: str) -> list[str]:
-    return ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no-progress", *extra]
+    return ["bbreg", "tiny", "--device", "cpu", "--workspace", str(workspace), "--no_progress", *extra]
 
 
 def _ckpt_dir(workspace: Path) -> Path:

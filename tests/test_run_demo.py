@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
+from independent_metrics import auc_and_precision
 from ltr.data.image_loader import imread_rgb
 from ltr.synthetic.demo_benchmark import build_demo_benchmark
 from pytracking import compare_demo, run_demo
 from pytracking.compare_demo import COMPARE_COLUMNS, ComparisonEntry, run_comparison
 from pytracking.evaluation.datasets import get_dataset
+from pytracking.evaluation.results_io import read_boxes
 from pytracking.parameter.atom import default as default_params
 from pytracking.parameter.atom import gauss as gauss_params
 from pytracking.parameter.atom import iou as iou_params
@@ -139,7 +141,7 @@ def test_estimator_type_must_match_the_head():
 # ------------------------------------------------------------------------------- main command
 def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--tracker", "opencv", "--param", "kcf", "--dataset_path", str(demo_root),
+    argv = ["opencv", "kcf", "--dataset_path", str(demo_root),
             "--results_path", str(tmp_path / "results"), "--out", str(out), "--threads", "0"]
     assert run_demo.main(argv) == 0
     printed = capsys.readouterr().out
@@ -148,7 +150,14 @@ def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == run_demo.MAIN_COLUMNS
     assert table["tracker"].tolist() == ["opencv/kcf"]
-    assert 0.0 < table.loc[0, "AUC"] <= 100.0 and table.loc[0, "FPS"] > 0
+    sequences = get_dataset("demo", demo_root, "test")
+    run_dir = tmp_path / "results" / "demo" / "opencv" / "kcf"
+    auc, precision = auc_and_precision({s.name: s.ground_truth_rect for s in sequences},
+                                       {s.name: read_boxes(run_dir / f"{s.name}.txt") for s in sequences},
+                                       {s.name: s.target_visible for s in sequences})
+    assert table.loc[0, "AUC"] == pytest.approx(auc, abs=0.051)      # the table rounds to 0.1
+    assert table.loc[0, "P"] == pytest.approx(precision, abs=0.051)
+    assert table.loc[0, "FPS"] > 0
     assert (out / "results.md").read_text().startswith("| tracker")
     for name in ("success_plot.png", "precision_plot.png", "norm_precision_plot.png"):
         assert (out / name).stat().st_size > 1000
@@ -240,3 +249,35 @@ def test_compare_flag_of_the_main_command(demo_root, tmp_path, monkeypatch, caps
 def test_ebm_margins():
     table = pd.DataFrame({"tracker": ["EBM (ML-IS)", "IoU-Net", "KCF"], "AUC": [60.0, 58.5, math.nan]})
     assert compare_demo.ebm_margins(table) == {"IoU-Net": pytest.approx(1.5)}
+
+
+# ------------------------------------------------------------------------------- one results layout
+def test_analysis_of_the_demo_scores_what_run_demo_wrote(demo_root, tmp_path, monkeypatch, capsys):
+    """``run_demo`` then ``analysis --dataset_name demo`` with no other flag: the same tracker, the same
+    scores; plots live outside the results tree; the printed table names the benchmark's content hash."""
+    from ltr.synthetic.demo_benchmark import read_manifest
+    from pytracking.analysis.__main__ import main as analysis_main
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[paths]\nresults = "{tmp_path / "results"}"\nworkspace = "{tmp_path / "ws"}"\n'
+                        f'[datasets]\ndemo = "{demo_root}"\n')
+    monkeypatch.setenv("EBMTRACK_SETTINGS", str(settings))
+    assert run_demo.main(["opencv", "kcf", "--dataset_path", str(demo_root), "--threads", "0", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    content_hash = read_manifest(demo_root)["content_sha256"]
+    assert f"build sha256 {content_hash[:16]} " in printed
+    demo_table = pd.read_csv(tmp_path / "plots" / "demo" / "opencv" / "kcf" / "results.csv")
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["demo"]     # no plots in the results
+    assert analysis_main(["--dataset_name", "demo"]) == 0
+    scored = pd.read_csv(tmp_path / "plots" / "demo" / "results.csv")
+    assert scored["tracker"].tolist() == ["opencv/kcf"]
+    for column in ("AUC", "P", "NP", "OP50", "OP75"):
+        assert scored.loc[0, column] == pytest.approx(demo_table.loc[0, column])
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["demo"]
+
+
+def test_old_tracker_and_param_options_still_work():
+    args = run_demo.parse_args(["--tracker", "opencv", "--param", "kcf"])
+    assert (args.tracker_name, args.tracker_param) == ("opencv", "kcf")
+    args = run_demo.parse_args(["opencv", "csrt"])
+    assert (args.tracker_name, args.tracker_param) == ("opencv", "csrt")
+    assert (run_demo.parse_args([]).tracker_name, run_demo.parse_args([]).tracker_param) == ("atom", "default")

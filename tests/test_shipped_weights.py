@@ -61,3 +61,57 @@ def test_tampered_copy_is_refused(tmp_path):
     copy.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match="SHA-256"):
         load_network(copy)
+
+
+# ------------------------------------------------------------------ the shipped heads do their job
+@pytest.fixture(scope="module")
+def held_out_pairs(tmp_path_factory):
+    """A few processed TRAIN-side pairs (synthetic videos and stills of the train split, shard 23: the
+    shard the training left out) with the shipped backbone's features, as ``ltr.estimator_check`` reads them."""
+    from ltr.data.feature_cache import CacheSpec, build_shard, load_cache
+    spec = CacheSpec(video_sequences_per_shard=3, pairs_per_sequence=2, still_pairs_per_shard=2, num_frames=30)
+    root = tmp_path_factory.mktemp("cache")
+    net = load_network(NETWORKS / "atom_ebm_effnet.pth")
+    build_shard(spec, 23, root, net=net, show_progress=False)
+    return load_cache(root, spec, [23])
+
+
+@pytest.mark.parametrize("param", ["default", "nce", "iou"])
+def test_shipped_score_head_raises_the_iou_of_jittered_boxes(held_out_pairs, param):
+    """Refinement with the shipped head (``ltr.estimator_check.refine_iou``, the tracker's step lengths)
+    moves tracker-like jittered boxes towards the ground truth: the mean IoU goes up clearly."""
+    import importlib
+
+    from ltr.estimator_check import perturbed_starts, refine_iou
+    params = importlib.import_module(f"pytracking.parameter.atom.{param}").parameters()
+    net = load_network(Path(params.net_path)).eval()
+    gt = held_out_pairs["test_boxes"].float()
+    starts = perturbed_starts(gt, 4, torch.Generator().manual_seed(0))
+    before, after, accepted = refine_iou(net, held_out_pairs, starts, list(params.box_refinement_step_length),
+                                         num_iter=params.box_refinement_iter)
+    assert 0.3 < before < 0.8
+    assert after > before + 0.05, (before, after)
+    assert accepted > 0.5
+
+
+def test_shipped_regression_head_raises_the_iou_of_jittered_boxes(held_out_pairs):
+    from ltr.estimator_check import perturbed_starts, regression_iou
+    net = load_network(NETWORKS / "atom_gauss_effnet.pth").eval()
+    gt = held_out_pairs["test_boxes"].float()
+    starts = perturbed_starts(gt, 4, torch.Generator().manual_seed(0))
+    before, after = regression_iou(net, held_out_pairs, starts)
+    assert after > before + 0.05, (before, after)
+
+
+def test_perturbed_starts_follow_the_stated_noise():
+    """Centre + N(0, (0.1 sqrt(w h))^2) per coordinate, size * exp(N(0, 0.15^2)) per side."""
+    from ltr.estimator_check import perturbed_starts
+    gt = torch.tensor([[100.0, 50.0, 40.0, 90.0]])
+    starts = perturbed_starts(gt, 20000, torch.Generator().manual_seed(0))[0]
+    centre = starts[:, :2] + starts[:, 2:] / 2
+    assert torch.allclose(centre.mean(0), torch.tensor([120.0, 95.0]), atol=0.2)
+    assert torch.allclose(centre.std(0), torch.full((2,), 0.1 * 60.0), rtol=0.03)
+    log_ratio = (starts[:, 2:] / gt[0, 2:]).log()
+    assert torch.allclose(log_ratio.std(0), torch.full((2,), 0.15), rtol=0.03)
+    with pytest.raises(ValueError, match="gt must be"):
+        perturbed_starts(gt[0], 2, torch.Generator())

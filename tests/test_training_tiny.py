@@ -92,7 +92,7 @@ def test_missing_dataset_root_names_setting_and_files(tmp_path, monkeypatch, cap
     assert "bbreg/atom_ebm_paper" in message and "atom_ebm_paper.py" in message and "absent.toml" in message
     monkeypatch.setenv("EBMTRACK_SETTINGS", str(tmp_path / "absent.toml"))
     assert run_training.main(["bbreg", "atom_iou_paper", "--device", "cpu", "--workspace", str(tmp_path),
-                              "--no-progress"]) == 2
+                              "--no_progress"]) == 2
     assert "lasot" in capsys.readouterr().err
 
 
@@ -116,3 +116,101 @@ def test_paper_setting_requires_backbone_weights(tmp_path):
     cfg.samples_per_epoch, cfg.batch_size, cfg.num_workers = 2, 2, 0
     with pytest.raises(SettingsError, match="pretrained/resnet18.pth"):
         common.build_job(cfg, settings)
+
+
+# ------------------------------------------------------------------ which columns each actor uses
+class FixedOutputNet(torch.nn.Module):
+    """Stands in for the estimator: returns preset outputs, whatever the images (one dummy parameter)."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
+        self.weight = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, train_imgs, test_imgs, train_bb, boxes):
+        assert boxes.shape[0] == train_imgs.shape[0] == test_imgs.shape[0] == train_bb.shape[0]
+        return self.output
+
+
+def _hand_made_batch(num_pairs=2, num_samples=5):
+    """Two pairs (B = 2, one test frame each); column 0 of the proposals is the true sample."""
+    g = torch.Generator().manual_seed(3)
+    gt = torch.tensor([[10.0, 12.0, 30.0, 20.0], [40.0, 8.0, 16.0, 24.0]])
+    proposals = gt[:, None, :] + torch.randn(num_pairs, num_samples + 1, 4, generator=g) * torch.tensor([2, 2, 1, 1])
+    return {"train_images": torch.zeros(num_pairs, 1, 3, 8, 8), "test_images": torch.zeros(num_pairs, 1, 3, 8, 8),
+            "train_boxes": gt[:, None], "test_boxes": gt[:, None], "proposals": proposals[:, None],
+            "proposal_log_q": torch.randn(num_pairs, 1, num_samples + 1, generator=g)[:, :, :] - 3.0,
+            "iou_target": torch.rand(num_pairs, 1, num_samples + 1, generator=g) * 2 - 1,
+            "init_boxes": proposals[:, None, 1:3],
+            "regression_target": torch.randn(num_pairs, 1, 2, 4, generator=g) * 0.1}
+
+
+def _scores(num_pairs=2, num_samples=5):
+    return torch.randn(num_pairs, num_samples + 1, generator=torch.Generator().manual_seed(4)) * 2
+
+
+def test_ml_is_actor_uses_the_true_score_and_the_samples_log_q():
+    """L = logsumexp_m(f_m - log q_m) - log M - f_0, m = 1..M: log q of column 0 is not used."""
+    from ltr.actors.bbreg import EBMActor
+    data, f = _hand_made_batch(), _scores()
+    log_q = data["proposal_log_q"][:, 0]
+    expected = (torch.logsumexp(f[:, 1:] - log_q[:, 1:], 1) - math.log(5) - f[:, 0]).mean()
+    loss, _ = EBMActor(FixedOutputNet(f), "ml-is")(data)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    data["proposal_log_q"][:, :, 0] += 7.0                      # the true sample's log q: unused
+    assert float(EBMActor(FixedOutputNet(f), "ml-is")(data)[0]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_kl_is_actor_weights_the_samples_by_the_label_around_the_ground_truth():
+    """L = logsumexp_m(f_m - log q_m) - log M - sum_m w_m f_m, w = softmax(log label_m - log q_m), m = 1..M,
+    label: Gaussian (sigma 0.05) in relative space around the test box; column 0 (the true box) unused."""
+    from ebm.boxes import xywh_to_rel
+    from ebm.losses import gaussian_label_log_density
+    from ltr.actors.bbreg import EBMActor
+    data, f = _hand_made_batch(), _scores()
+    log_q = data["proposal_log_q"][:, 0]
+    gt = data["test_boxes"][:, 0]
+    rel = xywh_to_rel(data["proposals"][:, 0, 1:], gt[:, None, 2:])
+    log_label = gaussian_label_log_density(rel, xywh_to_rel(gt, gt[:, 2:]), 0.05)
+    w = torch.softmax(log_label - log_q[:, 1:], 1)
+    expected = (torch.logsumexp(f[:, 1:] - log_q[:, 1:], 1) - math.log(5) - (w * f[:, 1:]).sum(1)).mean()
+    assert float(EBMActor(FixedOutputNet(f), "kl-is")(data)[0]) == pytest.approx(float(expected), rel=1e-5)
+    changed = f.clone()
+    changed[:, 0] += 5.0                                         # the true box's score: unused by KL-IS
+    assert float(EBMActor(FixedOutputNet(changed), "kl-is")(data)[0]) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["nce", "nce+"])
+def test_nce_actors_use_every_column_with_its_log_q(method):
+    """L = logsumexp(s_0..s_M) - s_0, s = f - log q, column 0 the (jittered for NCE+) true sample."""
+    from ltr.actors.bbreg import EBMActor
+    data, f = _hand_made_batch(), _scores()
+    s = f - data["proposal_log_q"][:, 0]
+    expected = (torch.logsumexp(s, 1) - s[:, 0]).mean()
+    assert float(EBMActor(FixedOutputNet(f), method)(data)[0]) == pytest.approx(float(expected), rel=1e-6)
+    data["proposal_log_q"][:, :, 0] += 1.0                      # the true sample's log q enters: s_0 - 1
+    s[:, 0] -= 1.0
+    moved = (torch.logsumexp(s, 1) - s[:, 0]).mean()
+    assert float(EBMActor(FixedOutputNet(f), method)(data)[0]) == pytest.approx(float(moved), rel=1e-6)
+    assert float(moved) != pytest.approx(float(expected))
+
+
+def test_iou_net_actor_regresses_every_column_on_its_iou_target():
+    from ltr.actors.bbreg import IoUNetActor
+    data, f = _hand_made_batch(), _scores()
+    expected = ((f - data["iou_target"][:, 0]) ** 2).mean()
+    assert float(IoUNetActor(FixedOutputNet(f))(data)[0]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_gaussian_actor_is_the_nll_of_the_regression_target():
+    """L = mean over boxes of sum_d 0.5 (log 2 pi + log var_d + (t_d - mu_d)^2 / var_d)."""
+    from ltr.actors.bbreg import RegressionActor
+    data = _hand_made_batch()
+    g = torch.Generator().manual_seed(5)
+    mean, log_var = torch.randn(2, 2, 4, generator=g) * 0.1, torch.randn(2, 2, 4, generator=g) * 0.5
+    t = data["regression_target"].reshape(-1, 4)
+    m, v = mean.reshape(-1, 4), log_var.reshape(-1, 4)
+    expected = (0.5 * (math.log(2 * math.pi) + v + (t - m) ** 2 / v.exp())).sum(1).mean()
+    loss, stats = RegressionActor(FixedOutputNet((mean, log_var)), "gauss")(data)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    assert stats["mean_abs_error"] == pytest.approx(float((m - t).abs().mean()), rel=1e-6)

@@ -77,6 +77,55 @@ def test_bad_arguments_exit_2_with_a_clear_message(tmp_path):
     assert proc.returncode == 2 and "nosuchtracker" in proc.stderr
 
 
+def test_a_box_outside_the_first_frame_is_refused(capsys):
+    """bikes.mp4 is 640x272: a box at (5000, 5000) would be clamped into a corner; it is refused, naming it."""
+    from pytracking.run_video import main
+    assert main(["opencv", "kcf", str(footage()), "--optional_box", "5000", "5000", "50", "50", "--no_display"]) == 2
+    err = capsys.readouterr().err
+    assert "--optional_box 5000 5000 50 50 does not overlap the first frame (640x272)" in err
+    assert main(["opencv", "kcf", str(footage()), "--optional_box", "-60", "8", "50", "50", "--no_display"]) == 2
+    assert "does not overlap" in capsys.readouterr().err
+
+
+def test_a_box_partly_inside_the_first_frame_is_tracked(tmp_path):
+    from pytracking.run_video import check_box_in_frame
+    check_box_in_frame([600, 250, 100, 100], 640, 272)     # overlaps 40 x 22 px: accepted
+    with pytest.raises(ValueError, match="does not overlap"):
+        check_box_in_frame([640, 0, 10, 10], 640, 272)     # touches the right edge only
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".nfo", ".mp4"])
+def test_a_text_file_is_not_a_video(tmp_path, suffix, capsys):
+    """FFmpeg's tty demuxer renders .txt/.nfo/... files as frames; such a file is refused (also renamed)."""
+    from pytracking.run_video import main
+    from pytracking.utils.video_source import VideoSourceError
+    text = tmp_path / f"notes{suffix}"
+    text.write_text("".join(f"line {i} of a readme\n" for i in range(400)))
+    with pytest.raises(VideoSourceError, match="not a video"):
+        FrameSource.file(text)
+    assert main(["opencv", "kcf", str(text), "--optional_box", "1", "2", "3", "4", "--no_display"]) == 2
+    assert str(text) in capsys.readouterr().err
+
+
+def test_the_text_codec_is_refused_even_when_the_file_does_not_look_like_text(tmp_path, monkeypatch):
+    """The second check: FFmpeg's codec for rendered text ('ansi') is refused after opening."""
+    import pytracking.utils.video_source as video_source
+    from pytracking.utils.video_source import VideoSourceError, codec_fourcc
+    text = tmp_path / "notes.txt"
+    text.write_text("".join(f"line {i} of a readme\n" for i in range(400)))
+    monkeypatch.setattr(video_source, "looks_like_text", lambda path: False)
+    import cv2
+    capture = cv2.VideoCapture(str(text))
+    if not capture.isOpened():
+        pytest.skip("this OpenCV build's FFmpeg has no tty demuxer: nothing renders text here")
+    assert codec_fourcc(capture) == "ansi"
+    capture.release()
+    with pytest.raises(VideoSourceError, match="'ansi' renders text"):
+        FrameSource.file(text)
+    with FrameSource.file(footage()) as source:     # real footage still opens
+        assert source.read().shape == (272, 640, 3)
+
+
 class ShiftTracker(BaseTracker):
     """Toy tracker: moves the box by a constant (dx, dy) per frame (constant velocity)."""
 
@@ -184,3 +233,13 @@ def test_initial_box_selected_with_the_mouse_under_xvfb(xvfb_display, tmp_path):
     boxes = np.loadtxt(tmp_path / "bikes.txt", delimiter=",")
     assert boxes.shape == (6, 4) and boxes[0].tolist() == [302, 8, 58, 70]
     assert boxes[-1, 1] > boxes[0, 1] + 40, "the hatch moves down and is followed"
+
+
+def test_device_option_reaches_the_tracker_parameters():
+    """``run_video/run_webcam --device`` sets ``params.device`` of every tracker the factory makes."""
+    assert build_tracker_factory("opencv", "kcf", device="cpu:0")().params.device == "cpu:0"
+    assert build_tracker_factory("opencv", "kcf")().params.device != "cpu:0"
+    from pytracking.run_video import build_parser
+    from pytracking.run_webcam import build_parser as webcam_parser
+    assert build_parser().parse_args(["atom", "default", "v.mp4", "--device", "cuda:1"]).device == "cuda:1"
+    assert webcam_parser().parse_args(["atom", "default", "--device", "cpu"]).device == "cpu"

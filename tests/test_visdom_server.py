@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import skip_or_fail_in_ci
 
 from pytracking import visdom_server
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -181,7 +182,7 @@ def chromium(args, url, user_dir, timeout=90):
 
 def test_page_renders_the_tracking_panels_in_headless_chromium(server_port, pushed_panels, tmp_path):
     if find_chromium() is None:
-        pytest.skip("Chromium is not installed (Debian package: chromium); the browser check needs it")
+        skip_or_fail_in_ci("Chromium is not installed (Debian package: chromium); the browser check needs it")
     url = f"http://127.0.0.1:{server_port}/env/{ENV}"
     dom = chromium(["--dump-dom"], url, tmp_path / "profile_dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -258,9 +259,9 @@ def test_run_tracker_use_visdom_shows_benchmark_frames(server_port, tmp_path):
     assert run_tracker.main(args + ["--use_visdom", "--visdom_port", str(server_port)]) == 0
     tracking = window_data(server_port, "tracking", env="opencv_kcf")
     assert tracking["content"]["caption"].startswith("frame 3")
-    with_display = read_boxes(tmp_path / "res" / "opencv" / "kcf" / "cat-1.txt")
+    with_display = read_boxes(tmp_path / "res" / "folder" / "opencv" / "kcf" / "cat-1.txt")
     assert run_tracker.main(args + ["--no_skip", "--results_path", str(tmp_path / "res2")]) == 0
-    assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "opencv" / "kcf" / "cat-1.txt"))
+    assert np.array_equal(with_display, read_boxes(tmp_path / "res2" / "folder" / "opencv" / "kcf" / "cat-1.txt"))
 
 
 def test_training_streams_loss_curves(server_port, tmp_path):
@@ -275,3 +276,53 @@ def test_training_streams_loss_curves(server_port, tmp_path):
     assert ys == pytest.approx([stats[e]["train"]["Loss/total"] for e in (1, 2)])
     iteration_loss = window_data(server_port, "iteration loss", env="bbreg_tiny")
     assert len(iteration_loss["content"]["data"][0]["y"]) >= 2
+
+
+def _tiny_folder_dataset(tmp_path):
+    from fixtures_layouts import make_lasot
+    make_lasot(tmp_path / "data", sequences=("cat-1",), n_frames=3, image_size=(64, 48))
+    return ["opencv", "kcf", "--dataset_name", "folder", "--dataset_path", str(tmp_path / "data")]
+
+
+def test_run_tracker_prints_the_environment_url_and_stops_the_server_it_started(tmp_path, capsys):
+    """The printed URL is the run's environment page (the root shows the empty 'main' environment), and a
+    server the run started is stopped when it ends (``--keep_visdom`` keeps it, with its pid and how to
+    stop it); a server that was already running (``server_port`` above) is never stopped by a run."""
+    from pytracking import run_tracker
+    port = visdom_server.free_port()
+    args = _tiny_folder_dataset(tmp_path) + ["--debug", "1", "--use_visdom", "--visdom_port", str(port)]
+    assert run_tracker.main(args + ["--results_path", str(tmp_path / "r1")]) == 0
+    out = capsys.readouterr()
+    url = f"http://127.0.0.1:{port}/env/opencv_kcf"
+    assert f"[run] visdom: {url}" in out.out
+    assert re.search(rf"stopped the visdom server this run started \(pid \d+, port {port}\)", out.err), out.err
+    assert not visdom_server.server_answers(port, timeout=0.5)
+
+    assert run_tracker.main(args + ["--results_path", str(tmp_path / "r2"), "--keep_visdom"]) == 0
+    err = capsys.readouterr().err
+    try:
+        pid = int(re.search(r"keeps running \(pid (\d+), port \d+\); stop it with: kill (\d+)", err).group(1))
+        assert visdom_server.server_answers(port, timeout=2)
+        with urllib.request.urlopen(url, timeout=10) as response:      # the environment's page is served
+            assert response.status == 200
+        assert visdom_server._spawned[port].pid == pid
+    finally:
+        visdom_server.stop_spawned_servers([port])
+
+
+def test_run_tracker_use_visdom_with_debug_0_starts_no_server(tmp_path, capsys):
+    from pytracking import run_tracker
+    port = visdom_server.free_port()
+    args = _tiny_folder_dataset(tmp_path) + ["--use_visdom", "--visdom_port", str(port),
+                                             "--results_path", str(tmp_path / "r")]
+    assert run_tracker.main(args) == 0
+    assert "no visdom server started" in capsys.readouterr().err
+    assert not visdom_server.port_in_use(port) and port not in visdom_server._spawned
+
+
+def test_a_run_leaves_a_server_it_did_not_start_alone(server_port, tmp_path):
+    from pytracking import run_tracker
+    args = _tiny_folder_dataset(tmp_path) + ["--debug", "1", "--use_visdom", "--visdom_port", str(server_port),
+                                             "--results_path", str(tmp_path / "r")]
+    assert run_tracker.main(args) == 0
+    assert visdom_server.server_answers(server_port, timeout=2)

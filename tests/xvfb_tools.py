@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail_in_ci
 
 
 def start_xvfb(width: int = 1280, height: int = 1024) -> Iterator[str]:
     """Yield the name (``:N``) of a fresh Xvfb display; skip the test where Xvfb or xdotool is missing."""
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("needs the Debian packages xvfb and xdotool (apt-get install xvfb xdotool)")
+        skip_or_fail_in_ci("needs the Debian packages xvfb and xdotool (apt-get install xvfb xdotool)")
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
                                "-nolisten", "tcp"],

@@ -293,29 +293,37 @@ def main(
     }
 
 
-def _parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        prog="python -m ebm.examples.toy1d",
         description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("--out", default="docs/toy1d.png", help="output PNG path")
     parser.add_argument("--iters", type=int, default=1500, help="training steps per model")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of data, models and sampling")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument(
-        "--threads",
+        "--torch_threads",
         type=int,
         default=1,
         help="torch CPU threads; 1 is fastest for these small matrices (more threads only add sync overhead, "
         "which explodes on a busy machine)",
     )
-    return parser.parse_args(argv)
+    # the former spelling, hidden (ebm imports torch only, so no shared helper here)
+    parser.add_argument("--threads", dest="torch_threads", type=int, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    return parser
+
+
+def _parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def cli(argv: Optional[list[str]] = None) -> dict[str, Any]:
     args = _parse_args(argv)
-    if args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    if args.torch_threads < 1:
+        raise ValueError(f"--torch_threads must be >= 1, got {args.torch_threads}")
+    torch.set_num_threads(args.torch_threads)
     result = main(out=args.out, iters=args.iters, seed=args.seed, device=args.device)
     print(f"KL(true || Gaussian) = {result['kl_gaussian']:.4f}  (averaged over x)")
     print(f"KL(true || EBM)      = {result['kl_ebm']:.4f}  (averaged over x)")

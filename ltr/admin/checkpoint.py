@@ -19,6 +19,7 @@ smaller float type) and ``dtype``, with a ``<file>.sha256`` sidecar (``sha256sum
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import zipfile
@@ -298,18 +299,22 @@ def export_weights(ckpt: str | os.PathLike, out: str | os.PathLike, dtype: torch
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m ltr.admin.checkpoint info CKPT`` | ``export CKPT OUT [--dtype float16]``."""
-    import argparse
-
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ltr.admin.checkpoint", description="Inspect or export checkpoints.")
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="print a checkpoint's network, epoch and statistics")
-    info.add_argument("checkpoint")
+    info.add_argument("checkpoint", help="checkpoint file (.pth.tar)")
     export = sub.add_parser("export", help="write weights only, cast to --dtype, with a .sha256 sidecar")
-    export.add_argument("checkpoint")
-    export.add_argument("out")
-    export.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"])
+    export.add_argument("checkpoint", help="checkpoint file (.pth.tar)")
+    export.add_argument("out", help="weights file to write (.pth)")
+    export.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"],
+                        help="dtype of the exported weights (default float16)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ltr.admin.checkpoint info CKPT`` | ``export CKPT OUT [--dtype float16]``."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "info":
         data = load_checkpoint(args.checkpoint)

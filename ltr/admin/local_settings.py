@@ -25,8 +25,8 @@ DEFAULT_TEXT = """# Local settings of this checkout (created by install.sh; edit
 
 [paths]
 workspace = "workspace"          # checkpoints, TensorBoard logs of training
-results = "results"              # tracking results (one folder per tracker/parameter/run)
-plots = "results/plots"          # analysis plots and tables
+results = "results"              # tracking results: <results>/<dataset>/<tracker>/<param>[_NNN]/
+plots = "plots"                  # analysis plots and tables (kept out of the results tree)
 
 [device]
 device = "auto"                  # auto | cpu | cuda | cuda:N
@@ -134,9 +134,15 @@ def create_default(path: Path | None = None) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("ltr.admin.local_settings", __doc__)
     parser.add_argument("--create", action="store_true", help="write the default file if it is missing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.create:
         file = settings_path()

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ltr.admin.cli import add_alias
 from ltr.admin.checkpoint import atomic_torch_save
 from ltr.data.processing import BBRegProcessing
 
@@ -285,15 +286,21 @@ class CachedPairDataset(torch.utils.data.Dataset):
         return item
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ltr.data.feature_cache",
                                      description="Build backbone-feature cache shards (default spec).")
     parser.add_argument("--root", default=None, help="cache folder (default: <workspace>/feature_cache/<spec>)")
     parser.add_argument("--shards", default=None, help="comma-separated shard ids (default: all)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--torch_threads", type=int, default=None, help="torch intra-op threads")
+    add_alias(parser, "--threads", "--torch_threads")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     spec = CacheSpec()
     if args.root is None:
         from ltr.admin.local_settings import load_settings

@@ -348,22 +348,28 @@ def render_contact_sheet(root: str | os.PathLike, out_path: str | os.PathLike, s
     return out_path
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Build the offline demo benchmark (LaSOT layout).")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ltr.synthetic.demo_benchmark",
+                                     description="Build the offline demo benchmark (LaSOT layout).")
     parser.add_argument("--root", default=None, help="output folder (default: [datasets] demo of the settings)")
-    parser.add_argument("--num_train", type=int, default=DEFAULT_NUM_TRAIN)
-    parser.add_argument("--num_test", type=int, default=DEFAULT_NUM_TEST)
+    parser.add_argument("--num_train", type=int, default=DEFAULT_NUM_TRAIN, help="train sequences")
+    parser.add_argument("--num_test", type=int, default=DEFAULT_NUM_TEST, help="test sequences")
     parser.add_argument("--num_frames", type=int, default=DEFAULT_NUM_FRAMES, help="frames per test sequence")
     parser.add_argument("--num_train_frames", type=int, default=DEFAULT_NUM_TRAIN_FRAMES,
                         help="frames per train sequence")
-    parser.add_argument("--width", type=int, default=DEFAULT_IMAGE_SIZE[0])
-    parser.add_argument("--height", type=int, default=DEFAULT_IMAGE_SIZE[1])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jpeg_quality", type=int, default=DEFAULT_JPEG_QUALITY)
+    parser.add_argument("--width", type=int, default=DEFAULT_IMAGE_SIZE[0], help="frame width in pixels")
+    parser.add_argument("--height", type=int, default=DEFAULT_IMAGE_SIZE[1], help="frame height in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
+    parser.add_argument("--jpeg_quality", type=int, default=DEFAULT_JPEG_QUALITY, help="JPEG quality of the frames")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--contact_sheet", default=None, help="also write a PNG of test frames with boxes")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     root = Path(args.root) if args.root else demo_root_from_settings()
     start = time.perf_counter()

@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ltr.admin.cli import cli_parser
 from ltr.synthetic.demo_benchmark import read_manifest
 from ltr.synthetic.validation_scenes import (IMAGE_SIZE, SCENARIOS, VALIDATION_GENERATOR_VERSION, Scenario,
                                              plan_validation_sequence, render_validation_frame)
@@ -208,15 +209,19 @@ def ensure_validation_benchmark(root: str | os.PathLike | None = None, progress:
     return build_validation_benchmark(target, progress=progress, **kwargs)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ltr.synthetic.validation_benchmark",
-                                     description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli_parser("ltr.synthetic.validation_benchmark", __doc__.splitlines()[0])
     parser.add_argument("--root", default=None, help="output folder (default: [datasets] validation of the settings)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the generator (default {DEFAULT_SEED})")
     parser.add_argument("--max_frames", type=int, default=None, help="cut every sequence (quick runs)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         out = build_validation_benchmark(args.root or validation_root_from_settings(), args.seed, args.max_frames,

@@ -4,7 +4,11 @@
         [--trackers atom/default opencv/csrt ...] [--csv FILE] [--plots DIR] [--per_sequence]
         [--allow_incomplete] [--split SPLIT] [--compare_to tracker/param]
 
-Without ``--trackers`` every ``tracker/param`` folder in the results path is scored. Trackers with
+Results are read from ``<results>/<dataset>/<tracker>/<param>[_NNN]/`` (``<results>`` = ``--results_path``
+or the settings' results), where ``run_tracker``, ``run_experiment`` and ``run_demo`` write them; a
+``--results_path`` that holds ``<tracker>/<param>`` folders directly (the older layout) is read as it is.
+Without ``--trackers`` every ``tracker/param`` folder found there is scored; an unknown one is an
+error that lists those found. Trackers with
 missing result files are listed and marked incomplete (scores '-' unless ``--allow_incomplete``).
 Without ``--csv`` the table goes to ``<settings plots>/<dataset>/results.csv``.
 ``--compare_to C`` also prints, per sequence, each tracker's AUC, its difference to C's and the harm
@@ -17,17 +21,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from pytracking.analysis.evaluate import discover_trackers, evaluate_tracker
+from pytracking.analysis.evaluate import discover_trackers, evaluate_tracker, find_run_dirs
 from pytracking.analysis.tables import attribute_table, per_sequence_table, save_table, summary_table, to_markdown
 from pytracking.evaluation.datasets import dataset_names, get_dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.analysis", description=__doc__.splitlines()[0])
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.analysis", __doc__)
     parser.add_argument("--dataset_name", required=True, help=f"one of {dataset_names()}")
     parser.add_argument("--dataset_path", default=None, help="dataset root (overrides the settings file)")
     parser.add_argument("--split", default=None, help="dataset split")
-    parser.add_argument("--results_path", default=None, help="results root (default: the settings' results)")
+    parser.add_argument("--results_path", default=None,
+                        help="results root holding <dataset>/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--trackers", nargs="+", default=None, help="tracker/param (or tracker/param_NNN) to score")
     parser.add_argument("--csv", default=None, help="summary CSV file (Markdown written beside it as .md)")
     parser.add_argument("--plots", default=None, help="folder for success/precision plots (PNG)")
@@ -39,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def analysis_results_root(results_path: str | None, dataset_name: str, default_results: Path) -> Path:
+    """``<results>/<dataset_name>``; a given ``results_path`` without that subfolder but with tracker
+    folders of its own (the older layout, or a path that already names the dataset) is used as it is."""
+    root = Path(results_path).expanduser() if results_path else default_results
+    if results_path and not (root / dataset_name).is_dir() and root.is_dir() and discover_trackers(root):
+        return root
+    return root / dataset_name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -46,14 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --dataset_name: unknown dataset {args.dataset_name!r}; choose from {dataset_names()}")
     from ltr.admin.local_settings import load_settings
     settings = load_settings()
-    results_root = Path(args.results_path) if args.results_path else settings.results
+    results_root = analysis_results_root(args.results_path, args.dataset_name, settings.results)
     try:
         sequences = get_dataset(args.dataset_name, args.dataset_path, args.split)
-        trackers = args.trackers or discover_trackers(results_root)
+        found = discover_trackers(results_root) if results_root.is_dir() else []
     except ValueError as err:
         parser.error(str(err))
-    if not trackers:
-        parser.error(f"argument --trackers: no tracker results found in {results_root}")
+    if not found:
+        parser.error(f"no tracker results for dataset {args.dataset_name!r} in {results_root} (run e.g. "
+                     f"python -m pytracking.run_tracker atom default --dataset_name {args.dataset_name})")
+    trackers = args.trackers or found
+    try:
+        unknown = [t for t in trackers if not find_run_dirs(results_root, t)]
+    except ValueError as err:
+        parser.error(str(err))
+    if unknown:
+        parser.error(f"argument --trackers: no results for {unknown} in {results_root}; found: {found}")
     try:
         results = [evaluate_tracker(results_root, t, sequences, allow_incomplete=args.allow_incomplete)
                    for t in trackers]

@@ -22,6 +22,8 @@ class BaseDataset:
     """
 
     name: str = ""
+    #: the on-disk layout this dataset expects below its root (said when the root holds no dataset)
+    layout: str = ""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -33,6 +35,40 @@ class BaseDataset:
 
     def load_sequence(self, name: str) -> Sequence:
         raise NotImplementedError
+
+    def no_dataset_error(self, detail: str = "") -> ValueError:
+        """The error for a root that holds no dataset of this kind: what was expected there."""
+        found = f" ({detail})" if detail else ""
+        return ValueError(f"dataset_path: {self.root} holds no '{self.name}' dataset{found}; expected {self.layout}")
+
+    def check_root(self) -> None:
+        """Raise :meth:`no_dataset_error` when the root holds no sequence of this dataset.
+
+        The default checks that ``sequence_names()`` is not empty; datasets whose names come from a
+        shipped list (LaSOT, UAV123) override it to look for their files on disk.
+        """
+        try:
+            names = self.sequence_names()
+        except ValueError as err:
+            raise self.no_dataset_error(str(err)) from err
+        if not names:
+            raise self.no_dataset_error("no sequence found")
+
+    def load_sequences(self, names: TypingSequence[str] | None = None) -> tuple[list[Sequence], dict[str, str]]:
+        """Load the named sequences (all when None) one by one: ``(sequences, {name: error})``.
+
+        A sequence whose files are unusable (bad or empty ground truth, missing frames, ...) is left out
+        and its one-line error (naming the file and line) is kept, so that the others can still run.
+        """
+        chosen = self.sequence_names() if names is None else list(names)
+        sequences: list[Sequence] = []
+        errors: dict[str, str] = {}
+        for name in chosen:
+            try:
+                sequences.append(self.load_sequence(name))
+            except (ValueError, OSError) as err:
+                errors[name] = str(err)
+        return sequences, errors
 
     def get_sequence_list(self, names: TypingSequence[str] | None = None) -> list[Sequence]:
         """Load the named sequences (all when ``names`` is None), in the dataset's order."""

@@ -67,9 +67,14 @@ def dataset_root(name: str, path: str | Path | None = None) -> Path:
 
 
 def get_dataset_object(name: str, path: str | Path | None = None, split: str | None = None) -> BaseDataset:
-    """The dataset object (cheap: names are listed, annotations are read on ``load_sequence``)."""
+    """The dataset object (cheap: names are listed, annotations are read on ``load_sequence``).
+
+    A root that holds no dataset of this kind is a ``ValueError`` saying what was expected there.
+    """
     root = dataset_root(name, path)
-    return _REGISTRY[name][1](root, split)
+    dataset = _REGISTRY[name][1](root, split)
+    dataset.check_root()
+    return dataset
 
 
 def get_dataset(name: str, path: str | Path | None = None, split: str | None = None,

@@ -23,11 +23,15 @@ class FolderDataset(BaseDataset):
     """Every ``groundtruth.txt`` folder below ``root`` (optionally restricted by ``<root>/<split>.txt``)."""
 
     name = "folder"
+    layout = "folders holding groundtruth.txt and their frames (in img/ or beside it) below <root>"
 
     def __init__(self, root: str | Path, split: str | None = None, name: str = "folder"):
         super().__init__(root)
         self.name = name
         self.split = split
+        if split is not None:
+            self.layout = (f"{self.layout}, and <root>/{split}.txt naming the {split} split's sequences"
+                           + (" (the demo benchmark: python -m pytracking.run_demo builds it)" if name == "demo" else ""))
         self._folders: dict[str, Path] | None = None
 
     def _all_folders(self) -> dict[str, Path]:

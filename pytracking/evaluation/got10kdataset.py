@@ -30,6 +30,7 @@ class GOT10KDataset(BaseDataset):
     """GOT-10k ``val`` (default) or ``test``."""
 
     name = "got10k"
+    layout = "<root>/<split>/list.txt and <root>/<split>/<seq>/groundtruth.txt, %08d.jpg (GOT-10k)"
 
     def __init__(self, root: str | Path, split: str | None = None):
         super().__init__(root)

@@ -26,6 +26,7 @@ class LaSOTDataset(BaseDataset):
     """LaSOT test set (protocol II)."""
 
     name = "lasot"
+    layout = "<root>/<class>/<class>-<k>/groundtruth.txt and img/%08d.jpg (LaSOT test set, e.g. airplane/airplane-1)"
 
     def __init__(self, root: str | Path, split: str | None = None):
         super().__init__(root)
@@ -34,6 +35,11 @@ class LaSOTDataset(BaseDataset):
 
     def sequence_names(self) -> list[str]:
         return lasot_test_names()
+
+    def check_root(self) -> None:
+        names = self.sequence_names()
+        if not any((self.root / n.rsplit("-", 1)[0] / n / "groundtruth.txt").is_file() for n in names):
+            raise self.no_dataset_error(f"none of the {len(names)} test sequences is there")
 
     def load_sequence(self, name: str) -> Sequence:
         class_name = name.rsplit("-", 1)[0]

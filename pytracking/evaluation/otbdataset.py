@@ -16,6 +16,7 @@ class OTBDataset(BaseDataset):
     """OTB-100 (every sequence folder under the root)."""
 
     name = "otb"
+    layout = "<root>/<Seq>/groundtruth_rect.txt and <root>/<Seq>/img/ (OTB)"
 
     def _entries(self) -> dict[str, tuple[str, str]]:
         entries: dict[str, tuple[str, str]] = {}

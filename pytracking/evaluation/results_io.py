@@ -18,6 +18,16 @@ import numpy as np
 _SPLIT = re.compile(r"[,\s;]+")
 
 
+def dataset_results_root(results_path: str | os.PathLike | None, dataset_name: str) -> Path:
+    """``<results>/<dataset_name>``: the folder holding ``<tracker>/<param>[_NNN]/<sequence>.txt`` of one
+    dataset, the one layout of ``run_tracker``, ``run_experiment``, ``run_demo`` and ``analysis``.
+    ``<results>`` is ``results_path``, else the settings' ``results``."""
+    if results_path is None:
+        from ltr.admin.local_settings import load_settings
+        results_path = load_settings().results
+    return Path(results_path).expanduser() / dataset_name
+
+
 def format_number(value: float) -> str:
     """Shortest string that reads back as the same float64 (``repr``); NaN is written ``nan``."""
     return repr(float(value))

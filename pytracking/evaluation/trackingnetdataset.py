@@ -17,6 +17,7 @@ class TrackingNetDataset(BaseDataset):
     """TrackingNet ``TEST`` (default) or a training chunk (``split='train_3'`` -> ``TRAIN_3``)."""
 
     name = "trackingnet"
+    layout = "<root>/TEST/anno/<video>.txt and <root>/TEST/frames/<video>/<k>.jpg (TrackingNet)"
 
     def __init__(self, root: str | Path, split: str | None = None):
         super().__init__(root)

@@ -61,6 +61,7 @@ class UAVDataset(BaseDataset):
     """UAV123: 123 sequences; ground truth NaN rows are the absent frames."""
 
     name = "uav"
+    layout = "<root>/anno/UAV123/<name>.txt and <root>/data_seq/UAV123/<folder>/%06d.jpg (UAV123)"
 
     def __init__(self, root: str | Path, spec_file: str | Path = SPEC_FILE):
         super().__init__(root)
@@ -68,6 +69,10 @@ class UAVDataset(BaseDataset):
 
     def sequence_names(self) -> list[str]:
         return list(self._specs)
+
+    def check_root(self) -> None:
+        if not any((self.root / spec.anno).is_file() for spec in self._specs.values()):
+            raise self.no_dataset_error(f"none of the {len(self._specs)} annotation files is there")
 
     def load_sequence(self, name: str) -> Sequence:
         spec = self._specs[name]

@@ -48,26 +48,34 @@ def pack_got10k(run_dirs: TypingSequence[str | Path], sequences: TypingSequence[
     return write_zip(output_zip, entries)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_got10k",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("tracker_name")
-    parser.add_argument("tracker_param")
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.util_scripts.pack_got10k", __doc__)
+    parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
+    parser.add_argument("tracker_param", help="parameter file name, e.g. default")
     parser.add_argument("--runids", type=int, nargs="+", default=None, help="run ids to pack (at most 3)")
-    parser.add_argument("--results_path", default=None)
+    parser.add_argument("--results_path", default=None,
+                        help="results root holding got10k_test/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--dataset_path", default=None, help="GOT-10k root (default: the settings' entry)")
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/got10k_<t>_<p>.zip)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     from pytracking.analysis.evaluate import find_run_dirs
     from pytracking.evaluation import Tracker, get_dataset
+    from pytracking.evaluation.results_io import dataset_results_root
+    results_root = dataset_results_root(args.results_path, "got10k_test")
     try:
         if args.runids:
-            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=args.results_path)
+            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=results_root)
                         for r in args.runids]
             run_dirs = [t.results_dir for t in trackers]
             root = trackers[0].results_root
         else:
-            root = Tracker(args.tracker_name, args.tracker_param, results_root=args.results_path).results_root
+            root = results_root
             run_dirs = find_run_dirs(root, f"{args.tracker_name}/{args.tracker_param}")
             if len(run_dirs) > MAX_RUNS:
                 parser.error(f"argument --runids: {len(run_dirs)} runs found, choose at most {MAX_RUNS}")

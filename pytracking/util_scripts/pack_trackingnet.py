@@ -34,19 +34,27 @@ def pack_trackingnet(results_dir: str | Path, sequences: TypingSequence[Sequence
     return write_zip(output_zip, entries)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.pack_trackingnet",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("tracker_name")
-    parser.add_argument("tracker_param")
-    parser.add_argument("--runid", type=int, default=None)
-    parser.add_argument("--results_path", default=None, help="results root (default: the settings' results)")
+def build_parser() -> argparse.ArgumentParser:
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.util_scripts.pack_trackingnet", __doc__)
+    parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
+    parser.add_argument("tracker_param", help="parameter file name, e.g. default")
+    parser.add_argument("--runid", type=int, default=None, help="run id (results folder suffix _%%03d)")
+    parser.add_argument("--results_path", default=None,
+                        help="results root holding trackingnet/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--dataset_path", default=None, help="TrackingNet root (default: the settings' entry)")
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/trackingnet_<t>_<p>.zip)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     from pytracking.evaluation import Tracker, get_dataset
+    from pytracking.evaluation.results_io import dataset_results_root
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid, results_root=args.results_path)
+        tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
+                          results_root=dataset_results_root(args.results_path, "trackingnet"))
         sequences = get_dataset("trackingnet", args.dataset_path, "test")
         output = Path(args.output) if args.output else (
             tracker.results_root / "packed" / f"trackingnet_{tracker.run_label.replace('/', '_')}.zip")

@@ -16,6 +16,33 @@ class VideoSourceError(ValueError):
     """A camera or video file cannot be opened; the message names it."""
 
 
+#: FFmpeg "codecs" that render text as frames (its tty/bintext demuxers open .txt, .nfo, .asc, ... files)
+TEXT_CODECS = frozenset({"ansi", "bint", "xbin", "idf "})
+
+
+def codec_fourcc(capture: cv2.VideoCapture) -> str:
+    """The capture's codec as its four characters (``'h264'``, ``'mp4v'``, ``'ansi'``...)."""
+    code = int(capture.get(cv2.CAP_PROP_FOURCC) or 0) & 0xFFFFFFFF
+    return code.to_bytes(4, "little").decode("latin-1")
+
+
+def looks_like_text(path: Path, probe_bytes: int = 4096) -> bool:
+    """True when the file's first bytes are printable UTF-8 text (tabs and newlines allowed): no video
+    container starts like that (MP4, AVI, MKV, WebM, MPEG-TS, GIF all have binary headers)."""
+    with open(path, "rb") as f:
+        head = f.read(probe_bytes)
+    if not head:
+        return True
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:  # a multi-byte character cut at the probe's end
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return all(ch.isprintable() or ch in "\t\r\n\f" for ch in text)
+
+
 class FrameSource:
     """Frames of a camera (``FrameSource.camera(index)``) or a file (``FrameSource.file(path)``).
 
@@ -55,10 +82,16 @@ class FrameSource:
         path = Path(path)
         if not path.is_file():
             raise VideoSourceError(f"video file not found: {path}")
+        if looks_like_text(path):
+            raise VideoSourceError(f"{path} is a text file, not a video (FFmpeg would render its text as frames)")
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             capture.release()
             raise VideoSourceError(f"cannot decode video file: {path}")
+        codec = codec_fourcc(capture)
+        if codec in TEXT_CODECS:
+            capture.release()
+            raise VideoSourceError(f"{path} is not a video: its codec {codec!r} renders text as frames")
         return cls(capture, str(path), is_camera=False)
 
     @property

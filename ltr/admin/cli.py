@@ -1,0 +1,37 @@
+"""The one command-line convention of every ``python -m ...`` tool of ``ltr`` and ``pytracking``.
+
+* the usage line names the command as it is run: ``python -m <module>`` (argparse ``prog``);
+* the description is the first line of the module's docstring;
+* options are spelled with underscores (``--batch_size``); a former spelling (``--batch-size``)
+  stays accepted as a hidden alias (:func:`add_alias`), so old scripts keep working;
+* trackers are named by the positional pair ``tracker_name tracker_param``;
+* ``--threads`` means worker processes wherever sequences are tracked, ``--torch_threads`` torch's
+  intra-op threads;
+* every option has a help text (``tests/test_cli_convention.py`` walks every parser).
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def cli_parser(module: str, doc: str | None = None, **kwargs) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with ``prog='python -m <module>'`` and the first line of ``doc`` as its
+    description (``kwargs`` go to ``ArgumentParser``, e.g. ``epilog``)."""
+    if doc and "description" not in kwargs:
+        kwargs["description"] = doc.strip().splitlines()[0]
+    return argparse.ArgumentParser(prog=f"python -m {module}", **kwargs)
+
+
+def add_alias(parser: argparse.ArgumentParser, alias: str, option: str) -> None:
+    """Accept ``alias`` (e.g. ``--batch-size``) as a hidden synonym of the existing ``option``
+    (``--batch_size``): the same action, not listed in ``--help``.
+
+    argparse looks option strings up in the parser's ``_option_string_actions`` table; the alias is
+    entered there only, so that ``--help`` keeps showing the one spelling of the convention.
+    """
+    actions = parser._option_string_actions  # noqa: SLF001 - argparse's lookup table, see the docstring
+    if option not in actions:
+        raise ValueError(f"add_alias: {parser.prog} has no option {option!r}")
+    if alias in actions:
+        raise ValueError(f"add_alias: {parser.prog} already has an option {alias!r}")
+    actions[alias] = actions[option]
