@@ -36,19 +36,35 @@ from ltr.run_training import available_settings
 if TYPE_CHECKING:
     from ltr.train_settings.bbreg.common import BBRegConfig
 
-__all__ = ["benchmark", "main", "restrict_datasets"]
+__all__ = ["benchmark", "benchmark_config", "main", "restrict_datasets"]
 
 
 def restrict_datasets(cfg: BBRegConfig, names: list[str], setting: str) -> BBRegConfig:
-    """``cfg`` with only the training datasets named in ``names`` (and their sampling weights)."""
+    """``cfg`` with only the training datasets named in ``names`` (and their sampling weights); a
+    ``SettingsError`` names the setting's datasets if one of ``names`` is not among them."""
     known = [name for name, _ in cfg.train_datasets]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"--datasets: setting {setting} has no training dataset {', '.join(unknown)}; "
-                         f"it has {', '.join(known)}")
+        raise SettingsError(f"--datasets: setting {setting} has no training dataset {', '.join(unknown)}; "
+                            f"it has {', '.join(known)}")
     keep = [i for i, (name, _) in enumerate(cfg.train_datasets) if name in names]
     weights = None if cfg.p_datasets is None else [cfg.p_datasets[i] for i in keep]
     return replace(cfg, train_datasets=[cfg.train_datasets[i] for i in keep], p_datasets=weights)
+
+
+def benchmark_config(setting: str, settings: TrainSettings, datasets: list[str] | None = None,
+                     random_backbone: bool = False) -> BBRegConfig:
+    """The config of ``bbreg/<setting>`` as benchmarked: no validation loader, only ``datasets`` (if given),
+    no backbone weights file with ``random_backbone``."""
+    import importlib
+
+    module = importlib.import_module(f"ltr.train_settings.bbreg.{setting}")
+    cfg = replace(module.config(settings), val_samples_per_epoch=0)
+    if datasets:
+        cfg = restrict_datasets(cfg, list(datasets), setting)
+    if random_backbone:
+        cfg = replace(cfg, backbone_weights_file=None)
+    return cfg
 
 
 def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int = 2, device: str = "cpu",
@@ -60,8 +76,6 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
 
     ``amp``: mixed precision as in training (``'off'``, ``'bf16'``, ``'fp16'`` with a gradient scaler).
     ``data_root``, ``datasets``, ``random_backbone``: see the module docstring."""
-    import importlib
-
     from ltr.trainers.ltr_trainer import AMP_DTYPES
 
     from ltr.train_settings.bbreg import common
@@ -76,12 +90,7 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
     settings = TrainSettings(module_name="bbreg", script_name=setting, device=device, workers=workers,
                              batch_size=batch_size, seed=seed, env=env, show_progress=False,
                              use_tensorboard=False)
-    module = importlib.import_module(f"ltr.train_settings.bbreg.{setting}")
-    cfg = replace(module.config(settings), val_samples_per_epoch=0)
-    if datasets:
-        cfg = restrict_datasets(cfg, list(datasets), setting)
-    if random_backbone:
-        cfg = replace(cfg, backbone_weights_file=None)
+    cfg = benchmark_config(setting, settings, datasets, random_backbone)
     # enough pairs for warmup + iterations in one epoch
     cfg_batch = batch_size or cfg.batch_size
     cfg.samples_per_epoch = max(cfg.samples_per_epoch, (warmup + iterations) * cfg_batch)
@@ -148,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
                       seed=args.seed, amp=args.amp, data_root=args.data_root, datasets=args.datasets,
                       random_backbone=args.random_backbone)
-    except (SettingsError, ValueError) as err:
+    except SettingsError as err:
         print(f"error: benchmark of bbreg/{args.setting}: {err}", file=sys.stderr)
         return 2
     if args.losses:
