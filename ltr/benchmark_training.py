@@ -7,31 +7,76 @@ actor, optimiser) and runs ``--iterations`` training steps after ``--warmup`` st
 - the share of the time spent waiting for the next batch from the loader,
 
 plus the time per batch of the data loading alone in the main process (``--workers 0`` view).
-Nothing is written to the workspace. Default setting: ``atom_ebm_cpu`` on the CPU.
+Nothing is written to the workspace. Default setting: ``atom_ebm_cpu`` on the CPU. The output line names the
+JPEG decoder the loader uses (``jpeg4py`` when libturbojpeg works, else ``opencv``).
+
+Options for running a paper setting on data in the real layouts (``python -m ltr.synthetic.layout_data``):
+``--data-root DIR`` points the dataset roots at ``DIR/<name>`` (``lasot``, ``got10k``, ...), ``--datasets lasot
+got10k`` keeps only those training datasets of the setting (their weights as set), ``--random-backbone`` builds
+the backbone without its ImageNet weights (a throughput figure needs none). ``--losses`` prints the loss of
+every step (a short loss curve, e.g. to compare ``--amp off|bf16|fp16`` on the same batches: the pairs depend
+only on the seed). The validation loader is never built.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ltr.admin.cli import add_alias
-from ltr.admin.local_settings import load_settings
+from ltr.admin.local_settings import SettingsError, load_settings
 from ltr.admin.settings import TrainSettings
+from ltr.data.image_loader import jpeg4py_available
 from ltr.data.loader import move_to_device
 from ltr.run_training import available_settings
 
-__all__ = ["benchmark", "main"]
+if TYPE_CHECKING:
+    from ltr.train_settings.bbreg.common import BBRegConfig
+
+__all__ = ["benchmark", "benchmark_config", "main", "restrict_datasets"]
+
+
+def restrict_datasets(cfg: BBRegConfig, names: list[str], setting: str) -> BBRegConfig:
+    """``cfg`` with only the training datasets named in ``names`` (and their sampling weights); a
+    ``SettingsError`` names the setting's datasets if one of ``names`` is not among them."""
+    known = [name for name, _ in cfg.train_datasets]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SettingsError(f"--datasets: setting {setting} has no training dataset {', '.join(unknown)}; "
+                            f"it has {', '.join(known)}")
+    keep = [i for i, (name, _) in enumerate(cfg.train_datasets) if name in names]
+    weights = None if cfg.p_datasets is None else [cfg.p_datasets[i] for i in keep]
+    return replace(cfg, train_datasets=[cfg.train_datasets[i] for i in keep], p_datasets=weights)
+
+
+def benchmark_config(setting: str, settings: TrainSettings, datasets: list[str] | None = None,
+                     random_backbone: bool = False) -> BBRegConfig:
+    """The config of ``bbreg/<setting>`` as benchmarked: no validation loader, only ``datasets`` (if given),
+    no backbone weights file with ``random_backbone``."""
+    import importlib
+
+    module = importlib.import_module(f"ltr.train_settings.bbreg.{setting}")
+    cfg = replace(module.config(settings), val_samples_per_epoch=0)
+    if datasets:
+        cfg = restrict_datasets(cfg, list(datasets), setting)
+    if random_backbone:
+        cfg = replace(cfg, backbone_weights_file=None)
+    return cfg
 
 
 def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int = 2, device: str = "cpu",
               workers: int | None = None, batch_size: int | None = None, seed: int = 1,
-              amp: str = "off") -> dict[str, float]:
-    """Time ``iterations`` training steps of ``bbreg/<setting>``; returns pairs/s and the data-wait share.
-    ``amp``: mixed precision as in training (``'off'``, ``'bf16'``, ``'fp16'`` with a gradient scaler)."""
-    import importlib
+              amp: str = "off", data_root: str | None = None, datasets: list[str] | None = None,
+              random_backbone: bool = False) -> dict[str, Any]:
+    """Time ``iterations`` training steps of ``bbreg/<setting>``; returns pairs/s, the data-wait share, the
+    JPEG decoder and ``losses`` (the loss of every step, warm-up included).
 
+    ``amp``: mixed precision as in training (``'off'``, ``'bf16'``, ``'fp16'`` with a gradient scaler).
+    ``data_root``, ``datasets``, ``random_backbone``: see the module docstring."""
     from ltr.trainers.ltr_trainer import AMP_DTYPES
 
     from ltr.train_settings.bbreg import common
@@ -40,11 +85,13 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
         raise ValueError(f"iterations must be >= 1 and warmup >= 0, got {iterations}, {warmup}")
     if amp not in AMP_DTYPES:
         raise ValueError(f"amp must be one of {sorted(AMP_DTYPES)}, got {amp!r}")
+    env = load_settings()
+    if data_root is not None:
+        env = env.with_data_root(data_root)
     settings = TrainSettings(module_name="bbreg", script_name=setting, device=device, workers=workers,
-                             batch_size=batch_size, seed=seed, env=load_settings(), show_progress=False,
+                             batch_size=batch_size, seed=seed, env=env, show_progress=False,
                              use_tensorboard=False)
-    module = importlib.import_module(f"ltr.train_settings.bbreg.{setting}")
-    cfg = module.config(settings)
+    cfg = benchmark_config(setting, settings, datasets, random_backbone)
     # enough pairs for warmup + iterations in one epoch
     cfg_batch = batch_size or cfg.batch_size
     cfg.samples_per_epoch = max(cfg.samples_per_epoch, (warmup + iterations) * cfg_batch)
@@ -58,6 +105,7 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
     scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
     wait = compute = 0.0
     pairs = 0
+    losses: list[float] = []
     for step in range(warmup + iterations):
         t0 = time.perf_counter()
         batch = move_to_device(next(iterator), dev)
@@ -71,6 +119,7 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
+        losses.append(float(loss.detach()))
         if step >= warmup:
             wait += t1 - t0
             compute += t2 - t1
@@ -80,7 +129,9 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
             "batch_size": job.config.batch_size, "output_sz": job.config.output_sz,
             "pairs_per_s": pairs / total, "data_wait_share": wait / total,
             "seconds_per_step": total / iterations, "compute_seconds_per_step": compute / iterations,
-            "data_wait_seconds_per_step": wait / iterations, "threads": torch.get_num_threads(), "amp": amp}
+            "data_wait_seconds_per_step": wait / iterations, "threads": torch.get_num_threads(), "amp": amp,
+            "jpeg_decoder": "jpeg4py" if jpeg4py_available() else "opencv", "losses": losses,
+            "warmup": warmup}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,21 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None, help="data-loader worker processes (default: the setting's)")
     parser.add_argument("--batch_size", type=int, default=None, help="batch size (default: the setting's)")
     add_alias(parser, "--batch-size", "--batch_size")
+    parser.add_argument("--seed", type=int, default=1, help="random seed: the pairs depend only on it (default 1)")
     parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
                         help="mixed precision of the forward pass, as ltr.run_training --amp")
+    parser.add_argument("--data_root", default=None,
+                        help="dataset roots: DIR/<name> for every dataset folder there (lasot, got10k, ...), "
+                             "e.g. from python -m ltr.synthetic.layout_data")
+    add_alias(parser, "--data-root", "--data_root")
+    parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                        help="keep only these training datasets of the setting (e.g. lasot got10k)")
+    parser.add_argument("--random_backbone", action="store_true",
+                        help="build the backbone without its ImageNet weights file (for throughput only)")
+    add_alias(parser, "--random-backbone", "--random_backbone")
+    parser.add_argument("--losses", action="store_true", help="print the loss of every step")
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
-                  amp=args.amp)
+    try:
+        r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
+                      seed=args.seed, amp=args.amp, data_root=args.data_root, datasets=args.datasets,
+                      random_backbone=args.random_backbone)
+    except SettingsError as err:
+        print(f"error: benchmark of bbreg/{args.setting}: {err}", file=sys.stderr)
+        return 2
+    if args.losses:
+        for step, loss in enumerate(r["losses"]):
+            print(f"step {step:3d}{' (warm-up)' if step < r['warmup'] else ''}: loss {loss:.5f} (amp {r['amp']})")
     print(f"bbreg/{r['setting']} on {r['device']} ({r['threads']} threads, {r['workers']} workers, amp {r['amp']}, batch "
-          f"{r['batch_size']}, {r['output_sz']} px): {r['pairs_per_s']:.2f} pairs/s, "
-          f"{r['seconds_per_step']:.2f} s/step (compute {r['compute_seconds_per_step']:.2f} s, waiting for data "
-          f"{r['data_wait_seconds_per_step']:.2f} s = {100 * r['data_wait_share']:.0f}%)")
+          f"{r['batch_size']}, {r['output_sz']} px, jpeg decoder {r['jpeg_decoder']}): {r['pairs_per_s']:.2f} pairs/s, "
+          f"{r['seconds_per_step']:.3f} s/step (compute {r['compute_seconds_per_step']:.3f} s, waiting for data "
+          f"{r['data_wait_seconds_per_step']:.3f} s = {100 * r['data_wait_share']:.0f}%)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -57,16 +57,23 @@ def _describe(module: str, name: str) -> str:
 def run_training(module: str, name: str, device: str | None = None, resume: bool = False,
                  epochs: int | None = None, workers: int | None = None, seed: int = 1,
                  workspace: str | None = None, batch_size: int | None = None, show_progress: bool = True,
-                 use_tensorboard: bool = True, visdom_port: int | None = None, amp: str = "off") -> dict:
-    """Import ``ltr.train_settings.<module>.<name>`` and call its ``run(settings)``."""
+                 use_tensorboard: bool = True, visdom_port: int | None = None, amp: str = "off",
+                 data_root: str | None = None) -> dict:
+    """Import ``ltr.train_settings.<module>.<name>`` and call its ``run(settings)``.
+
+    ``data_root``: dataset roots at ``data_root/<name>`` for the dataset folders there (see
+    :meth:`ltr.admin.local_settings.Settings.with_data_root`) instead of the local settings' roots."""
     from ltr.admin.multigpu import cleanup_distributed
     from ltr.admin.settings import TrainSettings
 
     if name not in available_settings(module):
         raise ValueError(f"unknown setting {module}/{name}; available: {', '.join(available_settings(module))}")
+    env = load_settings()
+    if data_root is not None:
+        env = env.with_data_root(data_root)
     settings = TrainSettings(module_name=module, script_name=name, device=device, resume=resume, epochs=epochs,
                              workers=workers, batch_size=batch_size, seed=seed,
-                             workspace=Path(workspace) if workspace else None, env=load_settings(),
+                             workspace=Path(workspace) if workspace else None, env=env,
                              show_progress=show_progress, use_tensorboard=use_tensorboard,
                              visdom_port=visdom_port, amp=amp)
     setting = importlib.import_module(f"ltr.train_settings.{module}.{name}")
@@ -100,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--visdom_port", type=int, default=8097, help="visdom server port on 127.0.0.1")
     parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
                         help="mixed precision of the forward pass: bf16, or fp16 with loss scaling (default off)")
+    parser.add_argument("--data_root", default=None,
+                        help="dataset roots: DIR/<name> for every dataset folder there (lasot, got10k, ...) instead "
+                             "of the local settings' roots")
+    add_alias(parser, "--data-root", "--data_root")
     return parser
 
 
@@ -112,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         run_training(args.module, args.setting, device=args.device, resume=args.resume, epochs=args.epochs,
                      workers=args.workers, seed=args.seed, workspace=args.workspace, batch_size=args.batch_size,
                      show_progress=not args.no_progress,
-                     visdom_port=args.visdom_port if args.use_visdom else None, amp=args.amp)
+                     visdom_port=args.visdom_port if args.use_visdom else None, amp=args.amp,
+                     data_root=args.data_root)
     except SettingsError as err:
         print(f"error: setting {args.module}/{args.setting} (ltr/train_settings/{args.module}/{args.setting}.py) "
               f"cannot run: {err}", file=sys.stderr)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +85,22 @@ class Settings:
     def _resolve(self, raw: str) -> Path:
         p = Path(raw).expanduser()
         return p if p.is_absolute() else (self.file.parent / p)
+
+    def with_data_root(self, data_root: str | os.PathLike) -> "Settings":
+        """A copy whose dataset roots point into ``data_root``: ``[datasets] key = <data_root>/<key>`` for every
+        key of :data:`DATASET_KEYS` whose folder exists there (the others keep their setting).
+
+        The folder names are the keys (``lasot``, ``got10k``, ...), as ``ltr.synthetic.layout_data`` writes them.
+        A ``SettingsError`` names ``data_root`` if it is missing or holds none of those folders.
+        """
+        root = Path(data_root).expanduser().resolve()
+        if not root.is_dir():
+            raise SettingsError(f"data root {root} (--data-root) is not a folder")
+        found = {key: str(root / key) for key in DATASET_KEYS if (root / key).is_dir()}
+        if not found:
+            raise SettingsError(f"data root {root} (--data-root) holds none of the dataset folders "
+                                f"{', '.join(DATASET_KEYS)}")
+        return replace(self, datasets={**self.datasets, **found})
 
     def torch_device(self, override: str | None = None) -> str:
         """The device string to use: ``override`` if given, else the setting; 'auto' picks cuda if available."""
