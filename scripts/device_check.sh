@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU device check: everything that needs CUDA, in one call, figures into one file.
 #
-#   OUT=/some/folder bash scripts/device_check.sh          (on a machine with CUDA; under 8 minutes on one H200)
+#   OUT=/some/folder bash scripts/device_check.sh [GROUP ...]   (on a machine with CUDA; under 8 minutes on one H200)
+#   GROUPs run in the order given; default: tests speed pools demo train training_data (also: compiled)
 #
 # Runs, from the repository root:
 #   1. the CUDA tests: CPU-vs-CUDA PrRoIPool, estimator score and gradient, one refinement; CUDA graph against
@@ -57,33 +58,47 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $LOGS/NA
     return $rc
 }
 
-# 1. correctness on CUDA ------------------------------------------------------------------------------------------
-step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
-    tests/test_cuda_device_resolution.py
-tail -3 "$LOGS/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
+tests() {      # correctness on CUDA
+    step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
+        tests/test_cuda_device_resolution.py
+    tail -3 "$LOGS/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
+}
 
-# 2. tracker speed --------------------------------------------------------------------------------------------------
-for spec in "default:" "default:--no_cuda_graph" "fast:" "iou:"; do
-    param=${spec%%:*}
-    flags=${spec#*:}
-    name="speed_${param}${flags:+_eager}"
-    step "$name" 120 "$PY" -m pytracking.benchmark_tracker atom "$param" --device "$DEVICE" --frames "$FRAMES" \
-        $flags --output "$LOGS/$name.json"
+speed_run() {  # speed_run NAME PARAM [FLAGS...]: benchmark_tracker on $DEVICE
+    local name=$1 param=$2
+    shift 2
+    step "$name" "${LIMIT_SPEED:-120}" "$PY" -m pytracking.benchmark_tracker atom "$param" --device "$DEVICE" \
+        --frames "$FRAMES" "$@" --output "$LOGS/$name.json"
     grep -E "fps|machine" "$LOGS/$name.log" | sed 's/^/    /' >>"$REPORT"
-done
+}
 
-# 3. evaluation throughput: W workers sharing the GPU, and their boxes against one worker's -----------------------
-for workers in $POOLS; do
-    step "pool_w$workers" 180 "$PY" -m pytracking.benchmark_tracker atom default --device "$DEVICE" \
-        --processes "$workers" --frames "$FRAMES" --output "$LOGS/pool_w$workers.json"
-    grep -E "aggregate" "$LOGS/pool_w$workers.log" | sed "s/^/    $workers workers: /" >>"$REPORT"
-done
-for workers in "$WORKERS" 1; do
-    step "demo_w$workers" "$LIMIT_DEMO" "$PY" -m pytracking.run_demo --device "$DEVICE" --threads "$workers" --quiet \
-        --results_path "$LOGS/tmp_results_w$workers" --out "$LOGS/tmp_demo_w$workers"
-    grep -E "^\| atom|wall time|\[run\] tracked" "$LOGS/demo_w$workers.log" | sed 's/^/    /' >>"$REPORT"
-done
-"$PY" - "$LOGS/tmp_results_w$WORKERS" "$LOGS/tmp_results_w1" >>"$REPORT" 2>&1 <<'EOF'
+speed() {      # the tracker's speed: graphs on and off, the other parameter files
+    speed_run speed_default default
+    speed_run speed_default_eager default --no_cuda_graph
+    speed_run speed_fast fast
+    speed_run speed_iou iou
+}
+
+compiled() {   # experimental: the estimator's pass through torch.compile, inside the graph
+    speed_run speed_default default
+    LIMIT_SPEED=${LIMIT_COMPILE:-150} speed_run speed_default_compiled default --compile_refinement
+}
+
+pools() {      # steady-state aggregate frames/s of W worker processes sharing the GPU
+    for workers in $POOLS; do
+        step "pool_w$workers" 180 "$PY" -m pytracking.benchmark_tracker atom default --device "$DEVICE" \
+            --processes "$workers" --frames "$FRAMES" --output "$LOGS/pool_w$workers.json"
+        grep -E "aggregate" "$LOGS/pool_w$workers.log" | sed "s/^/    $workers workers: /" >>"$REPORT"
+    done
+}
+
+demo() {       # the demo with W workers and with one: scores, aggregate frames/s, identical boxes
+    for workers in "$WORKERS" 1; do
+        step "demo_w$workers" "$LIMIT_DEMO" "$PY" -m pytracking.run_demo --device "$DEVICE" --threads "$workers" \
+            --quiet --results_path "$LOGS/tmp_results_w$workers" --out "$LOGS/tmp_demo_w$workers"
+        grep -E "^\| atom|wall time|\[run\] tracked" "$LOGS/demo_w$workers.log" | sed 's/^/    /' >>"$REPORT"
+    done
+    "$PY" - "$LOGS/tmp_results_w$WORKERS" "$LOGS/tmp_results_w1" >>"$REPORT" 2>&1 <<'EOF'
 import sys
 from pathlib import Path
 
@@ -92,24 +107,39 @@ files = sorted(p.relative_to(a) for p in a.rglob("*.txt") if not p.name.endswith
 same = [f for f in files if (b / f).is_file() and (a / f).read_bytes() == (b / f).read_bytes()]
 print(f"- boxes with several workers against one worker: {len(same)} of {len(files)} result files identical")
 EOF
+    rm -rf "$LOGS"/tmp_*
+}
 
-# 4. training ---------------------------------------------------------------------------------------------------------
-if [ "$DEVICE" != cpu ]; then
-    step nccl_torchrun 180 "$PY" -m torch.distributed.run --standalone --nproc_per_node=1 -m ltr.run_training bbreg tiny \
-        --device cuda
-    tail -2 "$LOGS/nccl_torchrun.log" | sed 's/^/    /' >>"$REPORT"
-fi
-for amp in off bf16 fp16; do
-    step "train_step_$amp" 120 "$PY" -m ltr.benchmark_training atom_ebm_cpu --device "$DEVICE" --iterations 5 \
-        --warmup 1 --amp "$amp"
-    grep "pairs/s" "$LOGS/train_step_$amp.log" | sed 's/^/    /' >>"$REPORT"
-done
-if [ -f scripts/device_training_check.sh ] && [ "$DEVICE" != cpu ]; then
-    step training_check 240 bash scripts/device_training_check.sh
+train() {      # NCCL with one process, one training step in fp32, bf16, fp16
+    if [ "$DEVICE" != cpu ]; then
+        step nccl_torchrun 180 "$PY" -m torch.distributed.run --standalone --nproc_per_node=1 -m ltr.run_training \
+            bbreg tiny --device cuda
+        tail -2 "$LOGS/nccl_torchrun.log" | sed 's/^/    /' >>"$REPORT"
+    fi
+    for amp in off bf16 fp16; do
+        step "train_step_$amp" 120 "$PY" -m ltr.benchmark_training atom_ebm_cpu --device "$DEVICE" --iterations 5 \
+            --warmup 1 --amp "$amp"
+        grep "pairs/s" "$LOGS/train_step_$amp.log" | sed 's/^/    /' >>"$REPORT"
+    done
+}
+
+training_data() {   # training throughput on real-layout data through jpeg4py (scripts/device_training_check.sh)
+    step training_check "${LIMIT_TRAINING:-300}" bash scripts/device_training_check.sh
     [ -f "$OUT/training_check.txt" ] && sed 's/^/    /' "$OUT/training_check.txt" >>"$REPORT"
-fi
-rm -rf "$LOGS"/tmp_*
-tar -czf "$OUT/device_check_logs.tgz" -C "$LOGS" . && rm -rf "$LOGS"
+}
+
+GROUPS_TO_RUN="${*:-tests speed pools demo train training_data}"
+for g in $GROUPS_TO_RUN; do
+    case $g in
+        tests|speed|compiled|pools|demo|train|training_data) ;;
+        *) echo "unknown step group '$g' (tests speed compiled pools demo train training_data)" >&2; exit 2 ;;
+    esac
+done
+for g in $GROUPS_TO_RUN; do
+    $g
+    tar -czf "$OUT/device_check_logs.tgz" -C "$LOGS" .   # after every group: a time-out keeps what was done
+done
+rm -rf "$LOGS"
 echo >>"$REPORT"
 echo "done; step logs in $OUT/device_check_logs.tgz" >>"$REPORT"
 cat "$REPORT"
