@@ -43,6 +43,23 @@ class RaisesOnThirdFrame(BaseTracker):
         return {"target_bbox": self.box}
 '''
 
+NOISY_TRACKER = '''
+from pytracking.tracker.base.basetracker import BaseTracker
+
+
+class PrintsToStdout(BaseTracker):
+    """Prints to stdout every call (the server must keep it off the protocol) and moves its box 1 px right."""
+
+    def _initialize(self, image, info):
+        print("noise from _initialize", flush=True)
+        self.box = list(info["init_bbox"])
+
+    def _track(self, image, info):
+        print("noise from _track", flush=True)
+        self.box[0] += 1.0
+        return {"target_bbox": list(self.box)}
+'''
+
 STACK = """title: ebmtrack client test stack
 experiments:
   baseline:
@@ -78,8 +95,11 @@ def workspace(tmp_path_factory) -> Workspace:
     (ws / "stack.yaml").write_text(STACK)
     (ws / "config.yaml").write_text("registry:\n  - ./trackers.ini\nstack: ./stack.yaml\n")
     (ws / "trackers.ini").write_text(tracker_entry("atom_ebm", "atom default --device cpu")
-                                     + tracker_entry("raising", "raising_tracker:RaisesOnThirdFrame x"))
+                                     + tracker_entry("atom_fast", "atom fast --device cpu")
+                                     + tracker_entry("raising", "raising_tracker:RaisesOnThirdFrame x")
+                                     + tracker_entry("noisy", "noisy_tracker:PrintsToStdout x"))
     (base / "raising_tracker.py").write_text(RAISING_TRACKER)
+    (base / "noisy_tracker.py").write_text(NOISY_TRACKER)
     return Workspace(ws, truth)
 
 
@@ -147,9 +167,134 @@ def test_tracker_error_is_reported_not_hung(workspace):
 
 
 def test_vot_test_passes(workspace):
-    out = run_vot(workspace, "test", "atom_ebm")
+    out = run_vot(workspace, "test", "atom_fast")
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
     # the toolkit logs a tracker failure and still exits 0: its success line is the verdict
     assert "Error during tracker execution" not in log, log[-3000:]
     assert "Test concluded successfuly" in log, log[-3000:]
+
+
+def toolkit_runtime(workspace: Workspace, identifier: str, monkeypatch):
+    """The toolkit's own TraX runtime for a trackers.ini entry (log kept for the exception)."""
+    from vot.tracker import Registry
+    for key, value in vot_env(workspace.path.parent).items():
+        monkeypatch.setenv(key, value)
+    return Registry([str(workspace.path / "trackers.ini")])[identifier].runtime(log=False)
+
+
+def test_several_objects_in_one_session(workspace, monkeypatch, tmp_path):
+    from vot.dataset import load_sequence
+    from vot.region import Rectangle
+    from vot.tracker import ObjectStatus
+
+    sequence = load_sequence(str(workspace.path / "sequences" / "wide"))
+    runtime = toolkit_runtime(workspace, "noisy", monkeypatch)
+    assert runtime.multiobject
+    first = [ObjectStatus(Rectangle(10, 12, 20, 16), {}), ObjectStatus(Rectangle(40, 30, 8, 9), {})]
+    try:
+        state, _ = runtime.initialize(sequence.frame(0), first)
+        assert [_xywh(s.region) for s in state] == [[10, 12, 20, 16], [40, 30, 8, 9]]
+        state, _ = runtime.update(sequence.frame(1), [])
+        assert [_xywh(s.region) for s in state] == [[11, 12, 20, 16], [41, 30, 8, 9]]
+        state, _ = runtime.update(sequence.frame(2), [ObjectStatus(Rectangle(70, 50, 6, 5), {})])  # a new object
+        assert [_xywh(s.region) for s in state] == [[12, 12, 20, 16], [42, 30, 8, 9], [70, 50, 6, 5]]
+        state, _ = runtime.update(sequence.frame(3), [])
+        assert [_xywh(s.region) for s in state] == [[13, 12, 20, 16], [43, 30, 8, 9], [71, 50, 6, 5]]
+    finally:
+        runtime.stop()
+
+
+def test_unreadable_frame_is_named_on_stderr(workspace, monkeypatch, tmp_path):
+    import shutil
+    from vot.dataset import load_sequence
+    from vot.tracker import ObjectStatus, TrackerException
+
+    copy = tmp_path / "wide"
+    shutil.copytree(workspace.path / "sequences" / "wide", copy)
+    broken = copy / "color" / "00000003.jpg"
+    broken.write_bytes(b"not a jpeg")
+    sequence = load_sequence(str(copy))
+    runtime = toolkit_runtime(workspace, "noisy", monkeypatch)
+    try:
+        runtime.initialize(sequence.frame(0), [ObjectStatus(sequence.groundtruth(0), {})])
+        runtime.update(sequence.frame(1), [])
+        with pytest.raises(TrackerException) as failure:
+            runtime.update(sequence.frame(2), [])
+    finally:
+        runtime.stop()
+    assert str(broken) in failure.value.log, failure.value.log[-2000:]
+
+
+def test_stdout_carries_only_the_protocol(workspace, tmp_path):
+    """The server's stdout, recorded on its way to a real trax.Client: TraX messages only; prints go to stderr."""
+    import threading
+
+    import trax
+    from trax.client import Client
+
+    frames = sorted((workspace.path / "sequences" / "easy" / "color").glob("*.jpg"))
+    stderr_path = tmp_path / "stderr.txt"
+    with open(stderr_path, "w") as stderr:
+        server = subprocess.Popen([sys.executable, "-m", "pytracking.run_vot", "noisy_tracker:PrintsToStdout", "x"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                  env=vot_env(workspace.path.parent), cwd=REPO_ROOT)
+        read_fd, write_fd = os.pipe()
+        recorded = bytearray()
+
+        def forward() -> None:  # server stdout -> record -> client
+            while chunk := os.read(server.stdout.fileno(), 4096):
+                recorded.extend(chunk)
+                os.write(write_fd, chunk)
+            os.close(write_fd)
+
+        forwarder = threading.Thread(target=forward, daemon=True)
+        forwarder.start()
+        try:
+            client = Client(stream=(server.stdin.fileno(), read_fd), timeout=60, log=lambda message: None)
+            objects, _ = client.initialize({"color": trax.FileImage.create(str(frames[0]))},
+                                           [(trax.Rectangle.create(10, 12, 20, 16), {})], {})
+            assert list(objects[0][0].bounds()) == [10, 12, 20, 16]
+            objects, _ = client.frame({"color": trax.FileImage.create(str(frames[1]))}, {}, [])
+            assert list(objects[0][0].bounds()) == [11, 12, 20, 16]
+            client.quit()
+            assert server.wait(timeout=60) == 0
+        finally:
+            if server.poll() is None:
+                server.kill()
+        forwarder.join(timeout=10)
+    lines = bytes(recorded).decode().splitlines()
+    assert lines and all(line.startswith("@@TRAX:") for line in lines), lines
+    assert "noise from _initialize" in stderr_path.read_text() and "noise from _track" in stderr_path.read_text()
+
+
+def test_vot_cli_skips_the_update_check(monkeypatch):
+    import requests
+    import vot.utilities.cli as cli
+    from pytracking.integrations import vot_cli
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the update check contacted the network")
+
+    monkeypatch.setattr(requests, "get", no_network)
+    monkeypatch.setattr(cli, "check_updates", cli.check_updates)  # restored after the test
+    vot_cli.disable_update_check()
+    assert cli.check_updates() == (False, None)
+
+
+def test_run_vot_unknown_tracker_exits_nonzero_with_message():
+    out = subprocess.run([sys.executable, "-m", "pytracking.run_vot", "nosuchtracker", "default"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "unknown tracker 'nosuchtracker'" in out.stderr
+
+
+def test_export_vot_unknown_sequence_is_named(tmp_path, capsys):
+    write_folder_dataset(tmp_path / "source", num_frames=3, names=("easy",))
+    with pytest.raises(SystemExit):
+        export_vot.main(["--dataset_name", "folder", "--dataset_path", str(tmp_path / "source"),
+                         "--sequence", "nosuchseq", "--out", str(tmp_path / "out")])
+    assert "nosuchseq" in capsys.readouterr().err
+    assert export_vot.format_region(np.array([np.nan] * 4)) == "0"
+    assert export_vot.format_region(np.array([1.5, 2.0, 30.25, 4.0])) == "1.5,2,30.25,4"
+    assert export_vot.vot_sequence_name("a b/c:1") == "a_b_c_1"
