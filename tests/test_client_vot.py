@@ -270,16 +270,24 @@ def test_stdout_carries_only_the_protocol(workspace, tmp_path):
 
 def test_vot_cli_skips_the_update_check(monkeypatch):
     import requests
+    import vot
     import vot.utilities.cli as cli
     from pytracking.integrations import vot_cli
 
-    def no_network(*args, **kwargs):
-        raise AssertionError("the update check contacted the network")
+    requests_made = []
 
-    monkeypatch.setattr(requests, "get", no_network)
-    monkeypatch.setattr(cli, "check_updates", cli.check_updates)  # restored after the test
+    def record_request(url, *args, **kwargs):
+        requests_made.append(url)
+        raise requests.ConnectionError("offline test")
+
+    monkeypatch.setattr(requests, "get", record_request)
+    monkeypatch.setattr(cli, "check_updates", cli.check_updates)  # both restored after the test
+    monkeypatch.setattr(vot, "check_updates", vot.check_updates)
+    cli.check_updates()
+    assert len(requests_made) == 1 and "github" in requests_made[0]  # the toolkit's own check goes online
     vot_cli.disable_update_check()
-    assert cli.check_updates() == (False, None)
+    assert cli.check_updates() == (False, None) and vot.check_updates() == (False, None)
+    assert len(requests_made) == 1  # ours does not
 
 
 def test_run_vot_unknown_tracker_exits_nonzero_with_message():
