@@ -24,7 +24,7 @@ class LosesTargetOnSecondFrame(BaseTracker):
 
 
 def test_same_boxes_as_the_evaluation_harness(tmp_path):
-    write_folder_dataset(tmp_path, num_frames=8, ext="png", names=("wide",))  # lossless: both read the same pixels
+    write_folder_dataset(tmp_path, num_frames=6, ext="png", names=("wide",))  # lossless: both read the same pixels
     seq = get_dataset("folder", tmp_path)[0]
     harness = Tracker("atom", "fast", results_root=tmp_path).run_sequence(seq, device="cpu")["target_bbox"]
 

@@ -23,7 +23,7 @@ from pytracking.analysis.metrics import summary_scores  # noqa: E402
 from pytracking.evaluation.otbdataset import OTBDataset  # noqa: E402
 from pytracking.integrations.got10k import Got10kTracker  # noqa: E402
 
-NUM_FRAMES = 12
+NUM_FRAMES = 10
 FIXTURE_SEQUENCES = {"Basketball": "easy", "Bolt": "wide"}  # OTB name -> generated sequence
 
 
