@@ -104,8 +104,8 @@ def serve(server: Any, session: MultiObjectSession, read_image: Callable[[str], 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.run_vot",
-                                     description="TraX server for the VOT toolkit (protocol on stdout, logs on stderr).")
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.run_vot", __doc__)
     parser.add_argument("tracker_name", help="tracker package under pytracking/tracker (e.g. atom), "
                                              "or module:ClassName of a BaseTracker subclass")
     parser.add_argument("tracker_param", help="parameter file under pytracking/parameter/<tracker_name> (e.g. default)")

@@ -97,8 +97,8 @@ def export_vot(sequences: TypingSequence[Sequence], out: Path, progress: bool = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking.util_scripts.export_vot",
-                                     description="Write a dataset in the VOT sequence format (list.txt + one folder per sequence).")
+    from ltr.admin.cli import cli_parser
+    parser = cli_parser("pytracking.util_scripts.export_vot", __doc__)
     parser.add_argument("--dataset_name", required=True, help="dataset name (see pytracking.evaluation.datasets)")
     parser.add_argument("--dataset_path", default=None, help="dataset root (default: from local_settings.toml)")
     parser.add_argument("--sequence", nargs="+", default=None, help="only these sequences (names)")
