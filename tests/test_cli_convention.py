@@ -18,13 +18,14 @@ CLI_MODULES = [
     "pytracking.run_tracker", "pytracking.run_experiment", "pytracking.analysis.__main__", "pytracking.run_demo",
     "pytracking.compare_demo", "pytracking.run_video", "pytracking.run_webcam", "pytracking.visdom_server",
     "pytracking.benchmark_tracker", "pytracking.util_scripts.pack_got10k", "pytracking.util_scripts.pack_trackingnet",
+    "pytracking.run_vot", "pytracking.util_scripts.export_vot",
     "ltr.run_training", "ltr.benchmark_training", "ltr.estimator_check", "ltr.admin.checkpoint",
     "ltr.admin.local_settings", "ltr.data.feature_cache", "ltr.synthetic.demo_benchmark", "ltr.synthetic.validation_benchmark", "ltr.synthetic.layout_data", "ebm.examples.toy1d",
 ]
 #: tools that run a tracker: the pair is positional
 TRACKER_TOOLS = ["pytracking.run_tracker", "pytracking.run_demo", "pytracking.run_video", "pytracking.run_webcam",
                  "pytracking.benchmark_tracker", "pytracking.util_scripts.pack_got10k",
-                 "pytracking.util_scripts.pack_trackingnet"]
+                 "pytracking.util_scripts.pack_trackingnet", "pytracking.run_vot"]
 
 
 def parsers_of(module_name: str) -> list[argparse.ArgumentParser]:
@@ -79,7 +80,8 @@ def test_tracker_tools_take_the_positional_pair(module_name):
 
 
 @pytest.mark.parametrize("module_name", ["pytracking.run_video", "pytracking.run_webcam", "pytracking.run_tracker",
-                                         "pytracking.run_demo", "pytracking.benchmark_tracker"])
+                                         "pytracking.run_demo", "pytracking.benchmark_tracker",
+                                         "pytracking.run_vot"])
 def test_tools_that_run_a_tracker_take_device(module_name):
     options = {o for a in parsers_of(module_name)[0]._actions for o in a.option_strings}
     assert "--device" in options
