@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.actors import EBMActor
+from ltr.actors.methods import get_method
 from ltr.admin.local_settings import load_settings
 from ltr.admin.settings import TrainSettings
 from ltr.data.feature_cache import CacheSpec, CachedPairDataset, build_shard, ensure_cache, load_cache
@@ -99,7 +99,7 @@ def test_cached_batch_matches_image_batch(tiny_cache):
     cached = {k: v for k, v in item.items() if "images" not in k}
     cached.update({"train_feat_s8": feats[0][:1], "test_feat_s8": feats[0][1:],
                    "train_feat_s16": feats[1][:1], "test_feat_s16": feats[1][1:]})
-    actor = EBMActor(net, "ml-is")
+    actor = get_method("ml-is").make_actor(net)
     actor.eval()
     with torch.no_grad():
         loss_images, _ = actor(collate_batch([item]))

@@ -71,7 +71,7 @@ def test_non_finite_loss_is_skipped(tmp_path):
             calls.append(1)
             return (loss * float("nan"), stats) if len(calls) == 1 else (loss, stats)
 
-    actor = NaNFirst(real_actor.net, real_actor.method)
+    actor = NaNFirst(real_actor.net, real_actor.objective, real_actor.name)
     from ltr.trainers import LTRTrainer
     before = {k: v.clone() for k, v in actor.net.state_dict().items()}
     with pytest.warns(RuntimeWarning, match="non-finite loss"):
