@@ -109,7 +109,7 @@ def _shard_path(root: Path, shard: int) -> Path:
 
 def _datasets(spec: CacheSpec) -> tuple[Any, Any]:
     from ltr.dataset.synthetic_video import SyntheticVideo
-    from ltr.synthetic.still_pairs import StillImagePairs
+    from ltr.dataset.still_image_pairs import StillImagePairs
     videos = SyntheticVideo(num_sequences=spec.num_shards * spec.video_sequences_per_shard,
                             num_frames=spec.num_frames, seed=spec.seed, split="train", cache_size=2)
     stills = StillImagePairs(num_items=max(spec.num_shards * spec.still_pairs_per_shard, 1), seed=spec.seed,
