@@ -38,7 +38,7 @@ def test_shard_content(tiny_cache):
     centre = cache["train_boxes"][:, :2] + 0.5 * cache["train_boxes"][:, 2:]
     assert torch.allclose(centre, torch.full_like(centre, 32.0), atol=1.0)
     # features are the backbone's output for the pair's crops (recomputed from the same processing)
-    from ltr.data.feature_cache import _datasets, _raw_pairs
+    from ltr.data.feature_cache import pair_datasets as _datasets, raw_pairs as _raw_pairs
     videos, stills = _datasets(TINY)
     _, _, data, rng = next(_raw_pairs(TINY, 0, videos, stills))
     crops = TINY.processing().crops(data, rng)
@@ -89,7 +89,7 @@ def test_dataset_draws_fresh_candidates(tiny_cache):
 def test_cached_batch_matches_image_batch(tiny_cache):
     """The actor on cached features gives the loss of the actor on the images (up to fp16 rounding)."""
     _, net, _ = tiny_cache
-    from ltr.data.feature_cache import _datasets, _raw_pairs
+    from ltr.data.feature_cache import pair_datasets as _datasets, raw_pairs as _raw_pairs
     videos, stills = _datasets(TINY)
     _, _, data, rng = next(_raw_pairs(TINY, 0, videos, stills))
     processing = BBRegProcessing(mode="ebm", output_sz=64, num_proposals=8)
