@@ -8,7 +8,7 @@ Gaussian ``blur_sigma`` (patch pixels). Feature dropout is applied later on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
