@@ -185,25 +185,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     center = _keep_inside(0.95 * u, lo, hi, image_wh)
 
     if "out_of_view" in challenges:
-        dur = int(rng.integers(max(8, n // 10), max(9, n // 5) + 1))
-        ramp = max(3, dur // 4)
-        start = int(rng.integers(int(0.3 * n), max(int(0.3 * n) + 1, int(0.85 * n) - dur)))
-        stop = min(start + dur, n - 1)
-        win = _window(n, start, stop, ramp)
-        plateau = win > 0.999
-        mid = (start + stop) // 2
-        # nearest edge at the event's middle: push the whole box past it by 10% of its size
-        dists = np.array([center[mid, 0], img_w - center[mid, 0], center[mid, 1], img_h - center[mid, 1]])
-        edge = int(np.argmin(dists))
-        axis = edge // 2
-        extent = hi[:, axis] - lo[:, axis]
-        if edge % 2 == 0:   # left / top: need c + hi < -margin
-            need = center[:, axis] + hi[:, axis] + 0.1 * extent
-            shift = -np.max(need[plateau]) if plateau.any() else 0.0
-        else:               # right / bottom: need c + lo > W + margin
-            need = image_wh[axis] + 0.1 * extent - (center[:, axis] + lo[:, axis])
-            shift = np.max(need[plateau]) if plateau.any() else 0.0
-        center[:, axis] += shift * win
+        _push_out_of_view(rng, center, lo, hi, img_w, img_h, image_wh)
 
     gain = np.ones((n, 3))
     blend = np.zeros(n)
@@ -215,6 +197,59 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
                         blur_exposure=0.8 if "fast_motion" in challenges else 0.5)
 
     # --- distractors: same source, similar shape and size, behind the target
+    distractors = _plan_distractors(rng, challenges, shape, size, angle, center, speed, image_wh, still, source,
+                                    tex_size)
+
+    # --- occluders: patches from background photos passing over the target
+    occluders = _plan_occluders(rng, challenges, size, center, still, pools, config)
+
+    # --- camera, illumination, noise
+    background_source, canvas_size, camera, illumination, noise_sigma = _plan_camera_and_light(
+        rng, challenges, source, n, still, pools, config)
+
+    if not still:  # the first frames (the tracker's initial box) are never occluded
+        pts = _mask_points(shape)
+        head = min(n, 3)
+        image_pts = center[:head, None, :] + np.einsum("nij,kj->nki", rotation_scale(angle[:head], size[:head]), pts)
+        occluders = [o for o in occluders if not _covers(o, image_pts, slice(0, head)).any()]
+    plan = SequencePlan(split, index, seed, config, object_class, challenges_t, background_source, target,
+                        distractors, occluders, camera, canvas_size, illumination, noise_sigma)
+    _annotate(plan)
+    return plan
+
+
+def _push_out_of_view(rng: np.random.Generator, center: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      img_w: int, img_h: int, image_wh: np.ndarray) -> None:
+    """The out-of-view event: a window of frames during which ``center [n, 2]`` is pushed (in place) past
+    the image edge nearest the event's middle, the whole box 10 % of its size beyond it."""
+    n = center.shape[0]
+    dur = int(rng.integers(max(8, n // 10), max(9, n // 5) + 1))
+    ramp = max(3, dur // 4)
+    start = int(rng.integers(int(0.3 * n), max(int(0.3 * n) + 1, int(0.85 * n) - dur)))
+    stop = min(start + dur, n - 1)
+    win = _window(n, start, stop, ramp)
+    plateau = win > 0.999
+    mid = (start + stop) // 2
+    # nearest edge at the event's middle: push the whole box past it by 10% of its size
+    dists = np.array([center[mid, 0], img_w - center[mid, 0], center[mid, 1], img_h - center[mid, 1]])
+    edge = int(np.argmin(dists))
+    axis = edge // 2
+    extent = hi[:, axis] - lo[:, axis]
+    if edge % 2 == 0:   # left / top: need c + hi < -margin
+        need = center[:, axis] + hi[:, axis] + 0.1 * extent
+        shift = -np.max(need[plateau]) if plateau.any() else 0.0
+    else:               # right / bottom: need c + lo > W + margin
+        need = image_wh[axis] + 0.1 * extent - (center[:, axis] + lo[:, axis])
+        shift = np.max(need[plateau]) if plateau.any() else 0.0
+    center[:, axis] += shift * win
+
+
+def _plan_distractors(rng: np.random.Generator, challenges: set[str], shape: Shape, size: np.ndarray,
+                      angle: np.ndarray, center: np.ndarray, speed: float, image_wh: np.ndarray, still: bool,
+                      source: str, tex_size: tuple[int, int]) -> list[ObjectPlan]:
+    """Distractors: same source, similar shape and size, behind the target (orbiting and crossing it with
+    the ``distractors`` challenge)."""
+    n = center.shape[0]
     num_d = int(rng.integers(2, 5)) if "distractors" in challenges else int(rng.integers(0, 3))
     distractors = []
     for _ in range(num_d):
@@ -233,8 +268,14 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
             d_center = d_center[:1].repeat(n, 0)
         distractors.append(ObjectPlan("distractor", d_shape, source, tex_size, d_center, d_size, d_angle,
                                       np.ones((n, 3)), np.zeros(n)))
+    return distractors
 
-    # --- occluders: patches from background photos passing over the target
+
+def _plan_occluders(rng: np.random.Generator, challenges: set[str], size: np.ndarray, center: np.ndarray,
+                    still: bool, pools: dict[str, tuple[str, ...]], config: SceneConfig) -> list[ObjectPlan]:
+    """Occluders: patches from background photos passing over the target (one full occluder with the
+    ``occlusion`` challenge)."""
+    n = center.shape[0]
     if "occlusion" in challenges:
         num_o, kinds = int(rng.integers(2, 4)), ["full"] + ["partial"] * 3
     else:
@@ -270,8 +311,14 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
         occluders.append(ObjectPlan("occluder", o_shape, o_src, _texture_size(o_aspect), o_center,
                                     np.repeat(o_size[None], n, 0), np.full(n, rng.uniform(-0.3, 0.3)),
                                     np.ones((n, 3)), np.zeros(n), blur_exposure=0.3))
+    return occluders
 
-    # --- camera, illumination, noise
+
+def _plan_camera_and_light(rng: np.random.Generator, challenges: set[str], source: str, n: int, still: bool,
+                           pools: dict[str, tuple[str, ...]], config: SceneConfig
+                           ) -> tuple[str, tuple[int, int], np.ndarray, np.ndarray, float]:
+    """``(background source, canvas size, camera [n, 3] (x, y, zoom), illumination [n, 3], noise sigma)``."""
+    img_w, img_h = config.image_size
     camouflage = rng.random() < CAMOUFLAGE_PROB and source != "procedural"
     bg_photo = rng.random() < config.photo_fraction
     background_source = str(rng.choice(pools["backgrounds"])) if bg_photo else "procedural"
@@ -290,16 +337,7 @@ def plan_sequence(seed: int, split: str, index: int, config: SceneConfig,
     noise_sigma = float(rng.uniform(1.0, 4.0))
     if still:
         camera, illumination = camera[:1].repeat(n, 0), illumination[:1].repeat(n, 0)
-
-    if not still:  # the first frames (the tracker's initial box) are never occluded
-        pts = _mask_points(shape)
-        head = min(n, 3)
-        image_pts = center[:head, None, :] + np.einsum("nij,kj->nki", rotation_scale(angle[:head], size[:head]), pts)
-        occluders = [o for o in occluders if not _covers(o, image_pts, slice(0, head)).any()]
-    plan = SequencePlan(split, index, seed, config, object_class, challenges_t, background_source, target,
-                        distractors, occluders, camera, canvas_size, illumination, noise_sigma)
-    _annotate(plan)
-    return plan
+    return background_source, canvas_size, camera, illumination, noise_sigma
 
 
 def _mask_points(shape: Shape, grid: int = 20) -> np.ndarray:
