@@ -207,13 +207,13 @@ class AtomIoUNetInference:
         self.full_map = bool(full_map)
         self._full_map_constants: dict[tuple, tuple[Tensor, Tensor]] = {}
         with torch.no_grad():
-            self.convs = [[fold_batchnorm_weights(block[0].weight, block[0].bias, block[1]) for block in seq]
+            self.convs = [[fold_batchnorm_weights(block[0].weight, block[0].bias, block[1], "divide") for block in seq]
                           for seq in (net.conv8_test, net.conv16_test)]
             self.modulation = [m.detach().reshape(1, -1, 1, 1).clone() for m in modulation]
             self.linear = []
             for fc, pool, channels in ((net.fc8_box, TEST_POOL[0], net.pred_input_dim[0]),
                                        (net.fc16_box, TEST_POOL[1], net.pred_input_dim[1])):
-                weight, bias = fold_batchnorm_weights(fc.linear.weight, fc.linear.bias, fc.bn)
+                weight, bias = fold_batchnorm_weights(fc.linear.weight, fc.linear.bias, fc.bn, "divide")
                 # (c, p, q) flatten order (p: row bin, q: column bin) -> (q, p, c), the order of the pooled bins
                 weight = weight.view(-1, channels, pool, pool).permute(0, 3, 2, 1).reshape(weight.shape[0], -1)
                 # both layouts kept contiguous: ``pooled @ W^T`` and ``g @ W`` each read their operand row-major
