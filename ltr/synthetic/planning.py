@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ltr.synthetic.scene_config import CAMOUFLAGE_PROB, CHALLENGES, FULL_OCCLUSION_FRACTION, GENERATOR_VERSION, OUT_OF_VIEW_FRACTION, PHOTO_POOLS, PROCEDURAL_CLASS, SPLIT_CODES, SceneConfig, TEXTURE_LONG_SIDE
+from ltr.synthetic.scene_config import (CAMOUFLAGE_PROB, CHALLENGES, FULL_OCCLUSION_FRACTION, GENERATOR_VERSION,
+                                        OUT_OF_VIEW_FRACTION, PHOTO_POOLS, PROCEDURAL_CLASS, SPLIT_CODES, SceneConfig,
+                                        TEXTURE_LONG_SIDE)
 from ltr.synthetic.shapes import Shape, random_shape, rotation_scale
 
 __all__ = ["ObjectPlan", "SequencePlan", "plan_sequence", "smooth_curve"]
@@ -303,7 +305,8 @@ def _plan_occluders(rng: np.random.Generator, challenges: set[str], size: np.nda
         follow = 0.7 * center + 0.3 * center[t_k][None]
         o_center = follow + perp * np.array([-direction[1], direction[0]])[None] + tt[:, None] * speed_rel * direction
         if still:
-            o_center = center[:1] + perp * np.array([-direction[1], direction[0]])[None] + rng.uniform(0.3, 0.6) * ext_t * direction
+            o_center = (center[:1] + perp * np.array([-direction[1], direction[0]])[None]
+                        + rng.uniform(0.3, 0.6) * ext_t * direction)
             o_center = o_center.repeat(n, 0)
             o_size = o_size * 0.6
         o_shape = random_shape(rng, ("ellipse", "rounded_rect"))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CAMOUFLAGE_PROB", "CHALLENGES", "FULL_OCCLUSION_FRACTION", "GENERATOR_VERSION", "NOISE_MARGIN", "OUT_OF_VIEW_FRACTION", "PHOTO_POOLS", "PROCEDURAL_CLASS", "SPLIT_CODES", "SceneConfig", "TEXTURE_LONG_SIDE"]
+__all__ = [
+    "CAMOUFLAGE_PROB", "CHALLENGES", "FULL_OCCLUSION_FRACTION", "GENERATOR_VERSION", "NOISE_MARGIN",
+    "OUT_OF_VIEW_FRACTION", "PHOTO_POOLS", "PROCEDURAL_CLASS", "SPLIT_CODES", "SceneConfig", "TEXTURE_LONG_SIDE"
+]
 
 
 #: Bump when the rendering or planning changes in a way that alters the output.

@@ -76,7 +76,8 @@ class RefinementSettings(ParamSettings):
     jitter_pos: float = param(0.1, key="box_jitter_pos")
     jitter_sz: float = param(0.5, key="box_jitter_sz")
     num_iter: int = param(10, key="box_refinement_iter")
-    step_length: tuple[float, ...] = param((2e-4, 2e-4, 1e-3, 1e-3), key="box_refinement_step_length")  # (cx/w0, cy/h0, log w, log h)
+    # (cx / w0, cy / h0, log w, log h) in relative space
+    step_length: tuple[float, ...] = param((2e-4, 2e-4, 1e-3, 1e-3), key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
     max_aspect: float = param(6.0, key="maximal_aspect_ratio")
     top_k: int = param(3, key="box_refinement_topk")
