@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pytracking.tracker.atom.settings import NetworkSettings
+
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
            "pool_throughput", "main"]
 
@@ -104,9 +106,10 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
         params.box_estimator_fast = False
     params.cuda_graph = cuda_graph
     params.compile_refinement = compile_refinement
-    net_path = params.get("net_path", None)
-    if params.get("net_constructor", None) is None and (net_path is None or not Path(net_path).is_file()):
-        print(f"note: {net_path} not found: using the registry fallback {params.get('fallback_net_constructor')} "
+    network = NetworkSettings.from_params(params, check=False)
+    net_path = network.net_path
+    if network.net_constructor is None and (net_path is None or not Path(net_path).is_file()):
+        print(f"note: {net_path} not found: using the registry fallback {network.fallback_net_constructor} "
               "(untrained estimator; timing is representative, boxes are not)")
         params.use_registry_fallback = True
     tracker_cls = importlib.import_module(f"pytracking.tracker.{tracker}").get_tracker_class()

@@ -8,7 +8,7 @@ import torch
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
-from pytracking.utils.params import TrackerParams
+from pytracking.tracker.atom.settings import ClassifierSettings
 from test_atom_tracker import RandomConvFeatures, synthetic_sequence
 
 SAMPLE = 128
@@ -22,11 +22,9 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
-def _params(**extra) -> TrackerParams:
-    params = TrackerParams(projection_dim=16, filter_size=4, sample_memory_size=20, init_GN_iter=4, init_CG_iter=40)
-    for key, value in extra.items():
-        setattr(params, key, value)
-    return params
+def _params(**extra) -> ClassifierSettings:
+    values = dict(projection_dim=16, filter_size=4, sample_memory_size=20, init_GN_iter=4, init_CG_iter=40)
+    return ClassifierSettings(**{**values, **extra})
 
 
 def _patch_features(extractor, image, centre, sample_px):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.actors import EBMActor
+from ltr.actors.methods import get_method
 from ltr.admin.local_settings import load_settings
 from ltr.admin.settings import TrainSettings
 from ltr.data.feature_cache import CacheSpec, CachedPairDataset, build_shard, ensure_cache, load_cache
@@ -38,7 +38,7 @@ def test_shard_content(tiny_cache):
     centre = cache["train_boxes"][:, :2] + 0.5 * cache["train_boxes"][:, 2:]
     assert torch.allclose(centre, torch.full_like(centre, 32.0), atol=1.0)
     # features are the backbone's output for the pair's crops (recomputed from the same processing)
-    from ltr.data.feature_cache import _datasets, _raw_pairs
+    from ltr.data.feature_cache import pair_datasets as _datasets, raw_pairs as _raw_pairs
     videos, stills = _datasets(TINY)
     _, _, data, rng = next(_raw_pairs(TINY, 0, videos, stills))
     crops = TINY.processing().crops(data, rng)
@@ -89,7 +89,7 @@ def test_dataset_draws_fresh_candidates(tiny_cache):
 def test_cached_batch_matches_image_batch(tiny_cache):
     """The actor on cached features gives the loss of the actor on the images (up to fp16 rounding)."""
     _, net, _ = tiny_cache
-    from ltr.data.feature_cache import _datasets, _raw_pairs
+    from ltr.data.feature_cache import pair_datasets as _datasets, raw_pairs as _raw_pairs
     videos, stills = _datasets(TINY)
     _, _, data, rng = next(_raw_pairs(TINY, 0, videos, stills))
     processing = BBRegProcessing(mode="ebm", output_sz=64, num_proposals=8)
@@ -99,7 +99,7 @@ def test_cached_batch_matches_image_batch(tiny_cache):
     cached = {k: v for k, v in item.items() if "images" not in k}
     cached.update({"train_feat_s8": feats[0][:1], "test_feat_s8": feats[0][1:],
                    "train_feat_s16": feats[1][:1], "test_feat_s16": feats[1][1:]})
-    actor = EBMActor(net, "ml-is")
+    actor = get_method("ml-is").make_actor(net)
     actor.eval()
     with torch.no_grad():
         loss_images, _ = actor(collate_batch([item]))

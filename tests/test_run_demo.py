@@ -26,6 +26,7 @@ from pytracking.parameter.atom import no_refine as no_refine_params
 from pytracking.tracker.atom import get_tracker_class
 from pytracking.tracker.atom.atom import missing_network_file
 from pytracking.tracker.atom.box_estimator import RegressionBoxEstimator
+from pytracking.tracker.atom.settings import ATOMSettings
 
 TINY = {"num_train": 2, "num_test": 2, "num_frames": 8, "num_train_frames": 6, "image_size": (96, 64), "seed": 0,
             "workers": 1, "progress": False}
@@ -64,9 +65,10 @@ def test_parameter_files_point_at_shipped_weights():
     for module, name in expected.items():
         params = module.parameters()
         assert Path(params.net_path) == networks / name
-        assert params.use_registry_fallback is False
-    assert nce_params.parameters().box_refinement_step_length == default_params.parameters().box_refinement_step_length
-    assert gauss_params.parameters().box_estimator_type == "regression"
+        assert ATOMSettings.from_params(params).network.use_registry_fallback is False
+    settings = {m: ATOMSettings.from_params(m.parameters()) for m in (default_params, nce_params, gauss_params)}
+    assert settings[nce_params].refinement == settings[default_params].refinement
+    assert settings[gauss_params].network.box_estimator_type == "regression"
     for module in (no_refine_params, multiscale_params):       # backbone only: never the estimator files
         params = module.parameters()
         assert params.net_path is None and params.use_box_refinement is False

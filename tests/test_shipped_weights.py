@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ltr.admin.checkpoint import load_checkpoint, load_network, sha256_of
+from pytracking.tracker.atom.settings import ATOMSettings
 
 NETWORKS = Path(__file__).resolve().parents[1] / "pytracking" / "networks"
 SHIPPED = {
@@ -87,8 +88,9 @@ def test_shipped_score_head_raises_the_iou_of_jittered_boxes(held_out_pairs, par
     net = load_network(Path(params.net_path)).eval()
     gt = held_out_pairs["test_boxes"].float()
     starts = perturbed_starts(gt, 4, torch.Generator().manual_seed(0))
-    before, after, accepted = refine_iou(net, held_out_pairs, starts, list(params.box_refinement_step_length),
-                                         num_iter=params.box_refinement_iter)
+    refinement = ATOMSettings.from_params(params).refinement
+    before, after, accepted = refine_iou(net, held_out_pairs, starts, list(refinement.step_length),
+                                         num_iter=refinement.num_iter)
     assert 0.3 < before < 0.8
     assert after > before + 0.05, (before, after)
     assert accepted > 0.5

@@ -6,7 +6,7 @@ import torch
 from ltr.dataset.base_video_dataset import BaseVideoDataset
 from ltr.dataset.synthetic_video import SyntheticVideo
 from ltr.synthetic.scenes import PHOTO_POOLS, PROCEDURAL_CLASS
-from ltr.synthetic.still_pairs import StillImagePairs
+from ltr.dataset.still_image_pairs import StillImagePairs
 
 
 def small_video(**kwargs):

@@ -71,7 +71,7 @@ def test_non_finite_loss_is_skipped(tmp_path):
             calls.append(1)
             return (loss * float("nan"), stats) if len(calls) == 1 else (loss, stats)
 
-    actor = NaNFirst(real_actor.net, real_actor.method)
+    actor = NaNFirst(real_actor.net, real_actor.objective, real_actor.name)
     from ltr.trainers import LTRTrainer
     before = {k: v.clone() for k, v in actor.net.state_dict().items()}
     with pytest.warns(RuntimeWarning, match="non-finite loss"):
@@ -151,14 +151,14 @@ def _scores(num_pairs=2, num_samples=5):
 
 def test_ml_is_actor_uses_the_true_score_and_the_samples_log_q():
     """L = logsumexp_m(f_m - log q_m) - log M - f_0, m = 1..M: log q of column 0 is not used."""
-    from ltr.actors.bbreg import EBMActor
+    from ltr.actors.methods import get_method
     data, f = _hand_made_batch(), _scores()
     log_q = data["proposal_log_q"][:, 0]
     expected = (torch.logsumexp(f[:, 1:] - log_q[:, 1:], 1) - math.log(5) - f[:, 0]).mean()
-    loss, _ = EBMActor(FixedOutputNet(f), "ml-is")(data)
+    loss, _ = get_method("ml-is").make_actor(FixedOutputNet(f))(data)
     assert float(loss) == pytest.approx(float(expected), rel=1e-6)
     data["proposal_log_q"][:, :, 0] += 7.0                      # the true sample's log q: unused
-    assert float(EBMActor(FixedOutputNet(f), "ml-is")(data)[0]) == pytest.approx(float(expected), rel=1e-6)
+    assert float(get_method("ml-is").make_actor(FixedOutputNet(f))(data)[0]) == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_kl_is_actor_weights_the_samples_by_the_label_around_the_ground_truth():
@@ -166,7 +166,7 @@ def test_kl_is_actor_weights_the_samples_by_the_label_around_the_ground_truth():
     label: Gaussian (sigma 0.05) in relative space around the test box; column 0 (the true box) unused."""
     from ebm.boxes import xywh_to_rel
     from ebm.losses import gaussian_label_log_density
-    from ltr.actors.bbreg import EBMActor
+    from ltr.actors.methods import get_method
     data, f = _hand_made_batch(), _scores()
     log_q = data["proposal_log_q"][:, 0]
     gt = data["test_boxes"][:, 0]
@@ -174,24 +174,24 @@ def test_kl_is_actor_weights_the_samples_by_the_label_around_the_ground_truth():
     log_label = gaussian_label_log_density(rel, xywh_to_rel(gt, gt[:, 2:]), 0.05)
     w = torch.softmax(log_label - log_q[:, 1:], 1)
     expected = (torch.logsumexp(f[:, 1:] - log_q[:, 1:], 1) - math.log(5) - (w * f[:, 1:]).sum(1)).mean()
-    assert float(EBMActor(FixedOutputNet(f), "kl-is")(data)[0]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(get_method("kl-is").make_actor(FixedOutputNet(f))(data)[0]) == pytest.approx(float(expected), rel=1e-5)
     changed = f.clone()
     changed[:, 0] += 5.0                                         # the true box's score: unused by KL-IS
-    assert float(EBMActor(FixedOutputNet(changed), "kl-is")(data)[0]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(get_method("kl-is").make_actor(FixedOutputNet(changed))(data)[0]) == pytest.approx(float(expected), rel=1e-5)
 
 
 @pytest.mark.parametrize("method", ["nce", "nce+"])
 def test_nce_actors_use_every_column_with_its_log_q(method):
     """L = logsumexp(s_0..s_M) - s_0, s = f - log q, column 0 the (jittered for NCE+) true sample."""
-    from ltr.actors.bbreg import EBMActor
+    from ltr.actors.methods import get_method
     data, f = _hand_made_batch(), _scores()
     s = f - data["proposal_log_q"][:, 0]
     expected = (torch.logsumexp(s, 1) - s[:, 0]).mean()
-    assert float(EBMActor(FixedOutputNet(f), method)(data)[0]) == pytest.approx(float(expected), rel=1e-6)
+    assert float(get_method(method).make_actor(FixedOutputNet(f))(data)[0]) == pytest.approx(float(expected), rel=1e-6)
     data["proposal_log_q"][:, :, 0] += 1.0                      # the true sample's log q enters: s_0 - 1
     s[:, 0] -= 1.0
     moved = (torch.logsumexp(s, 1) - s[:, 0]).mean()
-    assert float(EBMActor(FixedOutputNet(f), method)(data)[0]) == pytest.approx(float(moved), rel=1e-6)
+    assert float(get_method(method).make_actor(FixedOutputNet(f))(data)[0]) == pytest.approx(float(moved), rel=1e-6)
     assert float(moved) != pytest.approx(float(expected))
 
 
@@ -204,13 +204,13 @@ def test_iou_net_actor_regresses_every_column_on_its_iou_target():
 
 def test_gaussian_actor_is_the_nll_of_the_regression_target():
     """L = mean over boxes of sum_d 0.5 (log 2 pi + log var_d + (t_d - mu_d)^2 / var_d)."""
-    from ltr.actors.bbreg import RegressionActor
+    from ltr.actors.methods import get_method
     data = _hand_made_batch()
     g = torch.Generator().manual_seed(5)
     mean, log_var = torch.randn(2, 2, 4, generator=g) * 0.1, torch.randn(2, 2, 4, generator=g) * 0.5
     t = data["regression_target"].reshape(-1, 4)
     m, v = mean.reshape(-1, 4), log_var.reshape(-1, 4)
     expected = (0.5 * (math.log(2 * math.pi) + v + (t - m) ** 2 / v.exp())).sum(1).mean()
-    loss, stats = RegressionActor(FixedOutputNet((mean, log_var)), "gauss")(data)
+    loss, stats = get_method("gauss").make_actor(FixedOutputNet((mean, log_var)))(data)
     assert float(loss) == pytest.approx(float(expected), rel=1e-6)
     assert stats["mean_abs_error"] == pytest.approx(float((m - t).abs().mean()), rel=1e-6)

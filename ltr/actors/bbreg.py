@@ -12,23 +12,40 @@ is frozen, so the result is the same as running the whole network on the images)
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ebm import losses
-from ebm.boxes import xywh_to_rel
 from ltr.actors.base_actor import BaseActor
 
-__all__ = ["EBMActor", "IoUNetActor", "RegressionActor", "flatten_pairs", "run_estimator", "EBM_METHODS",
-           "REGRESSION_LOSSES", "CACHED_FEATURE_KEYS"]
+__all__ = ["EBMActor", "EBMBatch", "EBMLoss", "IoUNetActor", "RegressionActor", "RegressionLoss", "flatten_pairs",
+           "run_estimator", "CACHED_FEATURE_KEYS"]
 
 #: keys of a batch of cached backbone features (stride 8 and stride 16 maps of reference and test crops)
 CACHED_FEATURE_KEYS = ("train_feat_s8", "train_feat_s16", "test_feat_s8", "test_feat_s16")
 
-EBM_METHODS = ("ml-is", "kl-is", "nce", "nce+")
-REGRESSION_LOSSES = ("gauss", "laplace", "l2", "l1")
+
+
+@dataclass
+class EBMBatch:
+    """What an EBM loss sees of one batch (``P`` pairs, ``M`` samples, the true sample first):
+    ``true_score [P]``, ``sample_scores [P, M]``, ``log_q [P, M + 1]`` (log density of every proposal
+    under the noise mixture, relative space), ``proposals [P, M + 1, 4]`` and ``gt [P, 4]`` (xywh, crop px)."""
+
+    true_score: Tensor
+    sample_scores: Tensor
+    log_q: Tensor
+    proposals: Tensor
+    gt: Tensor
+
+
+#: an EBM training loss: the batch's scores -> scalar (batch mean); see :mod:`ltr.actors.methods`
+EBMLoss = Callable[[EBMBatch], Tensor]
+#: a regression loss ``(mean [P, 4], log_var [P, 4], target [P, 4]) -> scalar`` (relative-space offsets)
+RegressionLoss = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 
 def flatten_pairs(data: dict[str, Any], boxes_key: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -85,23 +102,19 @@ def _finite(*tensors: Tensor) -> bool:
 
 
 class EBMActor(BaseActor):
-    """EBM box estimator ``f(x, y)`` trained with ``method`` (see :mod:`ebm.losses`).
+    """EBM box estimator ``f(x, y)`` trained with ``loss`` (an :data:`EBMLoss`; the methods' losses are
+    in :mod:`ltr.actors.methods`), logged as ``Loss/<name>``.
 
     ``proposals [.., M + 1, 4]`` hold the true sample first (the ground truth for ML-IS/KL-IS/NCE,
     the beta-jittered one for NCE+) and ``proposal_log_q`` their log density under the noise
-    mixture in relative space. Losses:
-
-    - ``'ml-is'``: ``logsumexp_m(f_m - log q_m) - log M - f(y_gt)``;
-    - ``'kl-is'``: KL to a Gaussian label (``label_sigma`` 0.05, relative space) around the gt;
-    - ``'nce'`` / ``'nce+'``: ``logsumexp(s_0..s_M) - s_0``, ``s = f - log q``.
+    mixture in relative space.
     """
 
-    def __init__(self, net: nn.Module, method: str = "ml-is", label_sigma: float = 0.05):
-        if method not in EBM_METHODS:
-            raise ValueError(f"method must be one of {EBM_METHODS}, got {method!r}")
-        super().__init__(net, objective=None)
-        self.method = method
-        self.label_sigma = float(label_sigma)
+    def __init__(self, net: nn.Module, loss: EBMLoss, name: str):
+        if not callable(loss):
+            raise ValueError(f"loss must be callable (an EBMLoss), got {loss!r}")
+        super().__init__(net, objective=loss)
+        self.name = name
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         scores, proposals = run_estimator(self.net, data, "proposals")  # [P, M + 1]
@@ -109,29 +122,21 @@ class EBMActor(BaseActor):
         if not _finite(scores):
             return self.nan_loss(scores.device), {"Loss/total": float("nan")}
         true_score, sample_scores = scores[:, 0], scores[:, 1:]
-        if self.method == "ml-is":
-            loss = losses.ml_is_loss(true_score, sample_scores, log_q[:, 1:])
-        elif self.method == "kl-is":
-            gt = data["test_boxes"].flatten(0, 1)
-            ref_wh = gt[:, 2:]
-            rel = xywh_to_rel(proposals[:, 1:], ref_wh[:, None, :])
-            log_label = losses.gaussian_label_log_density(rel, xywh_to_rel(gt, ref_wh), self.label_sigma)
-            loss = losses.kl_is_loss(sample_scores, log_q[:, 1:], log_label)
-        else:
-            loss = losses.nce_loss(true_score, log_q[:, 0], sample_scores, log_q[:, 1:])
+        loss = self.objective(EBMBatch(true_score, sample_scores, log_q, proposals, data["test_boxes"].flatten(0, 1)))
         with torch.no_grad():
             rank = (sample_scores > true_score[:, None]).float().mean()
-        stats = {"Loss/total": float(loss.detach()), f"Loss/{self.method}": float(loss.detach()),
+        stats = {"Loss/total": float(loss.detach()), f"Loss/{self.name}": float(loss.detach()),
                  "score_true_minus_mean": float((true_score - sample_scores.mean(1)).mean().detach()),
                  "frac_samples_above_true": float(rank)}
         return loss, stats
 
 
 class IoUNetActor(BaseActor):
-    """IoU-Net (ATOM): mean squared error between the scores and ``iou_target = 2 * IoU - 1``."""
+    """IoU-Net (ATOM): ``loss(scores, iou_target)`` with ``iou_target = 2 * IoU - 1`` (mean squared error by default)."""
 
-    def __init__(self, net: nn.Module, objective: nn.Module | None = None):
-        super().__init__(net, objective if objective is not None else nn.MSELoss())
+    def __init__(self, net: nn.Module, loss: Callable[[Tensor, Tensor], Tensor] | None = None, name: str = "iou"):
+        super().__init__(net, loss if loss is not None else nn.MSELoss())
+        self.name = name
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         scores, _ = run_estimator(self.net, data, "proposals")  # [P, N]
@@ -139,21 +144,19 @@ class IoUNetActor(BaseActor):
         if not _finite(scores):
             return self.nan_loss(scores.device), {"Loss/total": float("nan")}
         loss = self.objective(scores, target)
-        return loss, {"Loss/total": float(loss.detach()), "Loss/iou": float(loss.detach())}
+        return loss, {"Loss/total": float(loss.detach()), f"Loss/{self.name}": float(loss.detach())}
 
 
 class RegressionActor(BaseActor):
-    """Direct box regression from initial boxes: ``loss`` in ``'gauss'`` (Gaussian NLL, default),
-    ``'laplace'`` (Laplace NLL, ``log_var`` read as log-scale), ``'l2'``, ``'l1'`` on the
-    relative-space offsets ``regression_target`` (see :mod:`ltr.models.bbreg.regression_net`)."""
+    """Direct box regression from initial boxes: ``loss(mean, log_var, target)`` (a :data:`RegressionLoss`,
+    e.g. Gaussian NLL) on the relative-space offsets ``regression_target`` (see
+    :mod:`ltr.models.bbreg.regression_net`), logged as ``Loss/<name>``."""
 
-    def __init__(self, net: nn.Module, loss: str = "gauss"):
-        if loss not in REGRESSION_LOSSES:
-            raise ValueError(f"loss must be one of {REGRESSION_LOSSES}, got {loss!r}")
-        objective = {"gauss": losses.gaussian_nll, "laplace": losses.laplace_nll,
-                     "l2": losses.l2_regression_loss, "l1": losses.l1_regression_loss}[loss]
-        super().__init__(net, objective)
-        self.loss_name = loss
+    def __init__(self, net: nn.Module, loss: RegressionLoss, name: str):
+        if not callable(loss):
+            raise ValueError(f"loss must be callable (a RegressionLoss), got {loss!r}")
+        super().__init__(net, loss)
+        self.name = name
 
     def __call__(self, data: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         (mean, log_var), _ = run_estimator(self.net, data, "init_boxes")
@@ -161,11 +164,8 @@ class RegressionActor(BaseActor):
         mean, log_var = mean.reshape(-1, 4), log_var.reshape(-1, 4)
         if not _finite(mean, log_var):
             return self.nan_loss(mean.device), {"Loss/total": float("nan")}
-        if self.loss_name in ("gauss", "laplace"):
-            loss = self.objective(mean, log_var, target)
-        else:
-            loss = self.objective(mean, target)
+        loss = self.objective(mean, log_var, target)
         with torch.no_grad():
             err = (mean - target).abs().mean()
-        return loss, {"Loss/total": float(loss.detach()), f"Loss/{self.loss_name}": float(loss.detach()),
+        return loss, {"Loss/total": float(loss.detach()), f"Loss/{self.name}": float(loss.detach()),
                       "mean_abs_error": float(err)}

@@ -18,6 +18,8 @@ _EXPORTS = {
     "MSCOCOSeq": "ltr.dataset.coco_seq",
     "ImageFolder": "ltr.dataset.image_folder",
     "SyntheticVideo": "ltr.dataset.synthetic_video",
+    "StillImagePairs": "ltr.dataset.still_image_pairs",
+    "RenderedScenes": "ltr.dataset.rendered_scenes",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,14 +8,14 @@ Gaussian ``blur_sigma`` (patch pixels). Feature dropout is applied later on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 
 from pytracking.features.preprocessing import sample_patch
 
-__all__ = ["Augmentation", "augmentations_from_params", "augmented_patches"]
+__all__ = ["Augmentation", "first_frame_augmentations", "augmented_patches"]
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,20 @@ class Augmentation:
     blur_sigma: float = 0.0
 
 
-def augmentations_from_params(params: Any, patch_size: int) -> list[Augmentation]:
-    """Identity first, then: shifts ``augmentation_shift`` (fraction of the patch size, each as
-    (+-s, 0) and (0, +-s)), a flip if ``augmentation_flip``, rotations ``augmentation_rotations``
-    (degrees), blurs ``augmentation_blur_sigmas`` (patch pixels)."""
+def first_frame_augmentations(patch_size: int, shifts: Sequence[float] = (0.0625,), flip: bool = True,
+                              rotations: Sequence[float] = (-10.0, 10.0),
+                              blur_sigmas: Sequence[float] = (1.0, 2.0)) -> list[Augmentation]:
+    """Identity first, then: ``shifts`` (fraction of ``patch_size``, each as (+-s, 0) and (0, +-s)),
+    a horizontal flip if ``flip``, ``rotations`` (degrees), ``blur_sigmas`` (patch pixels)."""
     augs = [Augmentation()]
-    for frac in params.get("augmentation_shifts", (0.0625,)):
+    for frac in shifts:
         s = float(frac) * patch_size
         augs += [Augmentation(shift=(s, 0.0)), Augmentation(shift=(-s, 0.0)),
                  Augmentation(shift=(0.0, s)), Augmentation(shift=(0.0, -s))]
-    if params.get("augmentation_flip", True):
+    if flip:
         augs.append(Augmentation(flip=True))
-    augs += [Augmentation(angle_deg=float(a)) for a in params.get("augmentation_rotations", (-10.0, 10.0))]
-    augs += [Augmentation(blur_sigma=float(b)) for b in params.get("augmentation_blur_sigmas", (1.0, 2.0))]
+    augs += [Augmentation(angle_deg=float(a)) for a in rotations]
+    augs += [Augmentation(blur_sigma=float(b)) for b in blur_sigmas]
     return augs
 
 

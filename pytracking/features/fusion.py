@@ -3,7 +3,10 @@
 For a bias-free or biased convolution ``y = W x + b`` followed by eval-mode BatchNorm
 ``z = gamma (y - mean) / sqrt(var + eps) + beta``, the pair equals one convolution with
 
-    W' = W * g,    b' = (b - mean) * g + beta,    g = gamma / sqrt(var + eps)   (per output channel).
+    W' = W * g,    b' = (b - mean) * g + beta,    g = gamma / sqrt(var + eps)   (per output channel),
+
+computed by :func:`ltr.models.layers.batchnorm_folding.fold_batchnorm_weights` (shared with the
+estimator's inference path).
 
 :func:`fold_batchnorm` returns a deep copy in which every such pair is replaced by the folded
 convolution and an ``nn.Identity``; the original module (its parameters and ``state_dict``) is not
@@ -21,20 +24,20 @@ from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+from ltr.models.layers.batchnorm_folding import fold_batchnorm_weights, foldable_batchnorm
 
 __all__ = ["fold_batchnorm", "folded_backbone", "layer_selector"]
 
 
 def _fold_pair(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-    weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
-                                        bn.weight, bn.bias)
-    conv.weight = nn.Parameter(weight.detach(), requires_grad=False)
-    conv.bias = nn.Parameter(bias.detach(), requires_grad=False)
+    weight, bias = fold_batchnorm_weights(conv.weight, conv.bias, bn)
+    conv.weight = nn.Parameter(weight, requires_grad=False)
+    conv.bias = nn.Parameter(bias, requires_grad=False)
 
 
 def _foldable(bn: nn.Module) -> bool:
-    return isinstance(bn, nn.BatchNorm2d) and bn.running_mean is not None and bn.running_var is not None
+    return isinstance(bn, nn.BatchNorm2d) and foldable_batchnorm(bn)
 
 
 def fold_batchnorm(module: nn.Module) -> tuple[nn.Module, int]:

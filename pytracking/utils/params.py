@@ -1,8 +1,24 @@
-"""Parameter containers for trackers (parameter files are plain Python returning one)."""
+"""Tracker parameters: the bag a parameter file fills, and typed settings read from it once.
+
+A parameter file (``pytracking/parameter/<tracker>/<param>.py``) is plain Python: ``parameters()``
+returns a :class:`TrackerParams` whose attributes are the keys it sets. A tracker turns that bag into
+frozen dataclasses derived from :class:`ParamSettings` exactly once, at construction. Each field of
+such a class is one parameter-file key (the field name, or ``param(key=...)``) with its default: the
+default lives there and nowhere else. A key the tracker's settings do not know is an error naming
+the key and the closest known one (``difflib``), so a typo never falls back to a default silently.
+"""
 from __future__ import annotations
 
+import dataclasses
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
+
+__all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError"]
+
+_RAW = object()   # marker: keep the value as given (no conversion)
+S = TypeVar("S", bound="ParamSettings")
 
 
 class TrackerParams(SimpleNamespace):
@@ -19,3 +35,121 @@ class TrackerParams(SimpleNamespace):
 
     def has(self, name: str) -> bool:
         return hasattr(self, name)
+
+
+class UnknownParameterError(ValueError):
+    """A parameter file sets a key that no settings class of the tracker reads."""
+
+
+def param(default: Any = None, *, key: str | None = None, convert: Callable[[Any], Any] | None | object = _RAW,
+          doc: str = "") -> Any:
+    """A settings field read from parameter-file key ``key`` (default: the field's name).
+
+    ``convert`` is applied to a value read from the file (not to the default); by default it is
+    inferred from ``default``: ``bool``/``int``/``float``/``str`` for a scalar, element-wise for a
+    tuple of one scalar type, none otherwise. ``convert=None`` keeps the value as given."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("param: use an immutable default (a tuple), not a list/dict/set")
+    return dataclasses.field(default=default, metadata={"key": key, "convert": convert, "doc": doc})
+
+
+def nested(cls: type[ParamSettings]) -> Any:
+    """A field holding a whole settings class, read from the same flat parameter file."""
+    return dataclasses.field(default_factory=cls, metadata={"nested": cls})
+
+
+def _scalar_converter(value: Any) -> Callable[[Any], Any] | None:
+    for kind in (bool, int, float, str):   # bool first: bool is a subclass of int
+        if type(value) is kind:
+            return kind
+    return None
+
+
+def _inferred_converter(default: Any) -> Callable[[Any], Any] | None:
+    scalar = _scalar_converter(default)
+    if scalar is not None:
+        return scalar
+    if isinstance(default, tuple):
+        kinds = {_scalar_converter(v) for v in default}
+        if len(kinds) == 1 and None not in kinds:
+            element = kinds.pop()
+            return lambda values: tuple(element(v) for v in values)   # type: ignore[misc]
+        if not default:
+            return tuple
+    return None
+
+
+def _param_items(params: Any) -> dict[str, Any]:
+    if isinstance(params, Mapping):
+        return dict(params)
+    return dict(vars(params))
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSettings:
+    """Base of typed settings read from a parameter file (see the module docstring).
+
+    Subclasses are ``@dataclass(frozen=True)``; adding a parameter is one line:
+    ``name: float = param(0.5, key="file_key")`` (or ``name: float = 0.5`` when the key is the name)."""
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        """Parameter-file key -> dotted field path, over this class and its nested settings."""
+        out: dict[str, str] = {}
+        for f in dataclasses.fields(cls):
+            sub = f.metadata.get("nested")
+            if sub is not None:
+                out.update({k: f"{f.name}.{v}" for k, v in sub.keys().items()})
+            else:
+                out[f.metadata.get("key") or f.name] = f.name
+        return out
+
+    @classmethod
+    def from_params(cls: type[S], params: Any, *, check: bool = True, where: str = "") -> S:
+        """The settings read from ``params`` (a :class:`TrackerParams` or a mapping): every field
+        from its key if set, else its default. With ``check``, a key no field reads raises
+        :class:`UnknownParameterError` naming it, the closest known key and ``where``."""
+        items = _param_items(params)
+        if check:
+            check_known_keys(items, cls.keys(), where)
+        return cls._build(items, where)
+
+    @classmethod
+    def _build(cls: type[S], items: dict[str, Any], where: str) -> S:
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            sub = f.metadata.get("nested")
+            if sub is not None:
+                values[f.name] = sub._build(items, where)
+                continue
+            key = f.metadata.get("key") or f.name
+            if key not in items:
+                continue   # the field's default
+            convert = f.metadata.get("convert", _RAW)
+            if convert is _RAW:
+                convert = _inferred_converter(f.default)
+            value = items[key]
+            if convert is not None:
+                try:
+                    value = convert(value)
+                except (TypeError, ValueError) as err:
+                    raise ValueError(f"{_where(where)}tracker parameter {key!r} = {value!r}: {err}") from err
+            values[f.name] = value
+        return cls(**values)
+
+
+def _where(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def check_known_keys(params: Any, known: Iterable[str], where: str = "") -> None:
+    """Raise :class:`UnknownParameterError` for the first key of ``params`` not in ``known``, naming
+    the closest known key (``difflib.get_close_matches``) and ``where`` (e.g. the parameter file)."""
+    known = sorted(set(known))
+    items = params if isinstance(params, Mapping) else _param_items(params)
+    for key in items:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        raise UnknownParameterError(f"{_where(where)}unknown tracker parameter {key!r} ({hint})")

@@ -26,6 +26,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from ltr.models.layers.batchnorm_folding import fold_batchnorm_weights
 from ltr.models.layers.blocks import LinearBlock, conv_bn_relu
 from ltr.models.layers.prroi_pool import prroi_pool2d_batched
 
@@ -147,14 +148,6 @@ class AtomIoUNet(nn.Module):
 # --- inference fast path ----------------------------------------------------------------------------------------
 
 
-def _fold_bn(weight: Tensor, bn: nn.Module) -> tuple[Tensor, Tensor]:
-    """Eval-mode BatchNorm after a bias-free conv/linear folded into it: ``(W * g, beta - mean * g)`` with
-    ``g = gamma / sqrt(running_var + eps)`` (per output channel)."""
-    gain = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shape = (-1,) + (1,) * (weight.dim() - 1)
-    return (weight * gain.view(shape)).detach().clone(), (bn.bias - bn.running_mean * gain).detach().clone()
-
-
 def _conv_window(x: Tensor, layers: Sequence[tuple[Tensor, Tensor]], rows: tuple[int, int],
                  cols: tuple[int, int]) -> Tensor:
     """A stack of 3x3 'same' conv(+folded BN)+ReLU layers evaluated only on the output window
@@ -214,13 +207,13 @@ class AtomIoUNetInference:
         self.full_map = bool(full_map)
         self._full_map_constants: dict[tuple, tuple[Tensor, Tensor]] = {}
         with torch.no_grad():
-            self.convs = [[_fold_bn(block[0].weight, block[1]) for block in seq]
+            self.convs = [[fold_batchnorm_weights(block[0].weight, block[0].bias, block[1], "divide") for block in seq]
                           for seq in (net.conv8_test, net.conv16_test)]
             self.modulation = [m.detach().reshape(1, -1, 1, 1).clone() for m in modulation]
             self.linear = []
             for fc, pool, channels in ((net.fc8_box, TEST_POOL[0], net.pred_input_dim[0]),
                                        (net.fc16_box, TEST_POOL[1], net.pred_input_dim[1])):
-                weight, bias = _fold_bn(fc.linear.weight, fc.bn)
+                weight, bias = fold_batchnorm_weights(fc.linear.weight, fc.linear.bias, fc.bn, "divide")
                 # (c, p, q) flatten order (p: row bin, q: column bin) -> (q, p, c), the order of the pooled bins
                 weight = weight.view(-1, channels, pool, pool).permute(0, 3, 2, 1).reshape(weight.shape[0], -1)
                 # both layouts kept contiguous: ``pooled @ W^T`` and ``g @ W`` each read their operand row-major

@@ -20,7 +20,7 @@ from ltr.admin.settings import TrainSettings
 from ltr.data.feature_cache import CacheSpec, CachedPairDataset, default_cache_root, ensure_cache, load_cache
 from ltr.data.loader import LTRLoader
 from ltr.data.processing import BBRegProcessing
-from ltr.train_settings.bbreg.common import METHODS
+from ltr.actors.methods import get_method
 
 __all__ = ["CachedConfig", "build_cached_job", "run_cached", "cached_config"]
 
@@ -45,8 +45,7 @@ class CachedConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {sorted(METHODS)}, got {self.method!r}")
+        get_method(self.method, "CachedConfig.method")
         if not 0 <= self.val_shards < self.spec.num_shards:
             raise ValueError(f"val_shards must lie in [0, {self.spec.num_shards}), got {self.val_shards}")
 
@@ -54,8 +53,7 @@ class CachedConfig:
 def cached_config(method: str, description: str, **kwargs: Any) -> CachedConfig:
     """The shipped setting: Lite0 at the tracker's patch size (256), 24 shards x 200 pairs (23 train, 1 val),
     batch 8, 8 epochs, Adam 1e-3, StepLR 6 x 0.2, M = 64 proposals (EBM), 16 boxes (IoU-Net / regression)."""
-    network = "regression_efficientnet_lite0" if method in ("gauss", "laplace", "l2", "l1") \
-        else "atom_efficientnet_lite0"
+    network = get_method(method).network_name("efficientnet_lite0")
     return CachedConfig(description=description, method=method, network=network, **kwargs)
 
 
@@ -76,8 +74,8 @@ def build_cached_job(cfg: CachedConfig, settings: TrainSettings):
     root = default_cache_root(settings.workspace, cfg.spec)
     ensure_cache(root, cfg.spec, show_progress=settings.show_progress)
     num_train = cfg.spec.num_shards - cfg.val_shards
-    mode, make_actor = METHODS[cfg.method]
-    processing = BBRegProcessing(mode=mode, output_sz=cfg.spec.output_sz, num_proposals=cfg.num_proposals,
+    method = get_method(cfg.method)
+    processing = BBRegProcessing(mode=method.proposal_mode, output_sz=cfg.spec.output_sz, num_proposals=cfg.num_proposals,
                                  iou_boxes_per_frame=cfg.iou_boxes_per_frame)
     train = CachedPairDataset(load_cache(root, cfg.spec, range(num_train)), processing, seed=settings.seed)
     loaders = [LTRLoader("train", train, training=True, batch_size=cfg.batch_size, num_workers=0,
@@ -91,7 +89,7 @@ def build_cached_job(cfg: CachedConfig, settings: TrainSettings):
     trainable = [p for p in net.bb_regressor.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
-    return TrainingJob(cfg, make_actor(net), loaders, optimizer, scheduler, cfg.epochs)
+    return TrainingJob(cfg, method.make_actor(net), loaders, optimizer, scheduler, cfg.epochs)
 
 
 def run_cached(cfg: CachedConfig, settings: TrainSettings) -> dict:

@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import torch
 
-from ltr.actors import EBMActor, IoUNetActor, RegressionActor
 from ltr.actors.base_actor import BaseActor
+from ltr.actors.methods import METHODS, get_method
 from ltr.admin.local_settings import SettingsError
 from ltr.admin.multigpu import DistInfo, init_distributed
 from ltr.admin.settings import TrainSettings
@@ -28,19 +28,6 @@ from ltr.data.sampler import PairSampler
 
 __all__ = ["BBRegConfig", "DATASETS", "TrainingJob", "build_job", "run_config", "METHODS"]
 
-#: method -> (processing mode, actor factory)
-METHODS: dict[str, tuple[str, Callable[[torch.nn.Module], BaseActor]]] = {
-    "ml-is": ("ebm", lambda net: EBMActor(net, "ml-is")),
-    "kl-is": ("ebm", lambda net: EBMActor(net, "kl-is")),
-    "nce": ("ebm", lambda net: EBMActor(net, "nce")),
-    "nce+": ("nce+", lambda net: EBMActor(net, "nce+")),
-    "iou": ("iou", lambda net: IoUNetActor(net)),
-    "gauss": ("regression", lambda net: RegressionActor(net, "gauss")),
-    "laplace": ("regression", lambda net: RegressionActor(net, "laplace")),
-    "l2": ("regression", lambda net: RegressionActor(net, "l2")),
-    "l1": ("regression", lambda net: RegressionActor(net, "l1")),
-}
-
 
 @dataclass
 class BBRegConfig:
@@ -49,7 +36,7 @@ class BBRegConfig:
     description: str
     network: str = "atom_resnet18"
     network_kwargs: dict[str, Any] = field(default_factory=dict)
-    method: str = "ml-is"
+    method: str = "ml-is"                  # a name of ltr.actors.methods.METHODS
     train_datasets: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     p_datasets: list[float] | None = None  # None: equal weights
     val_datasets: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -76,8 +63,7 @@ class BBRegConfig:
     backbone_weights_file: str | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {sorted(METHODS)}, got {self.method!r}")
+        get_method(self.method, "BBRegConfig.method")
 
 
 def _root(settings: TrainSettings, key: str) -> str:
@@ -181,9 +167,9 @@ def build_job(cfg: BBRegConfig, settings: TrainSettings) -> TrainingJob:
         settings.dist = init_distributed(settings.env.torch_device(settings.device))
     dist_info: DistInfo = settings.dist
     torch.manual_seed(settings.seed)
-    mode, make_actor = METHODS[cfg.method]
+    method = get_method(cfg.method)
     processing = BBRegProcessing(
-        mode=mode, search_area_factor=cfg.search_area_factor, output_sz=cfg.output_sz,
+        mode=method.proposal_mode, search_area_factor=cfg.search_area_factor, output_sz=cfg.output_sz,
         center_jitter_factor=cfg.center_jitter_factor, scale_jitter_factor=cfg.scale_jitter_factor,
         brightness_jitter=cfg.brightness_jitter, grayscale_probability=cfg.grayscale_probability,
         num_proposals=cfg.num_proposals, iou_boxes_per_frame=cfg.iou_boxes_per_frame)
@@ -215,7 +201,7 @@ def build_job(cfg: BBRegConfig, settings: TrainSettings) -> TrainingJob:
         raise ValueError(f"{settings.settings_file}: network {cfg.network} has no trainable estimator parameters")
     optimizer = torch.optim.Adam(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
-    return TrainingJob(cfg, make_actor(net), loaders, optimizer, scheduler, cfg.epochs)
+    return TrainingJob(cfg, method.make_actor(net), loaders, optimizer, scheduler, cfg.epochs)
 
 
 def run_config(cfg: BBRegConfig, settings: TrainSettings) -> dict:
@@ -243,8 +229,7 @@ def paper_config(method: str, description: str) -> BBRegConfig:
     max gap 200, jitter centre 4.5 / scale 0.5, search area 5, output 288, batch 64, 64000 pairs per
     epoch, 50 epochs, Adam 1e-3, StepLR 15 x 0.2; GOT-10k votval (6400 pairs) for validation. Backbone
     weights: ``<workspace>/pretrained/resnet18.pth`` (torchvision's ImageNet state dict; nothing is downloaded)."""
-    network = "regression_resnet18" if method in ("gauss", "laplace", "l2", "l1") else "atom_resnet18"
-    return BBRegConfig(description=description, network=network, method=method,
+    return BBRegConfig(description=description, network=get_method(method).network_name("resnet18"), method=method,
                        train_datasets=list(PAPER_TRAIN_DATASETS), p_datasets=[1.0, 1.0, 1.0, 1.0],
                        val_datasets=[("got10k", {"split": "votval"})], val_samples_per_epoch=6400,
                        backbone_weights_file="pretrained/resnet18.pth")
@@ -261,8 +246,7 @@ def cpu_config(method: str, description: str) -> BBRegConfig:
     video sequences, output 288 (as the tracker), batch 8, 400 pairs per epoch, 5 epochs (2000 pairs),
     Adam 1e-3 with StepLR 4 x 0.2, M = 64 proposals for EBM methods (the paper: 128; halved because the
     per-box head dominates the CPU time); the same jitter, search area and max gap 50 frames."""
-    network = "regression_efficientnet_lite0" if method in ("gauss", "laplace", "l2", "l1") \
-        else "atom_efficientnet_lite0"
+    network = get_method(method).network_name("efficientnet_lite0")
     return BBRegConfig(description=description, network=network, method=method,
                        train_datasets=list(CPU_TRAIN_DATASETS), max_gap=50, samples_per_epoch=400,
                        batch_size=8, num_workers=1, epochs=5, lr_step_epochs=4, num_proposals=64)

@@ -17,5 +17,4 @@ def parameters() -> TrackerParams:
     params.image_sample_size = 224
     params.box_refinement_num_boxes = 5
     params.box_refinement_iter = 3
-    params.box_refinement_topk = 3
     return params

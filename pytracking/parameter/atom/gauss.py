@@ -21,7 +21,5 @@ def parameters() -> TrackerParams:
     params = base_parameters()
     params.net_path = network_path(GAUSS_NETWORK)
     params.fallback_net_constructor = ("regression_efficientnet_lite0", {"pretrained_backbone": True})
-    params.use_box_refinement = True
     params.box_estimator_type = "regression"   # 'auto' | 'score' | 'regression'
-    params.maximal_aspect_ratio = 6.0
     return params

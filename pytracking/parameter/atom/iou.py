@@ -20,5 +20,4 @@ def parameters() -> TrackerParams:
     params.net_path = network_path(IOU_NETWORK)
     params.box_refinement_iter = 5
     params.box_refinement_step_length = (0.025, 0.025, 0.025, 0.025)
-    params.box_refinement_decay = 0.5
     return params

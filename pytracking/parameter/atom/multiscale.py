@@ -18,7 +18,6 @@ def parameters() -> TrackerParams:
     params.use_box_refinement = False
     params.scale_factors = (0.95, 1.0, 1.05)
     params.scale_penalty = 0.97
-    params.scale_damping = 1.0
     params.net_path = None
     params.use_registry_fallback = True
     return params

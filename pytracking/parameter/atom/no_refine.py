@@ -13,7 +13,6 @@ from pytracking.utils.params import TrackerParams
 def parameters() -> TrackerParams:
     params = base_parameters()
     params.use_box_refinement = False
-    params.scale_factors = (1.0,)
     params.net_path = None
     params.use_registry_fallback = True
     return params

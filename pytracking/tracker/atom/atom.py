@@ -32,10 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pytracking.features.augmentation import (
-    augmentations_from_params,
-    augmented_patches,
-)
+from pytracking.features.augmentation import augmented_patches, first_frame_augmentations
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.fusion import folded_backbone, layer_selector
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
@@ -45,13 +42,14 @@ from pytracking.tracker.atom.box_estimator import (
     as_tracker_estimator,
     is_regression_head,
 )
-from pytracking.tracker.atom.box_refinement import RefinedBox, RefinementSettings
-from pytracking.tracker.atom.refinement_gate import GateSettings, gate_reason
+from pytracking.tracker.atom.box_refinement import RefinedBox
+from pytracking.tracker.atom.refinement_gate import gate_reason
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
     gaussian_label,
 )
+from pytracking.tracker.atom.settings import ATOMSettings, NetworkSettings, parameter_file_hint
 from pytracking.tracker.base.basetracker import BaseTracker
 
 __all__ = ["ATOM", "load_tracker_network", "missing_network_file", "missing_weights_message", "resolve_device"]
@@ -90,14 +88,24 @@ def missing_network_file(params: Any) -> Path | None:
     None when the network comes from ``params.net``/``params.net_constructor``/``params.backbone``,
     when ``params.net_path`` exists, or when the registry fallback is allowed (``no_refine``,
     ``multiscale``). Lets a caller report "weights missing" before starting a run."""
-    if params.get("net", None) is not None or params.get("net_constructor", None) is not None:
+    network = _network_settings(params)
+    if network.net is not None or network.net_constructor is not None:
         return None
-    path = params.get("net_path", None)
+    path = network.net_path
     if path is not None and Path(path).is_file():
         return None
-    if params.get("use_registry_fallback", False) or params.get("backbone", None) is not None:
+    if network.use_registry_fallback or network.backbone is not None:
         return None
     return Path(path) if path is not None else Path("<params.net_path not set>")
+
+
+def _network_settings(params: Any) -> NetworkSettings:
+    """``params`` as :class:`NetworkSettings` (given as such, or read from a parameter bag)."""
+    if isinstance(params, NetworkSettings):
+        return params
+    if isinstance(params, ATOMSettings):
+        return params.network
+    return NetworkSettings.from_params(params, check=False)
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -116,10 +124,11 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
     the checkpoint ``params.net_path``; ``params.fallback_net_constructor`` if
     ``params.use_registry_fallback``. Returns None if ``params.box_estimator`` and
     ``params.backbone`` are given directly."""
-    net = params.get("net", None)
+    network = _network_settings(params)
+    net = network.net
     if net is None:
-        constructor = params.get("net_constructor", None)
-        path = params.get("net_path", None)
+        constructor = network.net_constructor
+        path = network.net_path
         if constructor is not None:
             from ltr.models.registry import build
             name, kwargs = constructor
@@ -127,11 +136,11 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
         elif path is not None and Path(path).is_file():
             from ltr.admin.checkpoint import load_network
             net = load_network(path, device)
-        elif params.get("use_registry_fallback", False):
+        elif network.use_registry_fallback:
             from ltr.models.registry import build
-            name, kwargs = params.get("fallback_net_constructor")
+            name, kwargs = network.fallback_net_constructor
             net = build(name, **dict(kwargs))
-        elif params.get("backbone", None) is not None:
+        elif network.backbone is not None:
             return None
         else:
             raise FileNotFoundError(missing_weights_message(path))
@@ -145,20 +154,24 @@ class ATOM(BaseTracker):
 
     def __init__(self, params: Any) -> None:
         super().__init__(params)
-        self.device = resolve_device(params.get("device", "auto"))
-        if self.device.type == "cuda" and bool(params.get("deterministic", True)):
+        #: every number of the parameter file, read once (an unknown key is an error naming it)
+        self.settings = settings = (params if isinstance(params, ATOMSettings)
+                                    else ATOMSettings.from_params(params, where=parameter_file_hint(params)))
+        network = settings.network
+        self.device = resolve_device(settings.device)
+        if self.device.type == "cuda" and settings.deterministic:
             # the classifier's Gauss-Newton steps differentiate convolutions: cuDNN's fastest backward kernels
             # accumulate with atomics, so two runs of one seed would differ (process-wide setting)
             torch.backends.cudnn.deterministic = True
-        self.net = load_tracker_network(params, self.device)
-        self.classifier_layer = str(params.get("classifier_layer", "layer3"))
-        self.estimator_layers = tuple(params.get("estimator_layers", ("layer2", "layer3")))
-        self.use_refinement = bool(params.get("use_box_refinement", True))
+        self.net = load_tracker_network(network, self.device)
+        self.classifier_layer = settings.classifier_layer
+        self.estimator_layers = settings.estimator_layers
+        self.use_refinement = settings.use_box_refinement
         layers = [self.classifier_layer] + (list(self.estimator_layers) if self.use_refinement else [])
-        backbone = params.get("backbone", None)
+        backbone = network.backbone
         if backbone is None:
             net = self.net
-            if (bool(params.get("fold_batchnorm", True)) and hasattr(net, "extract_backbone_features")
+            if (network.fold_batchnorm and hasattr(net, "extract_backbone_features")
                     and isinstance(getattr(net, "feature_extractor", None), nn.Module)):
                 # inference copy with BatchNorm folded into the convs (the network itself is unchanged)
                 backbone = layer_selector(folded_backbone(net.feature_extractor, self.device), tuple(layers))
@@ -169,12 +182,12 @@ class ATOM(BaseTracker):
         elif isinstance(backbone, nn.Module):
             backbone = backbone.to(self.device).eval()
         # CUDA graphs of the backbone pass and of the refinement (parameter ``cuda_graph``, on CUDA only)
-        self.cuda_graph = bool(params.get("cuda_graph", True)) and self.device.type == "cuda"
+        self.cuda_graph = network.cuda_graph and self.device.type == "cuda"
         self.extractor = BackboneFeatureExtractor(backbone, layers, self.device, cuda_graph=self.cuda_graph)
         self.estimator: Any = None   # anything with initialize/prepare/estimate (box_estimator.as_tracker_estimator)
         if self.use_refinement:
-            estimator = params.get("box_estimator", None)
-            kind = str(params.get("box_estimator_type", "auto"))
+            estimator = network.box_estimator
+            kind = network.box_estimator_type
             if kind not in ("auto", "score", "regression"):
                 raise ValueError(f"params.box_estimator_type must be 'auto', 'score' or 'regression', got {kind!r}")
             if estimator is None:
@@ -190,24 +203,18 @@ class ATOM(BaseTracker):
                                      "this network has a regression head: use box_estimator_type = 'regression'")
                 estimator = (RegressionBoxEstimator(head, self.estimator_layers) if regression
                              else NetworkBoxEstimator(head, self.estimator_layers,
-                                                      fast=bool(params.get("box_estimator_fast", True)),
+                                                      fast=network.box_estimator_fast,
                                                       cuda_graph=self.cuda_graph,
-                                                      compile_head=bool(params.get("compile_refinement", False))))
+                                                      compile_head=network.compile_refinement))
             self.estimator = as_tracker_estimator(estimator, self.device)
-        self.refinement = RefinementSettings.from_params(params)
-        self.gate = GateSettings(
-            enabled=bool(params.get("refinement_gate", True)),
-            min_score_gain=float(params.get("gate_min_score_gain", 0.0)),
-            max_centre_shift=float(params.get("gate_max_centre_shift", 0.5)),
-            max_scale_step=float(params.get("gate_max_scale_step", 1.25)),
-            max_aspect_step=float(params.get("gate_max_aspect_step", 1.25)),
-            reacquire_frames=int(params.get("gate_reacquire_frames", 3)))
-        self.image_sample_size = int(params.get("image_sample_size", 256))
-        self.search_area_scale = float(params.get("search_area_scale", 5.0))
-        self.scale_factors = tuple(float(s) for s in params.get("scale_factors", (1.0,)))
+        self.refinement = settings.refinement
+        self.gate = settings.gate
+        self.image_sample_size = settings.image_sample_size
+        self.search_area_scale = settings.search_area_scale
+        self.scale_factors = settings.scale_factors
         if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
             raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty")
-        self.generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
+        self.generator = torch.Generator().manual_seed(settings.seed)
         self.timing: dict[str, float] = {}
         self.cg_residuals: list[float] = []
 
@@ -225,19 +232,19 @@ class ATOM(BaseTracker):
         cell = self._cell_size(feature)
         centre_out = self.classifier.patch_to_output(center_patch, cell)
         size_cells = math.sqrt(float(target_sz_patch[0] / cell[0] * target_sz_patch[1] / cell[1]))
-        sigma = max(float(self.params.get("output_sigma_factor", 0.25)) * size_cells, 0.25)
+        sigma = max(self.settings.classifier.output_sigma_factor * size_cells, 0.25)
         out_size = self.classifier.output_size((feature.shape[-2], feature.shape[-1]))
         centre = torch.as_tensor(np.atleast_2d(centre_out), dtype=torch.float32, device=self.device)
         return gaussian_label(centre, sigma, out_size)
 
     def _clamp_state(self, pos: np.ndarray, size: np.ndarray, image_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         h_img, w_img = image_shape[:2]
-        lo = np.maximum(self.base_target_sz * float(self.params.get("min_scale_factor", 0.2)),
-                        float(self.params.get("min_target_size", 4.0)))
-        hi = self.base_target_sz * float(self.params.get("max_scale_factor", 5.0))
-        hi = np.minimum(hi, np.array([w_img, h_img], dtype=np.float64) * float(self.params.get("max_target_image_fraction", 1.0)))
+        s = self.settings
+        lo = np.maximum(self.base_target_sz * s.min_scale_factor, s.min_target_size)
+        hi = self.base_target_sz * s.max_scale_factor
+        hi = np.minimum(hi, np.array([w_img, h_img], dtype=np.float64) * s.max_target_image_fraction)
         size = np.clip(size, np.minimum(lo, hi), np.maximum(hi, lo))
-        inside = float(self.params.get("min_inside_fraction", 0.1))
+        inside = s.min_inside_fraction
         margin = (0.5 - inside) * size
         pos = np.clip(pos, -margin, np.array([w_img, h_img], dtype=np.float64) + margin)
         return pos, size
@@ -252,18 +259,20 @@ class ATOM(BaseTracker):
         self.size_hold = 0     # refinements that must still pass the gate before the estimator's size is taken
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
-        augs = augmentations_from_params(self.params, self.image_sample_size)
+        aug = self.settings.augmentation
+        augs = first_frame_augmentations(self.image_sample_size, aug.augmentation_shifts, aug.augmentation_flip,
+                                         aug.augmentation_rotations, aug.augmentation_blur_sigmas)
         patches, centres = augmented_patches(image, self.pos, sample_px, self.image_sample_size, augs)
         features = self.extractor.extract(patches, graph=False)   # a one-off batch shape: not worth a graph
         feat = features[self.classifier_layer]
 
-        self.classifier = OnlineClassifier(self.params, self.device)
+        self.classifier = OnlineClassifier(self.settings.classifier, self.device)
         size_patch = self.target_sz * geometry.scale
         labels = self._label(centres, size_patch, feat)
         train_feat = feat
-        num_dropout = int(self.params.get("augmentation_dropout_num", 2))
+        num_dropout = aug.augmentation_dropout_num
         if num_dropout > 0:
-            p = float(self.params.get("augmentation_dropout_prob", 0.2))
+            p = aug.augmentation_dropout_prob
             # channel dropout as F.dropout2d (zero a channel with probability p, scale the rest by
             # 1 / (1 - p)), drawn from the tracker's seeded generator so that runs are reproducible
             keep = torch.rand(num_dropout, feat.shape[1], 1, 1, generator=self.generator) >= p
@@ -284,23 +293,24 @@ class ATOM(BaseTracker):
 
     def _localise(self, scores: torch.Tensor, geometries: list[PatchGeometry], feature: torch.Tensor):
         """Best scale, new position (image px), flag, peak result."""
+        s = self.settings
         peaks = []
         cell = self._cell_size(feature)
-        for s, geom in enumerate(geometries):
+        for index, geom in enumerate(geometries):
             size_cells = self.target_sz * geom.scale / np.asarray(cell)
-            radius = float(self.params.get("target_neighborhood_scale", 2.2)) * size_cells / 2
-            peaks.append(find_peaks(scores[s], (float(radius[0]), float(radius[1]))))
-        penalty = float(self.params.get("scale_penalty", 1.0))
+            radius = s.target_neighborhood_scale * size_cells / 2
+            peaks.append(find_peaks(scores[index], (float(radius[0]), float(radius[1]))))
+        penalty = s.scale_penalty
         best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, self.scale_factors)]))
         peak, geom = peaks[best], geometries[best]
         to_image = lambda pt: geom.to_image(self.classifier.output_to_patch(np.asarray(pt), cell))  # noqa: E731
         pos1 = to_image(peak.position)
-        not_found = float(self.params.get("target_not_found_threshold", 0.25))
+        not_found = s.target_not_found_threshold
         if peak.score < not_found:
             return best, self.pos.copy(), "not_found", peak
-        if peak.second_score > not_found and peak.second_score > float(self.params.get("distractor_threshold", 0.8)) * peak.score:
+        if peak.second_score > not_found and peak.second_score > s.distractor_threshold * peak.score:
             pos2 = to_image(peak.second_position)
-            threshold = float(self.params.get("displacement_scale", 0.8)) * math.sqrt(float(np.prod(self.target_sz))) / 2
+            threshold = s.displacement_scale * math.sqrt(float(np.prod(self.target_sz))) / 2
             near1 = np.linalg.norm(pos1 - self.pos) < threshold
             near2 = np.linalg.norm(pos2 - self.pos) < threshold
             if near2 and not near1:
@@ -308,7 +318,7 @@ class ATOM(BaseTracker):
             if near1 and not near2:
                 return best, pos1, "hard_negative", peak
             return best, pos1, "uncertain", peak
-        if peak.second_score > not_found and peak.second_score > float(self.params.get("hard_negative_threshold", 0.5)) * peak.score:
+        if peak.second_score > not_found and peak.second_score > s.hard_negative_threshold * peak.score:
             return best, pos1, "hard_negative", peak
         return best, pos1, "normal", peak
 
@@ -360,7 +370,7 @@ class ATOM(BaseTracker):
                 refined = self.estimator.estimate(state, box_patch, self.refinement, self.generator)
                 new_pos, new_sz, gate = self._gated(refined, start_patch, geom, new_pos, new_sz)
             else:
-                new_sz = new_sz * self.scale_factors[best] ** float(self.params.get("scale_damping", 1.0))
+                new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()
         self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, image.shape)
 
@@ -368,12 +378,13 @@ class ATOM(BaseTracker):
             hard = flag == "hard_negative"
             centre_patch = geom.to_patch(self.pos)[None]
             label = self._label(centre_patch, self.target_sz * geom.scale, feat)[0]
-            lr = float(self.params.get("hard_negative_learning_rate" if hard else "learning_rate", 0.02 if hard else 0.01))
+            schedule = self.settings.classifier
+            lr = schedule.hard_negative_learning_rate if hard else schedule.learning_rate
             self.classifier.add_sample(feat[best:best + 1], label, lr)
             if hard:
-                self.cg_residuals = self.classifier.update(int(self.params.get("hard_negative_CG_iter", 5)))
-            elif self.frame_num % max(1, int(self.params.get("train_skipping", 10))) == 0:
-                self.cg_residuals = self.classifier.update(int(self.params.get("CG_iter", 5)))
+                self.cg_residuals = self.classifier.update(schedule.hard_negative_CG_iter)
+            elif self.frame_num % max(1, schedule.train_skipping) == 0:
+                self.cg_residuals = self.classifier.update(schedule.CG_iter)
         t_end = time.perf_counter()
         self.timing = {
             "backbone": self.extractor.last_time,
@@ -382,7 +393,7 @@ class ATOM(BaseTracker):
             "rest": (t_patch - t0) + (t_backbone - t_patch - self.extractor.last_time),
         }
         out: dict[str, Any] = {"target_bbox": self._box().tolist(), "flag": flag, "confidence": peak.score}
-        if int(self.params.get("debug", 0)) > 0:
+        if self.settings.debug > 0:
             out["debug"] = {
                 "score_map": scores[best].detach().cpu().numpy(),
                 "scale_index": best,

@@ -21,7 +21,6 @@ estimate if the prediction fails them).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -29,6 +28,7 @@ import torch
 
 from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_grad_to_rel, xywh_to_cxcywh, xywh_to_rel
 from ebm.refinement import refine
+from pytracking.tracker.atom.settings import RefinementSettings
 
 __all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "draw_jitter", "jitter_boxes", "jittered_boxes",
            "plausible_boxes", "check_box", "refine_box", "refine_candidates", "refinement_constants", "regress_box", "select_box"]
@@ -37,37 +37,6 @@ __all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "draw_jitter",
 BoxScoreAndGrad = Callable[[torch.Tensor, bool], tuple[torch.Tensor, Optional[torch.Tensor]]]
 #: ``boxes [N, 4] xywh patch px -> scores [N]``, differentiable in the boxes
 BoxScore = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class RefinementSettings:
-    """Numbers of the refinement (all from the parameter file)."""
-
-    num_boxes: int = 10
-    jitter_pos: float = 0.1
-    jitter_sz: float = 0.5
-    num_iter: int = 10
-    step_length: Sequence[float] = (2e-4, 2e-4, 1e-3, 1e-3)
-    decay: float = 0.5
-    max_aspect: float = 6.0
-    top_k: int = 3
-    max_scale_change: float = 4.0
-    max_shift: float = 2.0
-
-    @classmethod
-    def from_params(cls, params: Any) -> "RefinementSettings":
-        return cls(
-            num_boxes=int(params.get("box_refinement_num_boxes", 10)),
-            jitter_pos=float(params.get("box_jitter_pos", 0.1)),
-            jitter_sz=float(params.get("box_jitter_sz", 0.5)),
-            num_iter=int(params.get("box_refinement_iter", 10)),
-            step_length=tuple(float(v) for v in params.get("box_refinement_step_length", (2e-4, 2e-4, 1e-3, 1e-3))),
-            decay=float(params.get("box_refinement_decay", 0.5)),
-            max_aspect=float(params.get("maximal_aspect_ratio", 6.0)),
-            top_k=int(params.get("box_refinement_topk", 3)),
-            max_scale_change=float(params.get("box_refinement_max_scale_change", 4.0)),
-            max_shift=float(params.get("box_refinement_max_shift", 2.0)),
-        )
 
 
 def refinement_constants(settings: RefinementSettings, device: torch.device | str,

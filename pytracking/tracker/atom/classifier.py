@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from pytracking.libs.optimization import conjugate_gradient, gauss_newton
+from pytracking.tracker.atom.settings import ClassifierSettings
 
 __all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "PeakResult"]
 
@@ -106,24 +106,26 @@ def find_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float]) -> P
 class OnlineClassifier:
     """Projection + filter classifier trained online (see the module docstring for the formulas).
 
-    Parameters read from ``params`` (with defaults): ``projection_dim`` 64, ``filter_size`` 4,
-    ``filter_reg`` 0.1, ``projection_reg`` 1e-4, ``init_GN_iter`` 6, ``init_CG_iter`` 60 (total),
-    ``CG_iter`` 5, ``sample_memory_size`` 100, ``init_samples_minimum_weight`` 0.25,
+    Its numbers come from :class:`pytracking.tracker.atom.settings.ClassifierSettings` (defaults
+    there): ``projection_dim``, ``filter_size``, ``filter_reg``, ``projection_reg``, ``init_GN_iter``,
+    ``init_CG_iter`` (total), ``CG_iter``, ``sample_memory_size``, ``init_samples_minimum_weight``,
     ``projection_init`` 'pca' | 'randn'.
     """
 
-    def __init__(self, params: Any, device: torch.device | str = "cpu") -> None:
-        self.params = params
+    def __init__(self, settings: ClassifierSettings | None = None, device: torch.device | str = "cpu") -> None:
+        self.settings = settings = settings if settings is not None else ClassifierSettings()
+        if not isinstance(settings, ClassifierSettings):
+            raise ValueError(f"settings must be a ClassifierSettings, got {type(settings).__name__}")
         self.device = torch.device(device)
-        self.projection_dim = int(params.get("projection_dim", 64))
-        self.filter_size = int(params.get("filter_size", 4))
+        self.projection_dim = settings.projection_dim
+        self.filter_size = settings.filter_size
         if self.filter_size < 1 or self.projection_dim < 1:
             raise ValueError("filter_size and projection_dim must be >= 1")
         self.padding = self.filter_size // 2
-        self.filter_reg = float(params.get("filter_reg", 0.1))
-        self.projection_reg = float(params.get("projection_reg", 1e-4))
-        self.memory_size = int(params.get("sample_memory_size", 100))
-        self.min_init_weight = float(params.get("init_samples_minimum_weight", 0.25))
+        self.filter_reg = settings.filter_reg
+        self.projection_reg = settings.projection_reg
+        self.memory_size = settings.sample_memory_size
+        self.min_init_weight = settings.init_samples_minimum_weight
         self.projection: torch.Tensor | None = None
         self.filter: torch.Tensor | None = None
         self.init_losses: list[float] = []
@@ -198,7 +200,7 @@ class OnlineClassifier:
         with torch.inference_mode(False):
             x = self.normalise(features.detach().to(self.device).clone().float())
             y = labels.detach().to(self.device).clone().float()
-            if str(self.params.get("projection_init", "pca")) == "pca":
+            if self.settings.projection_init == "pca":
                 proj = self._pca_projection(x)
             else:
                 proj = torch.randn(self.projection_dim, x.shape[1], device=self.device) / math.sqrt(x.shape[1])
@@ -211,8 +213,8 @@ class OnlineClassifier:
                 s = self._filter_scores(F.conv2d(x, p[:, :, None, None]), f)
                 return [sqrt_w * (s - y), sqrt_rf * f, sqrt_rp * p]
 
-            num_gn = max(1, int(self.params.get("init_GN_iter", 6)))
-            num_cg = max(1, int(self.params.get("init_CG_iter", 60)) // num_gn)
+            num_gn = max(1, self.settings.init_GN_iter)
+            num_cg = max(1, self.settings.init_CG_iter // num_gn)
             result = gauss_newton(residual, [proj, filt], num_gn_iter=num_gn, num_cg_iter=num_cg)
             proj, filt = result.x  # type: ignore[misc]
             self.init_losses = result.losses
@@ -267,7 +269,7 @@ class OnlineClassifier:
         the CG residual norms."""
         if self.filter is None:
             raise RuntimeError("classifier is not initialised")
-        iters = int(self.params.get("CG_iter", 5) if num_cg_iter is None else num_cg_iter)
+        iters = int(self.settings.CG_iter if num_cg_iter is None else num_cg_iter)
         n = self.num_samples
         z, y, w = self._memory_z[:n], self._memory_y[:n], self._weights[:n, None, None, None]
         shape, pad, reg = self.filter.shape, self.padding, self.filter_reg

@@ -20,30 +20,12 @@ The numbers are parameter-file values (chosen on train-side data, see the README
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from pytracking.tracker.atom.settings import GateSettings
+
 __all__ = ["GateSettings", "gate_reason"]
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    """The gate's numbers (see the module docstring); ``enabled=False`` accepts every refinement."""
-
-    enabled: bool = True
-    min_score_gain: float = 0.0
-    max_centre_shift: float = 0.5
-    max_scale_step: float = 1.25
-    max_aspect_step: float = 1.25
-    reacquire_frames: int = 3
-
-    def __post_init__(self) -> None:
-        if self.max_centre_shift <= 0 or self.max_scale_step < 1 or self.max_aspect_step < 1:
-            raise ValueError("refinement gate: max_centre_shift must be > 0, max_scale_step and max_aspect_step >= 1; "
-                             f"got {self.max_centre_shift}, {self.max_scale_step}, {self.max_aspect_step}")
-        if self.reacquire_frames < 0:
-            raise ValueError(f"refinement gate: reacquire_frames must be >= 0, got {self.reacquire_frames}")
 
 
 def gate_reason(start_xywh: np.ndarray, refined_xywh: np.ndarray, start_score: float | None,

@@ -8,11 +8,11 @@ Item ``i`` is ``scenes.plan_sequence(seed, split, i, SceneConfig(image_size, 1),
 """
 from __future__ import annotations
 
-from ltr.dataset.synthetic_video import _RenderedScenes
+from ltr.dataset.rendered_scenes import RenderedScenes
 from ltr.synthetic.scenes import SceneConfig
 
 
-class StillImagePairs(_RenderedScenes):
+class StillImagePairs(RenderedScenes):
     """``num_items`` still images at ``image_size`` ``(width, height)`` from ``split``'s photographs."""
 
     def __init__(self, num_items: int = 10000, seed: int = 0, image_size: tuple[int, int] = (480, 360),

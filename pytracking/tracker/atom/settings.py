@@ -1,0 +1,155 @@
+"""Typed settings of the ATOM tracker, read once from its parameter file.
+
+Every parameter the tracker reads is one field below, with its default (the paper's tracker on a
+CPU, ``pytracking/parameter/atom/default.py``): the defaults live here and nowhere else. Parameter
+files set only what they change. :meth:`ATOMSettings.from_params` rejects a key that no field reads,
+naming the key and the closest valid one. Adding a parameter is one line in one class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pytracking.utils.params import ParamSettings, nested, param
+
+__all__ = ["ATOMSettings", "AugmentationSettings", "ClassifierSettings", "GateSettings", "NetworkSettings",
+           "RefinementSettings", "parameter_file_hint"]
+
+
+@dataclass(frozen=True)
+class NetworkSettings(ParamSettings):
+    """Where the network comes from (see :func:`pytracking.tracker.atom.atom.load_tracker_network`) and
+    how the box estimator runs."""
+
+    net: Any = None                      # an nn.Module (tests, shared networks)
+    net_path: Any = None                 # checkpoint / exported weights file
+    net_constructor: Any = None          # (registry name, kwargs): random estimator weights (tests)
+    use_registry_fallback: bool = False  # build fallback_net_constructor when net_path is missing
+    fallback_net_constructor: Any = param(("atom_efficientnet_lite0", {"pretrained_backbone": True}), convert=None)
+    backbone: Any = None                 # a backbone module/callable given directly (with box_estimator)
+    box_estimator: Any = None            # a BoxEstimator given directly
+    box_estimator_type: str = "auto"     # 'auto' | 'score' | 'regression'
+    box_estimator_fast: bool = True      # the estimator's inference path (docs/speed.md)
+    fold_batchnorm: bool = True          # backbone inference copy with BatchNorm folded (docs/speed.md)
+    cuda_graph: bool = True              # CUDA graphs of the backbone pass and the refinement (on CUDA only)
+    compile_refinement: bool = False     # experimental: torch.compile of the estimator's inference head
+
+
+@dataclass(frozen=True)
+class AugmentationSettings(ParamSettings):
+    """First-frame augmentations of the classifier's training samples."""
+
+    augmentation_shifts: tuple[float, ...] = (0.0625,)         # fraction of the patch: (+-s, 0), (0, +-s)
+    augmentation_flip: bool = True
+    augmentation_rotations: tuple[float, ...] = (-10.0, 10.0)  # degrees
+    augmentation_blur_sigmas: tuple[float, ...] = (1.0, 2.0)   # patch pixels
+    augmentation_dropout_num: int = 2                          # feature channel-dropout copies
+    augmentation_dropout_prob: float = 0.2
+
+
+@dataclass(frozen=True)
+class ClassifierSettings(ParamSettings):
+    """The online classifier (:class:`pytracking.tracker.atom.classifier.OnlineClassifier`) and its updates."""
+
+    projection_dim: int = 64
+    filter_size: int = 4
+    projection_init: str = "pca"          # 'pca' | 'randn'
+    filter_reg: float = 0.1
+    projection_reg: float = 1e-4
+    output_sigma_factor: float = 0.25     # label sigma = 1/4 of the target size in feature cells
+    init_GN_iter: int = 6
+    init_CG_iter: int = 60                # total over the GN iterations
+    CG_iter: int = 5
+    train_skipping: int = 10
+    learning_rate: float = 0.01
+    sample_memory_size: int = 100
+    init_samples_minimum_weight: float = 0.25
+    hard_negative_learning_rate: float = 0.02
+    hard_negative_CG_iter: int = 5
+
+
+@dataclass(frozen=True)
+class RefinementSettings(ParamSettings):
+    """Numbers of the box refinement (:mod:`pytracking.tracker.atom.box_refinement`)."""
+
+    num_boxes: int = param(10, key="box_refinement_num_boxes")
+    jitter_pos: float = param(0.1, key="box_jitter_pos")
+    jitter_sz: float = param(0.5, key="box_jitter_sz")
+    num_iter: int = param(10, key="box_refinement_iter")
+    # (cx / w0, cy / h0, log w, log h) in relative space
+    step_length: tuple[float, ...] = param((2e-4, 2e-4, 1e-3, 1e-3), key="box_refinement_step_length")
+    decay: float = param(0.5, key="box_refinement_decay")
+    max_aspect: float = param(6.0, key="maximal_aspect_ratio")
+    top_k: int = param(3, key="box_refinement_topk")
+    max_scale_change: float = param(4.0, key="box_refinement_max_scale_change")
+    max_shift: float = param(2.0, key="box_refinement_max_shift")
+
+
+@dataclass(frozen=True)
+class GateSettings(ParamSettings):
+    """The refinement gate's numbers (:mod:`pytracking.tracker.atom.refinement_gate`); ``enabled=False``
+    accepts every refinement."""
+
+    enabled: bool = param(True, key="refinement_gate")
+    min_score_gain: float = param(0.0, key="gate_min_score_gain")
+    max_centre_shift: float = param(0.5, key="gate_max_centre_shift")
+    max_scale_step: float = param(1.25, key="gate_max_scale_step")
+    max_aspect_step: float = param(1.25, key="gate_max_aspect_step")
+    reacquire_frames: int = param(3, key="gate_reacquire_frames")
+
+    def __post_init__(self) -> None:
+        if self.max_centre_shift <= 0 or self.max_scale_step < 1 or self.max_aspect_step < 1:
+            raise ValueError("refinement gate: max_centre_shift must be > 0, max_scale_step and max_aspect_step >= 1; "
+                             f"got {self.max_centre_shift}, {self.max_scale_step}, {self.max_aspect_step}")
+        if self.reacquire_frames < 0:
+            raise ValueError(f"refinement gate: reacquire_frames must be >= 0, got {self.reacquire_frames}")
+
+
+@dataclass(frozen=True)
+class ATOMSettings(ParamSettings):
+    """Everything the ATOM tracker reads from its parameter file (see the tracker's module docstring)."""
+
+    # run
+    debug: int = 0
+    device: Any = param("auto", convert=None)  # 'auto' | 'cpu' | 'cuda' | 'cuda:N' (or a torch.device)
+    seed: int = 0                         # the tracker's generator (jitter, dropout); run k uses seed + k
+    deterministic: bool = True            # on CUDA: cuDNN deterministic kernels (repeatable runs of one seed)
+    tracker_name: Any = None              # set by pytracking.evaluation.Tracker
+    param_name: Any = None
+    # search region and features (one backbone pass per frame)
+    image_sample_size: int = 256          # patch side in pixels (paper: 288)
+    search_area_scale: float = 5.0        # patch covers 5 * sqrt(w h) image pixels
+    classifier_layer: str = "layer3"                               # stride 16
+    estimator_layers: tuple[str, ...] = ("layer2", "layer3")       # stride 8 and 16
+    scale_factors: tuple[float, ...] = (1.0,)
+    scale_penalty: float = 1.0            # peaks of scales other than 1 are multiplied by this
+    scale_damping: float = 1.0            # without refinement: size *= scale factor ** scale_damping
+    use_box_refinement: bool = True
+    # localisation
+    target_not_found_threshold: float = 0.25
+    distractor_threshold: float = 0.8
+    hard_negative_threshold: float = 0.5
+    target_neighborhood_scale: float = 2.2
+    displacement_scale: float = 0.8
+    # state limits
+    min_scale_factor: float = 0.2         # x initial size
+    max_scale_factor: float = 5.0
+    min_target_size: float = 4.0          # pixels
+    max_target_image_fraction: float = 1.0
+    min_inside_fraction: float = 0.1      # of the box that must stay inside the frame
+    # parts
+    network: NetworkSettings = nested(NetworkSettings)
+    augmentation: AugmentationSettings = nested(AugmentationSettings)
+    classifier: ClassifierSettings = nested(ClassifierSettings)
+    refinement: RefinementSettings = nested(RefinementSettings)
+    gate: GateSettings = nested(GateSettings)
+
+
+def parameter_file_hint(params: Any) -> str:
+    """``pytracking/parameter/<tracker>/<param>.py`` when the parameters carry their names, else ''."""
+    get = getattr(params, "get", None)
+    tracker = get("tracker_name", None) if callable(get) else None
+    name = get("param_name", None) if callable(get) else None
+    if tracker and name:
+        return f"pytracking/parameter/{tracker}/{name}.py"
+    return ""
