@@ -19,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from pytracking.evaluation.tracker_factory import build_tracker_factory
+
 #: the tracker flags that make ``update`` return ``ok = False``
 LOST_FLAGS = ("not_found",)
 
@@ -110,6 +112,5 @@ def create_tracker(tracker_name: str, param_name: str = "default", device: str |
     ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: the parameter file's, else the settings').
     ``ValueError`` names an unknown tracker or parameter file.
     """
-    from pytracking.run_video import build_tracker_factory
     make = build_tracker_factory(tracker_name, param_name, debug=debug, device=device)
     return OpenCVStyleTracker(make, label=f"{tracker_name}/{param_name}")

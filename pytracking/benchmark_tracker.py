@@ -12,9 +12,9 @@ estimator) is used: the timing is the same, the boxes are not meaningful.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -27,6 +27,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ltr.admin.cli import add_alias, cli_parser
+from pytracking.evaluation.tracker import Tracker, check_tracker_name
+from pytracking.tracker.atom.atom import resolve_device
 from pytracking.tracker.atom.settings import NetworkSettings
 
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
@@ -84,22 +87,14 @@ def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 
     return moving_patch_sequence(background, texture, num_frames, (60, 50), (30, 20), (0.3 * width, 0.25 * height))
 
 
-def _load_params(tracker: str, param: str) -> Any:
-    try:
-        module = importlib.import_module(f"pytracking.parameter.{tracker}.{param}")
-    except ModuleNotFoundError as err:
-        raise ValueError(f"no parameter file pytracking/parameter/{tracker}/{param}.py") from err
-    return module.parameters()
-
-
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
               image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
               cuda_graph: bool = True, compile_refinement: bool = False) -> dict[str, float]:
     """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
     ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
     ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
-    params = _load_params(tracker, param)
-    params.device = device
+    spec = Tracker(tracker, param, results_root=Path("."))  # ValueError names an unknown tracker or param
+    params = spec.get_parameters(device=device)
     if image_sample_size is not None:
         params.image_sample_size = image_sample_size
     if reference:
@@ -112,8 +107,7 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
         print(f"note: {net_path} not found: using the registry fallback {network.fallback_net_constructor} "
               "(untrained estimator; timing is representative, boxes are not)")
         params.use_registry_fallback = True
-    tracker_cls = importlib.import_module(f"pytracking.tracker.{tracker}").get_tracker_class()
-    trk = tracker_cls(params)
+    trk = spec.create_tracker(params)
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
     parts: dict[str, list[float]] = {"backbone": [], "classifier": [], "refinement": [], "rest": [], "total": []}
@@ -143,12 +137,12 @@ def _pool_worker(job: tuple) -> tuple[float, float, int]:
     """One worker of :func:`pool_throughput`: build and initialise, warm up, wait for every worker, track."""
     tracker, param, frames, device, cuda_graph, barrier = job
     torch.set_num_threads(1)
-    params = _load_params(tracker, param)
-    params.device = device
+    spec = Tracker(tracker, param, results_root=Path("."))  # ValueError names an unknown tracker or param
+    params = spec.get_parameters(device=device)
     params.cuda_graph = cuda_graph
     if params.get("net_constructor", None) is None and not Path(str(params.get("net_path", ""))).is_file():
         params.use_registry_fallback = True
-    trk = importlib.import_module(f"pytracking.tracker.{tracker}").get_tracker_class()(params)
+    trk = spec.create_tracker(params)
     warmup = 5
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
@@ -167,8 +161,6 @@ def pool_throughput(tracker: str = "atom", param: str = "default", processes: in
     share it): every worker builds its tracker and warms up, all start together (a barrier), and the figure is
     ``processes * frames / (last end - first start)`` -- the steady state of an evaluation worker pool, without
     the start-up of the processes. Also returns the mean per-worker frames/s."""
-    import multiprocessing
-
     if processes < 1 or frames < 1:
         raise ValueError(f"processes and frames must be >= 1, got {processes}, {frames}")
     ctx = multiprocessing.get_context("spawn")
@@ -183,7 +175,6 @@ def pool_throughput(tracker: str = "atom", param: str = "default", processes: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import add_alias, cli_parser
     parser = cli_parser("pytracking.benchmark_tracker", __doc__)
     parser.add_argument("tracker_name", nargs="?", default="atom", help="tracker package name (default: atom)")
     parser.add_argument("tracker_param", nargs="?", default="default", help="parameter file (default: default)")
@@ -212,17 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.frames < 1 or args.torch_threads < 1:
         parser.error("arguments --frames and --torch_threads must be >= 1")
-    from pytracking.evaluation.tracker import available_parameters, available_trackers
-    if args.tracker_name not in available_trackers():
-        parser.error(f"argument tracker_name: unknown tracker {args.tracker_name!r}; "
-                     f"available: {available_trackers()}")
-    if args.tracker_param not in available_parameters(args.tracker_name):
-        parser.error(f"argument tracker_param: unknown parameter file {args.tracker_param!r} for "
-                     f"{args.tracker_name}; available: {available_parameters(args.tracker_name)}")
+    try:
+        check_tracker_name(args.tracker_name, args.tracker_param)
+    except ValueError as err:
+        parser.error(f"argument {err}")
     torch.set_num_threads(args.torch_threads)
     if args.processes > 0:
-        from pytracking.tracker.atom.atom import resolve_device
-
         pool = pool_throughput(args.tracker_name, args.tracker_param, args.processes, args.frames, args.device,
                                cuda_graph=not args.no_cuda_graph)
         print(f"{args.tracker_name}/{args.tracker_param}: {args.processes} worker processes x {args.frames} frames, "
@@ -238,8 +224,6 @@ def main(argv: list[str] | None = None) -> int:
                        compile_refinement=args.compile_refinement)
     total = result["total"]
     path = "reference estimator path" if args.reference else "fast estimator path"
-    from pytracking.tracker.atom.atom import resolve_device
-
     device = resolve_device(args.device)
     if device.type == "cuda":
         path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"

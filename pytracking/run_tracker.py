@@ -15,14 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ltr.admin.cli import cli_parser
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
 from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
-from pytracking.evaluation.tracker import Tracker, available_parameters, available_trackers
+from pytracking.evaluation.tracker import Tracker, check_tracker_name
+from pytracking.utils.visdom import VisdomPanels
+from pytracking.visdom_server import ensure_visdom_server, env_url, finish_spawned_servers
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import cli_parser
     parser = cli_parser("pytracking.run_tracker", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom or opencv")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default or csrt")
@@ -64,15 +66,11 @@ def select_sequence_names(all_names: list[str], sequence: str | None, parser: ar
 def visdom_observer(port: int, env: str, debug: int):
     """A frame observer that pushes every frame and its debug panels to visdom, or None (said once)
     when no server can be started; the run then goes on without display."""
-    from pytracking.utils.visdom import VisdomPanels
-    from pytracking.visdom_server import ensure_visdom_server
-
     if not ensure_visdom_server(port, for_run=True):
         return None
     panels = VisdomPanels(port=port, env=env.replace("/", "_"), debug=max(debug, 1))
     if not panels.enabled:
         return None
-    from pytracking.visdom_server import env_url
     print(f"[run] visdom: {env_url(port, env.replace('/', '_'))}")
 
     def observe(frame_index: int, image, output: dict) -> None:
@@ -85,11 +83,10 @@ def visdom_observer(port: int, env: str, debug: int):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.tracker_name not in available_trackers():
-        parser.error(f"argument tracker_name: unknown tracker {args.tracker_name!r}; available: {available_trackers()}")
-    if args.tracker_param not in available_parameters(args.tracker_name):
-        parser.error(f"argument tracker_param: unknown parameter file {args.tracker_param!r} for "
-                     f"{args.tracker_name}; available: {available_parameters(args.tracker_name)}")
+    try:
+        check_tracker_name(args.tracker_name, args.tracker_param)
+    except ValueError as err:
+        parser.error(f"argument {err}")
     if args.dataset_name not in dataset_names():
         parser.error(f"argument --dataset_name: unknown dataset {args.dataset_name!r}; choose from {dataset_names()}")
     if args.threads < 0:
@@ -121,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
                              skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
     finally:
         if args.use_visdom:
-            from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, "[run]")
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, "
           f"failed {len(report.failed) + len(load_errors)}"

@@ -30,97 +30,31 @@ target is not found) shows its last view dimmed. Pause/step exist only in visdom
 
 ``<tracker>`` is a tracker package name (``atom``, ``opencv``) or ``package.module:ClassName`` of a
 ``BaseTracker`` subclass (then ``<param>`` is only a label and ``params`` holds just ``debug``).
+
+The tracker comes from ``pytracking.evaluation.tracker_factory``, the loop from
+``pytracking.evaluation.video_tracking``, the windows from ``pytracking.utils.opencv_windows``.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
-import torch
-from tqdm import tqdm
 
 from ltr.admin.cli import cli_parser
-from pytracking.tracker.base.basetracker import BaseTracker
-from pytracking.utils import visualization
+from pytracking.evaluation.tracker_factory import build_tracker_factory
+from pytracking.evaluation.video_tracking import default_results_dir, track_video, write_results
+from pytracking.utils.debug_images import DebugImageWriter
 from pytracking.utils.display import display_unavailable_reason
-from pytracking.utils.params import TrackerParams
+from pytracking.utils.opencv_windows import DebugWindows, OpenCVWindow
 from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWriter
+from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
+from pytracking.visdom_server import finish_spawned_servers
 
 EXIT_USAGE = 2
-QUIT_KEYS = (ord("q"), 27)  # q, Esc
-
-
-def visdom_env(tracker_name: str, tracker_param: str) -> str:
-    """The visdom environment of a live run: ``<tracker>_<param>`` (``:`` and ``/`` become ``_``)."""
-    return f"{tracker_name}_{tracker_param}".replace(":", "_").replace("/", "_")
-
-
-def build_tracker_factory(name: str, param: str, debug: int = 0,
-                          share_network: bool = False, device: str | None = None) -> Callable[[], BaseTracker]:
-    """A function returning a fresh tracker instance (fresh parameters) per call.
-
-    ``name`` is a package under ``pytracking.tracker`` (parameters from
-    ``pytracking.parameter.<name>.<param>.parameters()``; resolved through
-    ``pytracking.evaluation.tracker.Tracker``), or ``module:ClassName`` of a ``BaseTracker``
-    subclass built with ``TrackerParams(debug=debug)``. ValueError names an unknown tracker or param.
-    ``device`` (``--device``) overrides the parameter file's ``params.device``.
-
-    ``share_network``: the first tracker's network (its ``net`` attribute, an ``nn.Module``) is handed
-    to every later one as ``params.net`` (the convention of ``load_tracker_network``), so several
-    targets load and hold the weights once; the trackers only read it (eval mode, no gradients).
-    """
-    shared: dict[str, Any] = {}
-
-    def with_shared_network(params: Any) -> Any:
-        if share_network and "net" in shared and params.get("net", None) is None:
-            params.net = shared["net"]
-        return params
-
-    def remember_network(tracker: BaseTracker) -> BaseTracker:
-        net = getattr(tracker, "net", None)
-        if share_network and "net" not in shared and isinstance(net, torch.nn.Module):
-            shared["net"] = net
-        return tracker
-
-    if ":" in name:
-        module_name, _, class_name = name.partition(":")
-        try:
-            tracker_class = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"tracker: cannot import {name!r}: {exc}") from exc
-        if not (isinstance(tracker_class, type) and issubclass(tracker_class, BaseTracker)):
-            raise ValueError(f"tracker: {name!r} is not a BaseTracker subclass")
-        return lambda: tracker_class(TrackerParams(debug=int(debug), param_name=param,
-                                                   **({"device": device} if device else {})))
-
-    try:
-        from pytracking.evaluation.tracker import Tracker
-    except ImportError:
-        Tracker = None  # noqa: N806 - evaluation package not available: resolve by hand
-    if Tracker is not None:
-        spec = Tracker(name, param, results_root=Path("."))
-        return lambda: remember_network(spec.create_tracker(with_shared_network(spec.get_parameters(debug=int(debug), device=device))))
-
-    try:
-        tracker_class = importlib.import_module(f"pytracking.tracker.{name}").get_tracker_class()
-        param_module = importlib.import_module(f"pytracking.parameter.{name}.{param}")
-    except ImportError as exc:
-        raise ValueError(f"tracker {name!r} / param {param!r} not found: {exc}") from exc
-
-    def make() -> BaseTracker:
-        params = param_module.parameters()
-        params.debug = int(debug)
-        if device:
-            params.device = device
-        return remember_network(tracker_class(with_shared_network(params)))
-
-    return make
 
 
 def check_box_in_frame(box: Sequence[float], width: int, height: int) -> None:
@@ -140,232 +74,6 @@ def parse_box(values: Sequence[float]) -> list[float]:
     if len(box) != 4 or not all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise ValueError(f"--optional_box must be 4 finite numbers x y w h with w, h > 0, got {list(values)}")
     return box
-
-
-class FpsMeter:
-    """Exponentially smoothed rate: ``fps <- (1 - a) * fps + a / seconds`` (first value: ``1 / seconds``)."""
-
-    def __init__(self, smoothing: float = 0.1):
-        if not 0.0 < smoothing <= 1.0:
-            raise ValueError(f"smoothing must be in (0, 1], got {smoothing}")
-        self.smoothing = smoothing
-        self.fps: float | None = None
-
-    def update(self, seconds: float) -> float:
-        rate = 1.0 / max(float(seconds), 1e-6)
-        self.fps = rate if self.fps is None else (1.0 - self.smoothing) * self.fps + self.smoothing * rate
-        return self.fps
-
-
-@dataclass
-class VideoRunResult:
-    boxes: np.ndarray                       # [N, 4] x, y, w, h per frame (row 0 = initial box)
-    times: np.ndarray                       # [N] seconds of initialize/track per frame
-    flags: list[str] = field(default_factory=list)
-    stopped_by_user: bool = False
-
-
-def track_video(source: FrameSource, make_tracker: Callable[[], BaseTracker], init_box: Sequence[float],
-                first_frame: np.ndarray | None = None, show: Callable[[np.ndarray], int] | None = None,
-                writer: VideoWriter | None = None, panels: Any | None = None,
-                max_frames: int | None = None, progress: bool = True,
-                show_debug: Callable[[np.ndarray, Mapping[str, Any]], None] | None = None) -> VideoRunResult:
-    """Initialise on the first frame (``first_frame`` if already read, else the source's next) and
-    track through the rest. ``show(frame_rgb) -> key code`` displays each annotated frame (a quit
-    key stops); ``writer`` receives the annotated frames; ``panels`` (``VisdomPanels``) gets each
-    tracker output; ``show_debug(frame_rgb, output)`` (e.g. ``DebugWindows.show_output``) gets each
-    raw frame with its tracker output just before ``show``. ``max_frames`` caps the frame count,
-    initial frame included."""
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
-    frame = first_frame if first_frame is not None else source.read()
-    if frame is None:
-        raise VideoSourceError(f"{source.name}: no frames")
-    tracker = make_tracker()
-    out = tracker.initialize(frame, {"init_bbox": list(init_box)})
-    boxes, times, flags = [list(init_box)], [float(out.get("time", 0.0))], [str(out.get("flag", "normal"))]
-    meter = FpsMeter()
-    total = source.frame_count or None
-    if max_frames is not None:
-        total = min(total, max_frames) if total else max_frames
-    stopped = False
-    with tqdm(total=total, desc="tracking", unit="frame", disable=not progress, file=sys.stderr) as bar:
-        bar.update(1)
-        frame_num = 1
-        while True:
-            annotated = visualization.draw_tracking_frame(frame, [boxes[-1]], [flags[-1]], fps=meter.fps)
-            if writer is not None:
-                writer.write(annotated)
-            if panels is not None:
-                panels.update(frame, out, frame_num=frame_num, fps=meter.fps)
-                panels.wait_if_paused()
-            if show_debug is not None:
-                show_debug(frame, out)
-            if show is not None and (show(annotated) & 0xFF) in QUIT_KEYS:
-                stopped = True
-                break
-            if max_frames is not None and frame_num >= max_frames:
-                break
-            frame = source.read()
-            if frame is None:
-                break
-            frame_num += 1
-            out = tracker.track(frame)
-            box = np.asarray(out["target_bbox"], dtype=np.float64).reshape(-1)
-            if box.size != 4:
-                raise ValueError(f"tracker returned target_bbox with {box.size} values at frame {frame_num}")
-            boxes.append(box.tolist())
-            times.append(float(out.get("time", 0.0)))
-            flags.append(str(out.get("flag", "normal")))
-            meter.update(times[-1])
-            bar.update(1)
-    return VideoRunResult(np.asarray(boxes, dtype=np.float64), np.asarray(times), flags, stopped)
-
-
-def write_results(directory: Path, stem: str, result: VideoRunResult) -> Path:
-    """``<directory>/<stem>.txt`` (x,y,w,h rows) and ``<stem>_time.txt``; returns the box file."""
-    from pytracking.evaluation.results_io import write_boxes, write_times
-
-    directory.mkdir(parents=True, exist_ok=True)
-    box_file = directory / f"{stem}.txt"
-    write_boxes(box_file, result.boxes)
-    write_times(directory / f"{stem}_time.txt", result.times)
-    return box_file
-
-
-def default_results_dir(tracker: str, param: str) -> Path:
-    """``<results>/videos/<tracker>/<param>`` (results root from the local settings)."""
-    from ltr.admin.local_settings import REPO_ROOT, SettingsError, load_settings
-
-    try:
-        root = Path(load_settings().results)
-    except (SettingsError, OSError):
-        root = REPO_ROOT / "results"
-    return root / "videos" / tracker.replace(":", "_").replace("/", "_") / param
-
-
-class OpenCVWindow:
-    """An OpenCV window showing RGB frames; only create it after ``display_unavailable_reason()``
-    returned None (OpenCV aborts the process on a window without a display)."""
-
-    def __init__(self, title: str, delay_ms: int = 1):
-        self.title = title
-        self.delay_ms = max(int(delay_ms), 1)
-        cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
-
-    def show(self, frame_rgb: np.ndarray) -> int:
-        cv2.imshow(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
-        return cv2.waitKey(self.delay_ms)
-
-    def select_box(self, frame_rgb: np.ndarray) -> list[float] | None:
-        """Let the user drag the initial box (Enter/Space confirms, ``c`` cancels)."""
-        x, y, w, h = cv2.selectROI(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR),
-                                   showCrosshair=True, fromCenter=False)
-        return [float(x), float(y), float(w), float(h)] if w > 0 and h > 0 else None
-
-    def close(self) -> None:
-        cv2.destroyWindow(self.title)
-        cv2.waitKey(1)
-
-
-class DebugWindows:
-    """OpenCV windows showing a tracker's debug views (``visualization.debug_views``), one window
-    per debug key, titled ``"<prefix> debug: <key>"``, created when a key first appears and placed
-    in a column starting at ``anchor`` (screen pixels, top-left corner; e.g. right of the main
-    window). Only create it after ``display_unavailable_reason()`` returned None. Drawing happens
-    in ``visualization``; this class only shows images (the main window's ``waitKey`` refreshes
-    them)."""
-
-    def __init__(self, prefix: str, anchor: tuple[int, int] = (0, 0), view_size: int = 240):
-        self.prefix = prefix
-        self.anchor = (int(anchor[0]), int(anchor[1]))
-        self.view_size = int(view_size)
-        self.titles: dict[str, str] = {}
-        self._last: dict[str, np.ndarray] = {}
-        self._stale: set[str] = set()
-        self._next_y = self.anchor[1]
-
-    def show(self, views: Mapping[str, np.ndarray]) -> None:
-        """Show each RGB view in its window; a window whose key is not in ``views`` shows its last
-        view dimmed (``visualization.stale_view``), so an old refinement is not taken for this
-        frame's."""
-        for key in self.titles.keys() - views.keys():
-            if key not in self._stale:
-                self._stale.add(key)
-                stale = visualization.stale_view(self._last[key])
-                cv2.imshow(self.titles[key], cv2.cvtColor(stale, cv2.COLOR_RGB2BGR))
-        for key, image in views.items():
-            self._last[key] = image
-            self._stale.discard(key)
-            title = self.titles.get(key)
-            if title is None:
-                title = self.titles[key] = f"{self.prefix} debug: {key}"
-                cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
-                cv2.moveWindow(title, self.anchor[0], self._next_y)
-                self._next_y += image.shape[0] + 40  # room for the title bar
-            cv2.imshow(title, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-
-    def show_output(self, frame_rgb: np.ndarray, output: Mapping[str, Any]) -> None:
-        """Draw and show the debug views of one tracker ``output``; an output without ``"debug"``
-        (an initial frame) changes nothing."""
-        if output.get("debug"):
-            self.show(visualization.debug_views(frame_rgb, output.get("debug"), size=self.view_size))
-
-    def close(self) -> None:
-        for title in self.titles.values():
-            cv2.destroyWindow(title)
-        self.titles.clear()
-        self._last.clear()
-        self._stale.clear()
-        cv2.waitKey(1)
-
-
-class DebugImageWriter:
-    """Writes a tracker's debug views (``visualization.debug_views``) as PNG files
-    ``<directory>/<debug key>/<frame>.png``, the frame counted from 0 at the initial frame (which has no
-    debug output, so the files start at 1). Use as ``track_video``'s ``show_debug``, which is called once per
-    frame, the initial one included; needs no display."""
-
-    def __init__(self, directory: Path, view_size: int = 240):
-        self.directory = Path(directory)
-        self.view_size = int(view_size)
-        self.frame = -1   # the first call is the initial frame, number 0
-        self.written = 0
-
-    def __call__(self, frame_rgb: np.ndarray, output: Mapping[str, Any]) -> None:
-        self.frame += 1
-        views = visualization.debug_views(frame_rgb, output.get("debug"), size=self.view_size)
-        for key, image in views.items():
-            folder = self.directory / key.replace("/", "_")
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{self.frame:06d}.png"
-            if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"cannot write {path}")
-            self.written += 1
-
-
-def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> Any | None:
-    """``VisdomPanels`` on the visdom server at 127.0.0.1:``port`` (started if none answers, bound
-    to localhost only), environment ``env``; None, after one line on stderr, when no server can
-    be started or reached (the caller then falls back to OpenCV windows or no display)."""
-    from pytracking.utils.visdom import VisdomPanels
-    from pytracking.visdom_server import ensure_visdom_server
-
-    if not ensure_visdom_server(port, for_run=True):
-        return None
-    panels = VisdomPanels(port, env=env, debug=max(debug, 1))
-    if not panels.enabled:
-        return None
-    from pytracking.visdom_server import env_url
-    print(f"{prog}: visdom panels at {env_url(port, env)}", flush=True)
-    return panels
-
-
-def check_visdom_port(port: int) -> int:
-    """``port`` if in [1, 65535], else ValueError naming ``--visdom_port``."""
-    if not 1 <= port <= 65535:
-        raise ValueError(f"--visdom_port must be in [1, 65535], got {port}")
-    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -480,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         if panels is not None:
             panels.close()
         if args.use_visdom:
-            from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
 
     n = len(result.boxes)

@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import trax
 
+    # imported only after stdout points at stderr: nothing a tracker module prints may reach the protocol
     from ltr.data.image_loader import imread_rgb
-    from pytracking.run_video import build_tracker_factory
+    from pytracking.evaluation.tracker_factory import build_tracker_factory
 
     try:
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, debug=args.debug,

@@ -21,7 +21,7 @@ from the browser (the OpenCV window keeps handling ``q``, ``r`` and the number k
 When visdom cannot start, one line says so and the panels fall back to OpenCV windows, as without
 ``--use_visdom``: the score map as a heat map and the refinement's starting and final boxes on a
 zoomed crop, in windows titled ``run_webcam debug: <key>`` right of the main window
-(``pytracking.run_video.DebugWindows``). The initial frame of a target has no debug output: its
+(``pytracking.utils.opencv_windows.DebugWindows``). The initial frame of a target has no debug output: its
 panels appear from the next frame on.
 
 ``--save_results DIR`` writes ``DIR/target_<k>.txt`` per target with ``frame,x,y,w,h`` rows
@@ -43,13 +43,17 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from pytracking.run_video import (DebugWindows, FpsMeter, build_tracker_factory, check_visdom_port,
-                                  open_visdom_panels, visdom_env)
 from ltr.admin.cli import cli_parser
+from pytracking.evaluation.results_io import atomic_write_text, format_number
+from pytracking.evaluation.tracker_factory import build_tracker_factory
+from pytracking.evaluation.video_tracking import FpsMeter
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils import visualization
 from pytracking.utils.display import display_unavailable_reason
+from pytracking.utils.opencv_windows import DebugWindows
 from pytracking.utils.video_source import FrameSource, VideoSourceError, open_source
+from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
+from pytracking.visdom_server import finish_spawned_servers
 
 EXIT_UNAVAILABLE = 2
 WINDOW_TITLE = "pytracking webcam demo"
@@ -207,8 +211,6 @@ class WebcamDemo:
 
 def save_targets(directory: Path, targets: list[Target]) -> list[Path]:
     """``directory/target_<k>.txt`` per target, rows ``frame,x,y,w,h``."""
-    from pytracking.evaluation.results_io import atomic_write_text, format_number
-
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for target in targets:
@@ -326,7 +328,6 @@ def main(argv: list[str] | None = None) -> int:
         if panels is not None:
             panels.close()
         if args.use_visdom:
-            from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
         return EXIT_UNAVAILABLE
 
@@ -348,7 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         if panels is not None:
             panels.close()
         if args.use_visdom:
-            from pytracking.visdom_server import finish_spawned_servers
             finish_spawned_servers(args.keep_visdom, prog)
     targets = demo.all_targets()
     how = "stopped with q" if demo.quit else "end of source" if args.max_frames is None or shown < args.max_frames \

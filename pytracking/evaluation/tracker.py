@@ -14,12 +14,14 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+import pytracking.tracker as tracker_pkg
+from ltr.admin.local_settings import load_settings
+from ltr.data.image_loader import imread_rgb
 from pytracking.evaluation.sequence import Sequence
 
 
 def available_trackers() -> list[str]:
     """Names of the tracker packages under ``pytracking.tracker`` (excluding ``base``)."""
-    import pytracking.tracker as tracker_pkg
     return sorted(m.name for m in pkgutil.iter_modules(tracker_pkg.__path__) if m.ispkg and m.name != "base")
 
 
@@ -32,8 +34,20 @@ def available_parameters(tracker_name: str) -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
+def check_tracker_name(name: str, parameter_name: str) -> None:
+    """The one lookup of a tracker by name: ``ValueError`` unless ``pytracking.tracker.<name>`` is a tracker
+    package (message ``tracker_name: unknown tracker 'x'; available: [...]``) with the parameter file
+    ``pytracking/parameter/<name>/<parameter_name>.py`` (``tracker_param: unknown parameter file 'p' for <name>;
+    available: [...]``). CLIs report it as ``argument <message>``."""
+    trackers = available_trackers()
+    if name not in trackers:
+        raise ValueError(f"tracker_name: unknown tracker {name!r}; available: {trackers}")
+    params = available_parameters(name)
+    if parameter_name not in params:
+        raise ValueError(f"tracker_param: unknown parameter file {parameter_name!r} for {name}; available: {params}")
+
+
 def _default_results_root() -> Path:
-    from ltr.admin.local_settings import load_settings
     return load_settings().results
 
 
@@ -54,13 +68,7 @@ class Tracker:
 
     def __init__(self, name: str, parameter_name: str, run_id: int | None = None, display_name: str | None = None,
                  results_root: str | Path | None = None):
-        trackers = available_trackers()
-        if name not in trackers:
-            raise ValueError(f"tracker_name: unknown tracker {name!r}; available: {trackers}")
-        params = available_parameters(name)
-        if parameter_name not in params:
-            raise ValueError(f"tracker_param: unknown parameter file {parameter_name!r} for tracker {name!r}; "
-                             f"available: {params}")
+        check_tracker_name(name, parameter_name)
         if run_id is not None and (not isinstance(run_id, (int, np.integer)) or run_id < 0 or run_id > 999):
             raise ValueError(f"run_id must be an integer in 0..999, got {run_id!r}")
         self.name = name
@@ -104,7 +112,6 @@ class Tracker:
         if device is not None:
             params.device = device
         elif not hasattr(params, "device"):
-            from ltr.admin.local_settings import load_settings
             params.device = load_settings().torch_device()
         return params
 
@@ -124,7 +131,6 @@ class Tracker:
         (image reading excluded). ``observer(frame_index, image, output)``, if given, sees every
         frame and the tracker's output (live display; it never changes the results).
         """
-        from ltr.data.image_loader import imread_rgb
         params = self.get_parameters(debug=debug, device=device)
         tracker = self.create_tracker(params)
         n = len(seq.frames)

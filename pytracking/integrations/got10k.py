@@ -20,6 +20,9 @@ from typing import Any
 import numpy as np
 from got10k.trackers import Tracker as _ToolkitTracker
 
+from pytracking.evaluation.tracker import Tracker
+from pytracking.evaluation.tracker_factory import build_tracker_factory
+
 
 def pil_to_rgb(image: Any) -> np.ndarray:
     """``uint8`` RGB ``[H, W, 3]`` from a PIL image (any mode) or an RGB array."""
@@ -39,9 +42,6 @@ class Got10kTracker(_ToolkitTracker):
     """
 
     def __init__(self, tracker_name: str, param_name: str, device: str | None = None):
-        from pytracking.evaluation.tracker import Tracker
-        from pytracking.run_video import build_tracker_factory
-
         self._make_tracker = build_tracker_factory(tracker_name, param_name, device=device)
         seeded = Tracker(tracker_name, param_name, results_root=".").get_parameters(device="cpu").get("seed", None)
         super().__init__(name=f"{tracker_name}_{param_name}", is_deterministic=seeded is not None)

@@ -10,7 +10,9 @@ Training curves: ``ltr.admin.visdom_client.TrainingPlotter``.
 Both degrade gracefully: when no server answers they print one message, keep the data they were
 given in memory (``history``) and draw nothing. The server is started with
 ``python -m pytracking.visdom_server`` or ``pytracking.visdom_server.ensure_visdom_server(port)``.
-Drawing itself lives in ``pytracking.utils.visualization``.
+Drawing itself lives in ``pytracking.utils.visualization``. ``open_visdom_panels`` starts (if needed)
+the server and opens the panels of a live run (``run_video``, ``run_webcam``; flags ``--use_visdom``,
+``--visdom_port``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 from ltr.admin.visdom_client import HOST
 from ltr.admin.visdom_client import connect as _connect
 from pytracking.utils import visualization as vis_draw
+from pytracking.visdom_server import ensure_visdom_server, env_url
 
 
 class PauseControl:
@@ -256,3 +259,28 @@ def _format(value: Any) -> str:
     if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
         return "[" + ", ".join(f"{float(v):.1f}" for v in value) + "]"
     return str(value)
+
+
+def visdom_env(tracker_name: str, tracker_param: str) -> str:
+    """The visdom environment of a live run: ``<tracker>_<param>`` (``:`` and ``/`` become ``_``)."""
+    return f"{tracker_name}_{tracker_param}".replace(":", "_").replace("/", "_")
+
+
+def open_visdom_panels(port: int, env: str, debug: int, prog: str) -> VisdomPanels | None:
+    """``VisdomPanels`` on the visdom server at 127.0.0.1:``port`` (started if none answers, bound
+    to localhost only), environment ``env``; None, after one line on stderr, when no server can
+    be started or reached (the caller then falls back to OpenCV windows or no display)."""
+    if not ensure_visdom_server(port, for_run=True):
+        return None
+    panels = VisdomPanels(port, env=env, debug=max(debug, 1))
+    if not panels.enabled:
+        return None
+    print(f"{prog}: visdom panels at {env_url(port, env)}", flush=True)
+    return panels
+
+
+def check_visdom_port(port: int) -> int:
+    """``port`` if in [1, 65535], else ValueError naming ``--visdom_port``."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--visdom_port must be in [1, 65535], got {port}")
+    return port
