@@ -13,8 +13,9 @@ import torch
 from independent_metrics import auc_and_precision
 from ltr.data.image_loader import imread_rgb
 from ltr.synthetic.demo_benchmark import build_demo_benchmark
-from pytracking import compare_demo, run_demo
-from pytracking.compare_demo import COMPARE_COLUMNS, ComparisonEntry, run_comparison
+from pytracking import run_demo
+from pytracking.evaluation import demo, demo_comparison
+from pytracking.evaluation.demo_comparison import COMPARE_COLUMNS, ComparisonEntry, run_comparison
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.results_io import read_boxes
 from pytracking.parameter.atom import default as default_params
@@ -148,9 +149,9 @@ def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
     assert run_demo.main(argv) == 0
     printed = capsys.readouterr().out
     header = next(line for line in printed.splitlines() if line.startswith("| tracker"))
-    assert [c.strip() for c in header.strip("|").split("|")] == run_demo.MAIN_COLUMNS
+    assert [c.strip() for c in header.strip("|").split("|")] == demo.MAIN_COLUMNS
     table = pd.read_csv(out / "results.csv")
-    assert list(table.columns) == run_demo.MAIN_COLUMNS
+    assert list(table.columns) == demo.MAIN_COLUMNS
     assert table["tracker"].tolist() == ["opencv/kcf"]
     sequences = get_dataset("demo", demo_root, "test")
     run_dir = tmp_path / "results" / "demo" / "opencv" / "kcf"
@@ -177,11 +178,11 @@ def test_main_command_end_to_end_and_resume(demo_root, tmp_path, capsys):
 def test_main_command_redoes_results_of_another_benchmark_build(demo_root, tmp_path, capsys):
     kwargs = {"tracker_name": "opencv", "param": "kcf", "threads": 0, "dataset_path": demo_root,
                   "results_path": tmp_path, "out_dir": tmp_path / "out", "progress": False}
-    run_demo.run_demo(**kwargs)
+    demo.run_demo(**kwargs)
     marker = tmp_path / "demo" / "opencv" / "kcf" / "benchmark.json"
     marker.write_text('{"content_sha256": "another build"}\n')
     capsys.readouterr()
-    run_demo.run_demo(**kwargs)
+    demo.run_demo(**kwargs)
     assert "another benchmark build" in capsys.readouterr().out
     assert "another build" not in marker.read_text()
 
@@ -198,7 +199,7 @@ def test_main_command_atom_no_refine_needs_no_trained_weights(demo_root, tmp_pat
         params.init_CG_iter = 12
         return params
     monkeypatch.setattr(no_refine_params, "parameters", small)
-    outcome = run_demo.run_demo("atom", "no_refine", threads=0, device="cpu", dataset_path=demo_root,
+    outcome = demo.run_demo("atom", "no_refine", threads=0, device="cpu", dataset_path=demo_root,
                                 results_path=tmp_path, out_dir=tmp_path / "out", progress=False)
     assert not outcome.failed
     row = outcome.table.iloc[0]
@@ -209,14 +210,14 @@ def test_main_command_missing_weights_fails_before_building(tmp_path, monkeypatc
     _absent_weights(iou_params, monkeypatch, tmp_path / "atom_iou_effnet.pth")
     target = tmp_path / "would_be_built"
     with pytest.raises(FileNotFoundError, match="bbreg atom_iou_cached"):
-        run_demo.run_demo("atom", "iou", threads=0, dataset_path=target, results_path=tmp_path, progress=False)
+        demo.run_demo("atom", "iou", threads=0, dataset_path=target, results_path=tmp_path, progress=False)
     assert not target.exists()
 
 
 def test_prepare_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "something.txt").write_text("not a benchmark\n")
     with pytest.raises(ValueError, match="dataset_path"):
-        run_demo.prepare_demo_benchmark(tmp_path)
+        demo.prepare_demo_benchmark(tmp_path)
 
 
 # ------------------------------------------------------------------------------- comparison
@@ -238,7 +239,7 @@ def test_comparison_reports_missing_weights_instead_of_crashing(demo_root, tmp_p
 
 def test_compare_flag_of_the_main_command(demo_root, tmp_path, monkeypatch, capsys):
     _absent_weights(nce_params, monkeypatch, tmp_path / "atom_nce_effnet.pth")
-    monkeypatch.setattr(compare_demo, "DEFAULT_ENTRIES", (ComparisonEntry("EBM (NCE+)", "atom", "nce"),
+    monkeypatch.setattr(demo_comparison, "DEFAULT_ENTRIES", (ComparisonEntry("EBM (NCE+)", "atom", "nce"),
                                                           ComparisonEntry("OpenCV KCF", "opencv", "kcf")))
     argv = ["--compare", "--dataset_path", str(demo_root), "--results_path", str(tmp_path), "--out",
             str(tmp_path / "out"), "--threads", "0"]
@@ -250,7 +251,7 @@ def test_compare_flag_of_the_main_command(demo_root, tmp_path, monkeypatch, caps
 
 def test_ebm_margins():
     table = pd.DataFrame({"tracker": ["EBM (ML-IS)", "IoU-Net", "KCF"], "AUC": [60.0, 58.5, math.nan]})
-    assert compare_demo.ebm_margins(table) == {"IoU-Net": pytest.approx(1.5)}
+    assert demo_comparison.ebm_margins(table) == {"IoU-Net": pytest.approx(1.5)}
 
 
 # ------------------------------------------------------------------------------- one results layout

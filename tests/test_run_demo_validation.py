@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from ltr.synthetic.validation_benchmark import build_validation_benchmark
-from pytracking import compare_demo, run_demo
-from pytracking.compare_demo import ComparisonEntry, run_comparison
+from pytracking import run_demo
+from pytracking.evaluation import demo_comparison
+from pytracking.evaluation.demo_comparison import ComparisonEntry, run_comparison
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +16,7 @@ def validation_root(tmp_path_factory):
 
 
 def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(run_demo, "prepare_validation_benchmark", lambda progress=True: validation_root)
+    monkeypatch.setattr(demo_comparison, "prepare_validation_benchmark", lambda progress=True: validation_root)
     monkeypatch.setattr(compare_demo, "VALIDATION_ENTRIES", (ComparisonEntry("OpenCV KCF", "opencv", "kcf"),))
     argv = ["--benchmark", "validation", "--results_path", str(tmp_path), "--out", str(tmp_path / "out"),
             "--threads", "0", "--quiet"]
@@ -29,7 +30,7 @@ def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeyp
 
 
 def test_validation_default_rows_and_argument_errors(tmp_path, capsys):
-    assert [(e.tracker, e.param) for e in compare_demo.VALIDATION_ENTRIES] == [
+    assert [(e.tracker, e.param) for e in demo_comparison.VALIDATION_ENTRIES] == [
         ("atom", "default"), ("atom", "iou"), ("atom", "no_refine"), ("opencv", "csrt")]
     with pytest.raises(SystemExit):
         run_demo.main(["--benchmark", "both"])

@@ -16,7 +16,9 @@ from xvfb_tools import (
     wait_for_window_size,
 )
 
-from pytracking.run_video import FpsMeter, build_tracker_factory, parse_box, track_video
+from pytracking.evaluation.tracker_factory import build_tracker_factory
+from pytracking.evaluation.video_tracking import FpsMeter, track_video
+from pytracking.run_video import parse_box
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils.params import TrackerParams
 from pytracking.utils.video_source import FrameSource
