@@ -17,7 +17,7 @@ def validation_root(tmp_path_factory):
 
 def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo_comparison, "prepare_validation_benchmark", lambda progress=True: validation_root)
-    monkeypatch.setattr(compare_demo, "VALIDATION_ENTRIES", (ComparisonEntry("OpenCV KCF", "opencv", "kcf"),))
+    monkeypatch.setattr(demo_comparison, "VALIDATION_ENTRIES", (ComparisonEntry("OpenCV KCF", "opencv", "kcf"),))
     argv = ["--benchmark", "validation", "--results_path", str(tmp_path), "--out", str(tmp_path / "out"),
             "--threads", "0", "--quiet"]
     assert run_demo.main(argv) == 0
