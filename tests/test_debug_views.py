@@ -16,6 +16,7 @@ import xvfb_tools as xvfb
 from test_video_run import ListSource
 
 from pytracking import run_video, run_webcam
+from pytracking.evaluation.webcam_demo import WebcamDemo
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils import visualization as viz
 from pytracking.utils.params import TrackerParams
@@ -146,7 +147,7 @@ def drag(demo, x0, y0, x1, y1):
 
 def test_webcam_debug_target_is_the_newest_or_the_one_picked_with_a_number_key():
     frame = np.full((96, 128, 3), 50, np.uint8)
-    demo = run_webcam.WebcamDemo(lambda: DebugShiftTracker(TrackerParams(debug=1)), mark_debug_target=True)
+    demo = WebcamDemo(lambda: DebugShiftTracker(TrackerParams(debug=1)), mark_debug_target=True)
     # a target starts on the frame shown when it was drawn and is tracked into the next one; the
     # demo tells frames apart by identity, as a camera's reads are
     process = demo.process
@@ -165,7 +166,7 @@ def test_webcam_debug_target_is_the_newest_or_the_one_picked_with_a_number_key()
     assert demo.debug_target.index == 0 and demo.debug_target.output["debug"]["start_x"] == 16.0  # 10 + 3 frames x 2
     demo.on_key("7")                                    # no target #7: ignored
     assert demo.debug_target.index == 0
-    assert not np.array_equal(demo.render(frame), run_webcam.WebcamDemo(demo.make_tracker).render(frame))
+    assert not np.array_equal(demo.render(frame), WebcamDemo(demo.make_tracker).render(frame))
     drag(demo, 20, 60, 40, 80)
     demo.process(frame)
     assert demo.debug_target.index == 2, "a new target takes over"

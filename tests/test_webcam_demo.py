@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xvfb_tools as xvfb
 
-from pytracking.run_webcam import WebcamDemo, save_targets
+from pytracking.evaluation.webcam_demo import WebcamDemo, save_targets
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils.params import TrackerParams
 
