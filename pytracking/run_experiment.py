@@ -10,16 +10,16 @@ import importlib
 import pkgutil
 import sys
 
+import pytracking.experiments as pkg
+from ltr.admin.cli import cli_parser
 from pytracking.evaluation.running import parse_shard, run_dataset
 
 
 def available_experiment_modules() -> list[str]:
-    import pytracking.experiments as pkg
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import cli_parser
     parser = cli_parser("pytracking.run_experiment", __doc__)
     parser.add_argument("experiment_module", help="module name in pytracking/experiments/")
     parser.add_argument("experiment_name", help="function in that module returning (trackers, dataset)")

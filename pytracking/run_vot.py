@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ltr.admin.cli import cli_parser
+
 EXIT_OK = 0
 EXIT_TRACKER_ERROR = 1
 
@@ -104,7 +106,6 @@ def serve(server: Any, session: MultiObjectSession, read_image: Callable[[str], 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import cli_parser
     parser = cli_parser("pytracking.run_vot", __doc__)
     parser.add_argument("tracker_name", help="tracker package under pytracking/tracker (e.g. atom), "
                                              "or module:ClassName of a BaseTracker subclass")

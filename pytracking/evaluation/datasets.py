@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence as TypingSequence
 
+from ltr.admin.local_settings import load_settings
 from pytracking.evaluation.dataset_base import BaseDataset
 from pytracking.evaluation.folderdataset import FolderDataset
 from pytracking.evaluation.got10kdataset import GOT10KDataset
@@ -62,7 +63,6 @@ def dataset_root(name: str, path: str | Path | None = None) -> Path:
     key = _REGISTRY[name][0]
     if key is None:
         raise ValueError(f"dataset_path: dataset {name!r} has no settings entry; give --dataset_path")
-    from ltr.admin.local_settings import load_settings
     return load_settings().dataset_root(key, setting=f"dataset '{name}'")
 
 

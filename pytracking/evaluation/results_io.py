@@ -15,6 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
+from ltr.admin.local_settings import load_settings
+
 _SPLIT = re.compile(r"[,\s;]+")
 
 
@@ -23,7 +25,6 @@ def dataset_results_root(results_path: str | os.PathLike | None, dataset_name: s
     dataset, the one layout of ``run_tracker``, ``run_experiment``, ``run_demo`` and ``analysis``.
     ``<results>`` is ``results_path``, else the settings' ``results``."""
     if results_path is None:
-        from ltr.admin.local_settings import load_settings
         results_path = load_settings().results
     return Path(results_path).expanduser() / dataset_name
 

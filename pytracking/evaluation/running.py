@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence as TypingSequence
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from pytracking.evaluation.results_io import read_boxes, read_times, results_paths, write_boxes, write_times
@@ -83,7 +84,6 @@ def save_sequence_result(results_dir: str | Path, seq_name: str, output: dict) -
 
 
 def _init_worker() -> None:
-    import torch
     torch.set_num_threads(1)
 
 
