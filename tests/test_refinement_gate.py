@@ -19,7 +19,8 @@ from pytracking.tracker.atom.refinement_gate import GateSettings, gate_reason
 from test_atom_tracker import OracleEstimator, _small_params, synthetic_sequence
 
 START = np.array([100.0, 80.0, 40.0, 30.0])   # centre (120, 95), sqrt(w h) = 34.64
-GATE = GateSettings(min_score_gain=0.0, max_centre_shift=0.5, max_scale_step=1.25, max_aspect_step=1.25)
+GATE = GateSettings(enabled=True, min_score_gain=0.0, max_centre_shift=0.5, max_scale_step=1.25,
+                    max_aspect_step=1.25)
 
 
 def _moved(dx=0.0, dy=0.0, sw=1.0, sh=1.0) -> np.ndarray:
@@ -36,7 +37,7 @@ def test_a_lower_score_is_rejected():
     assert gate_reason(START, _moved(1, 1), 2.0, 1.9, GATE) == "score"
     assert gate_reason(START, _moved(1, 1), 2.0, float("nan"), GATE) == "score"
     assert gate_reason(START, _moved(1, 1), 2.0, 2.0, GATE) is None              # not lower: kept
-    assert gate_reason(START, _moved(1, 1), 2.0, 2.05, GateSettings(min_score_gain=0.1)) == "score"
+    assert gate_reason(START, _moved(1, 1), 2.0, 2.05, GateSettings(enabled=True, min_score_gain=0.1)) == "score"
 
 
 def test_a_centre_leaving_the_peak_region_is_rejected():
@@ -65,7 +66,7 @@ def test_invalid_boxes_and_a_disabled_gate():
 
 def test_bad_gate_settings_are_refused():
     with pytest.raises(ValueError, match="max_scale_step"):
-        GateSettings(max_scale_step=0.9)
+        GateSettings(enabled=True, max_scale_step=0.9)
 
 
 class RepellingEstimator(OracleEstimator):
@@ -97,7 +98,7 @@ def test_broken_estimator_behind_the_gate_tracks_like_the_classifier_alone(seque
     frames, boxes = sequence
     classifier_only = _track_iou(_small_params(default_params, use_box_refinement=False), frames, boxes)
     broken = RepellingEstimator()
-    gated = _track_iou(_small_params(default_params, box_estimator=broken), frames, boxes, broken)
+    gated = _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=True), frames, boxes, broken)
     ungated = _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=False), frames, boxes,
                          broken)
     assert classifier_only.mean() > 0.5, classifier_only.mean()

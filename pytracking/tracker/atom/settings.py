@@ -88,13 +88,15 @@ class RefinementSettings(ParamSettings):
 @dataclass(frozen=True)
 class GateSettings(ParamSettings):
     """The refinement gate's numbers (:mod:`pytracking.tracker.atom.refinement_gate`); ``enabled=False``
-    accepts every refinement."""
+    accepts every refinement. Off by default: on the demo's train split no gate setting beat the ungated tracker
+    (mean AUC over its 40 sequences: off 64.3; steps 1.25 62.0, 1.5 61.7, 2.0 64.1; score and centre only 64.0),
+    so the step limits below are the best gated setting there (parameter file ``gated``)."""
 
-    enabled: bool = param(True, key="refinement_gate")
+    enabled: bool = param(False, key="refinement_gate")
     min_score_gain: float = param(0.0, key="gate_min_score_gain")
     max_centre_shift: float = param(0.5, key="gate_max_centre_shift")
-    max_scale_step: float = param(1.25, key="gate_max_scale_step")
-    max_aspect_step: float = param(1.25, key="gate_max_aspect_step")
+    max_scale_step: float = param(2.0, key="gate_max_scale_step")
+    max_aspect_step: float = param(2.0, key="gate_max_aspect_step")
     reacquire_frames: int = param(3, key="gate_reacquire_frames")
 
     def __post_init__(self) -> None:
