@@ -3,25 +3,7 @@
     python -m pytracking.compare_demo [--threads N] [--device D] [--results_path DIR] [--dataset_path DIR]
         [--out DIR] [--no_skip]          (same as: python -m pytracking.run_demo --compare)
 
-Rows (:data:`DEFAULT_ENTRIES`), all with the same online classifier where they are ATOM variants:
-
-=================  ======================  ==========================================================
-row                tracker/param           box estimate
-=================  ======================  ==========================================================
-EBM (ML-IS)        ``atom/default``        EBM trained by ML-IS, gradient ascent (Algorithm S1)
-EBM (NCE+)         ``atom/nce``            EBM trained by NCE+, same refinement
-IoU-Net            ``atom/iou``            IoU-Net (MSE to 2 IoU - 1), same accept/reject ascent
-Gaussian-NLL       ``atom/gauss``          regression head's mean box (one forward pass)
-no refinement      ``atom/no_refine``      first frame's size kept
-OpenCV CSRT / KCF  ``opencv/csrt|kcf``     OpenCV's own trackers
-=================  ======================  ==========================================================
-
-Every row is run with :func:`pytracking.evaluation.demo.run_on_demo` (resume: finished sequences are
-skipped) and scored with :mod:`pytracking.analysis`. A row whose trained weights are missing is
-reported as ``weights missing: <file>`` (no crash, no run). The table (``tracker, config, AUC, NP,
-OP75, FPS, note``; scores in percent, FPS = the tracker's frames per second) is printed and written as
-``compare.md`` and ``compare.csv`` (plus the success/precision plots) to ``--out`` (default
-``<settings plots>/demo/compare``).
+The rows, how they are run and what is written: :mod:`pytracking.evaluation.demo_comparison`.
 """
 from __future__ import annotations
 

@@ -274,17 +274,23 @@ def _install(build: Path, root: Path, params: dict) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def demo_root_from_settings() -> Path:
-    """The ``demo`` dataset path of the local settings, resolved relative to the settings file."""
+def benchmark_root_from_settings(key: str) -> Path:
+    """The ``[datasets] <key>`` path of the local settings (``demo``, ``validation``), resolved relative to the
+    settings file; ``SettingsError`` naming the key and the file when it is not set."""
     from ltr.admin.local_settings import SettingsError, load_settings
 
     settings = load_settings()
-    raw = settings.datasets.get("demo", "")
+    raw = settings.datasets.get(key, "")
     if not raw:
-        raise SettingsError(f"dataset root 'demo' is not set: set [datasets] demo = \"workspace/demo_benchmark\" "
+        raise SettingsError(f"dataset root '{key}' is not set: set [datasets] {key} = \"workspace/{key}_benchmark\" "
                             f"in {settings.file}")
     path = Path(raw).expanduser()
     return path if path.is_absolute() else settings.file.parent / path
+
+
+def demo_root_from_settings() -> Path:
+    """The ``demo`` dataset path of the local settings, resolved relative to the settings file."""
+    return benchmark_root_from_settings("demo")
 
 
 def ensure_demo_benchmark(root: str | os.PathLike | None = None, progress: bool = True, **kwargs) -> Path:

@@ -36,7 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ltr.admin.cli import cli_parser
-from ltr.synthetic.demo_benchmark import read_manifest
+from ltr.synthetic.demo_benchmark import benchmark_root_from_settings, read_manifest
 from ltr.synthetic.validation_scenes import (IMAGE_SIZE, SCENARIOS, VALIDATION_GENERATOR_VERSION, Scenario,
                                              plan_validation_sequence, render_validation_frame)
 from ltr.synthetic.validation_sources import BACKGROUND_VIDEOS, MASK_SOURCES, TARGET_SOURCES
@@ -192,15 +192,7 @@ def build_validation_benchmark(root: str | os.PathLike, seed: int = DEFAULT_SEED
 
 def validation_root_from_settings() -> Path:
     """The ``validation`` dataset path of the local settings (default ``workspace/validation_benchmark``)."""
-    from ltr.admin.local_settings import SettingsError, load_settings
-
-    settings = load_settings()
-    raw = settings.datasets.get("validation", "")
-    if not raw:
-        raise SettingsError(f"dataset root 'validation' is not set: set [datasets] validation = "
-                            f"\"workspace/validation_benchmark\" in {settings.file}")
-    path = Path(raw).expanduser()
-    return path if path.is_absolute() else settings.file.parent / path
+    return benchmark_root_from_settings("validation")
 
 
 def ensure_validation_benchmark(root: str | os.PathLike | None = None, progress: bool = True, **kwargs) -> Path:
