@@ -174,6 +174,45 @@ def pool_throughput(tracker: str = "atom", param: str = "default", processes: in
             "aggregate_fps": total / (last - first), "per_worker_fps": statistics.mean(n / (e - s) for s, e, n in spans)}
 
 
+#: CPU kernel sets to compare (``--compare_capabilities``): the environment of each child process. ATen picks its
+#: vectorised kernels by ``ATEN_CPU_CAPABILITY``; convolutions go through oneDNN, capped by ``ONEDNN_MAX_CPU_ISA``.
+CPU_CAPABILITIES: dict[str, dict[str, str]] = {
+    "native": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "plain": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"},
+}
+
+
+def compare_capabilities(tracker: str, param: str, frames: int, torch_threads: int,
+                         capabilities: tuple[str, ...] = ("native", "avx2", "plain"),
+                         baseline: tuple[str, str] = ("opencv", "csrt")) -> list[dict[str, Any]]:
+    """For each CPU kernel set of :data:`CPU_CAPABILITIES`: this benchmark of ``tracker/param`` and, right after
+    it, of ``baseline`` (OpenCV CSRT), each in a child process with that environment, on the same synthetic
+    sequence. Rows: ``capability`` (what torch reports in the child), ``fps``, ``baseline_fps`` and their ratio."""
+    import subprocess
+    import sys
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in capabilities:
+            env = {**os.environ, **CPU_CAPABILITIES[name]}
+            row: dict[str, Any] = {"kernels": name, **CPU_CAPABILITIES[name]}
+            for key, (trk, prm) in (("fps", (tracker, param)), ("baseline_fps", baseline)):
+                out = Path(tmp) / f"{name}_{key}.json"
+                command = [sys.executable, "-m", "pytracking.benchmark_tracker", trk, prm, "--device", "cpu",
+                           "--frames", str(frames), "--torch_threads", str(torch_threads), "--output", str(out)]
+                done = subprocess.run(command, env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise RuntimeError(f"benchmark with {name} kernels failed: {done.stderr.strip()[-500:]}")
+                record = json.loads(out.read_text())
+                row[key] = record["fps"]
+                row["capability"] = record["cpu_capability"]
+            row["ratio"] = row["fps"] / row["baseline_fps"]
+            rows.append(row)
+    return rows
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cli_parser("pytracking.benchmark_tracker", __doc__)
     parser.add_argument("tracker_name", nargs="?", default="atom", help="tracker package name (default: atom)")
@@ -193,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--processes", type=int, default=0, metavar="W",
                         help="instead: aggregate frames/s of W worker processes tracking at once (an evaluation pool; "
                              "on one GPU they share it), measured after every worker has warmed up")
+    parser.add_argument("--compare_capabilities", action="store_true",
+                        help="instead: the benchmark on the CPU with the machine's own kernels, AVX2 kernels and plain "
+                             "kernels (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA), each beside OpenCV CSRT run right after it")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
                         help="also write the figures (seconds) and the machine description as JSON")
     return parser
@@ -208,6 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(f"argument {err}")
     torch.set_num_threads(args.torch_threads)
+    if args.compare_capabilities:
+        rows = compare_capabilities(args.tracker_name, args.tracker_param, args.frames, args.torch_threads)
+        print(f"{args.tracker_name}/{args.tracker_param} against opencv/csrt, {args.frames} frames, "
+              f"{args.torch_threads} torch threads, run back to back per kernel set")
+        print(f"  machine: {machine_description(torch.device('cpu'))}")
+        for row in rows:
+            print(f"  {row['kernels']:<7} (torch: {row['capability']:<8}) {row['fps']:7.1f} fps, CSRT "
+                  f"{row['baseline_fps']:7.1f} fps, ratio {row['ratio']:.2f}x CSRT")
+        if args.output is not None:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps({"machine": machine_description(torch.device("cpu")), "rows": rows},
+                                              indent=2) + "\n")
+        return 0
     if args.processes > 0:
         pool = pool_throughput(args.tracker_name, args.tracker_param, args.processes, args.frames, args.device,
                                cuda_graph=not args.no_cuda_graph)
@@ -246,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                   "threads": args.torch_threads,
                   "device": str(device), "cuda_graph": device.type == "cuda" and not args.no_cuda_graph,
                   "reference_path": args.reference, "machine": machine, "seconds": result,
+                  "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                   "fps": 1.0 / total, "non_backbone_share": 1.0 - result["backbone"] / total}
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(record, indent=2) + "\n")

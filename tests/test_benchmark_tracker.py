@@ -50,3 +50,25 @@ def test_former_option_spellings_are_hidden_aliases(capsys):
     help_text = capsys.readouterr().out
     assert "--torch_threads" in help_text and "--image_sample_size" in help_text
     assert "--image-sample-size" not in help_text and "--threads" not in help_text.replace("--torch_threads", "")
+
+
+def test_compare_capabilities_runs_each_kernel_set_beside_csrt(tmp_path, capsys):
+    """Each child process really runs on the kernels asked for (torch reports them), with CSRT right after it."""
+    rows = benchmark_tracker.compare_capabilities("atom", "fast", frames=2, torch_threads=1,
+                                                  capabilities=("avx2", "plain"))
+    assert [row["kernels"] for row in rows] == ["avx2", "plain"]
+    assert [row["capability"] for row in rows] == ["AVX2", "DEFAULT"]
+    assert rows[0]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    for row in rows:
+        assert row["fps"] > 0 and row["baseline_fps"] > 0
+        assert row["ratio"] == pytest.approx(row["fps"] / row["baseline_fps"])
+
+
+def test_compare_capabilities_flag_prints_the_table(tmp_path, capsys, monkeypatch):
+    fake = [{"kernels": "native", "capability": "AVX512", "fps": 30.0, "baseline_fps": 20.0, "ratio": 1.5}]
+    monkeypatch.setattr(benchmark_tracker, "compare_capabilities", lambda *a, **k: fake)
+    out = tmp_path / "caps.json"
+    assert benchmark_tracker.main(["atom", "fast", "--compare_capabilities", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "native" in printed and "ratio 1.50x CSRT" in printed and "machine: CPU" in printed
+    assert json.loads(out.read_text())["rows"] == fake
