@@ -87,9 +87,9 @@ def test_cli_prints_comparison(hand_made, capsys, tmp_path):
     assert (tmp_path / "out" / "r_compare.csv").is_file()
 
 
-def test_cli_reference_without_results_is_an_error(hand_made, capsys):
+def test_cli_reference_without_results_is_an_error(hand_made, capsys, tmp_path):
     root, results = hand_made
     with pytest.raises(SystemExit):
         analysis_cli.main(["--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(results),
-                           "--trackers", "trk/new", "--compare_to", "trk/absent"])
+                           "--trackers", "trk/new", "--compare_to", "trk/absent", "--csv", str(tmp_path / "r.csv")])
     assert "trk/absent" in capsys.readouterr().err
