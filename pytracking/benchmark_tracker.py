@@ -87,12 +87,11 @@ def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 
     return moving_patch_sequence(background, texture, num_frames, (60, 50), (30, 20), (0.3 * width, 0.25 * height))
 
 
-def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
-              image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
-              cuda_graph: bool = True, compile_refinement: bool = False) -> dict[str, float]:
-    """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
-    ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
-    ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
+def _build_tracker(tracker: str, param: str, device: str, image_sample_size: int | None = None,
+                   reference: bool = False, cuda_graph: bool = True, compile_refinement: bool = False,
+                   announce: bool = True) -> Any:
+    """The tracker ``tracker/param`` on ``device`` with the benchmark's overrides; the registry fallback
+    (untrained estimator, same timing) when the parameter file's weights are missing (said once if ``announce``)."""
     spec = Tracker(tracker, param, results_root=Path("."))  # ValueError names an unknown tracker or param
     params = spec.get_parameters(device=device)
     if image_sample_size is not None:
@@ -104,10 +103,21 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
     network = NetworkSettings.from_params(params, check=False)
     net_path = network.net_path
     if network.net_constructor is None and (net_path is None or not Path(net_path).is_file()):
-        print(f"note: {net_path} not found: using the registry fallback {network.fallback_net_constructor} "
-              "(untrained estimator; timing is representative, boxes are not)")
+        if announce:
+            print(f"note: {net_path} not found: using the registry fallback {network.fallback_net_constructor} "
+                  "(untrained estimator; timing is representative, boxes are not)")
         params.use_registry_fallback = True
-    trk = spec.create_tracker(params)
+    return spec.create_tracker(params)
+
+
+def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
+              image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
+              cuda_graph: bool = True, compile_refinement: bool = False) -> dict[str, float]:
+    """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
+    ``frames_located``: frames not flagged ``not_found`` (only those run the refinement), and
+    ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none)."""
+    trk = _build_tracker(tracker, param, device, image_sample_size=image_sample_size, reference=reference,
+                         cuda_graph=cuda_graph, compile_refinement=compile_refinement)
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
     parts: dict[str, list[float]] = {"backbone": [], "classifier": [], "refinement": [], "rest": [], "total": []}
@@ -137,12 +147,7 @@ def _pool_worker(job: tuple) -> tuple[float, float, int]:
     """One worker of :func:`pool_throughput`: build and initialise, warm up, wait for every worker, track."""
     tracker, param, frames, device, cuda_graph, barrier = job
     torch.set_num_threads(1)
-    spec = Tracker(tracker, param, results_root=Path("."))  # ValueError names an unknown tracker or param
-    params = spec.get_parameters(device=device)
-    params.cuda_graph = cuda_graph
-    if params.get("net_constructor", None) is None and not Path(str(params.get("net_path", ""))).is_file():
-        params.use_registry_fallback = True
-    trk = spec.create_tracker(params)
+    trk = _build_tracker(tracker, param, device, cuda_graph=cuda_graph, announce=False)
     warmup = 5
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
