@@ -130,7 +130,7 @@ def select_box(boxes: torch.Tensor, scores: torch.Tensor, box_xywh: torch.Tensor
     k = min(settings.top_k, boxes.shape[0])
     order = torch.argsort(torch.where(valid, scores, torch.full_like(scores, -math.inf)), descending=True)[:k]
     chosen = valid[order]
-    centred = torch.where(chosen[:, None], xywh_to_cxcywh(torch.nan_to_num(boxes[order])), boxes.new_zeros(()))
+    centred = torch.where(chosen[:, None], xywh_to_cxcywh(boxes[order]), boxes.new_zeros(()))
     count = chosen.sum().to(boxes.dtype)
     mean = cxcywh_to_xywh(centred.sum(dim=0) / count.clamp_min(1.0))
     return torch.where(count > 0, mean, box_xywh)
