@@ -40,6 +40,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -247,15 +248,17 @@ def build_demo_benchmark(root: str | os.PathLike, num_train: int = DEFAULT_NUM_T
                 "sequences": splits, "sequence_sha256": digests, "attributes": attributes,
                 "photo_pools": PHOTO_POOLS, "build_seconds": round(time.perf_counter() - start, 2)}
     (build / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    _install(build, root, params)
+    install_build(build, root, lambda path: is_up_to_date(path, params))
     return root
 
 
-def _install(build: Path, root: Path, params: dict) -> None:
-    """Move the finished build into place, replacing an outdated benchmark (never a foreign folder)."""
+def install_build(build: Path, root: Path, up_to_date: Callable[[Path], bool]) -> None:
+    """Move a finished build folder to ``root``, replacing an outdated build there (never a foreign folder: the
+    callers refuse those before building). If a concurrent build finished first (``up_to_date(root)``), this
+    build is dropped. Shared by the demo and the validation benchmark."""
     old = None
     if root.exists():
-        if is_up_to_date(root, params):  # a concurrent build finished first
+        if up_to_date(root):  # a concurrent build finished first
             shutil.rmtree(build, ignore_errors=True)
             return
         if any(root.iterdir()):
@@ -267,7 +270,7 @@ def _install(build: Path, root: Path, params: dict) -> None:
     try:
         os.replace(build, root)
     except OSError:
-        if not is_up_to_date(root, params):
+        if not up_to_date(root):
             raise
         shutil.rmtree(build, ignore_errors=True)
     if old is not None:

@@ -36,7 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ltr.admin.cli import cli_parser
-from ltr.synthetic.demo_benchmark import benchmark_root_from_settings, read_manifest
+from ltr.synthetic.demo_benchmark import benchmark_root_from_settings, install_build, read_manifest
 from ltr.synthetic.validation_scenes import (IMAGE_SIZE, SCENARIOS, VALIDATION_GENERATOR_VERSION, Scenario,
                                              plan_validation_sequence, render_validation_frame)
 from ltr.synthetic.validation_sources import BACKGROUND_VIDEOS, MASK_SOURCES, TARGET_SOURCES
@@ -117,24 +117,6 @@ def _write_sequence(scenario: Scenario, seed: int, max_frames: int | None, build
     return name, digest.hexdigest(), n, attributes
 
 
-def _install(build: Path, root: Path, params: dict) -> None:
-    """Move the finished build into place, replacing an outdated build (never a foreign folder)."""
-    old = None
-    if root.exists():
-        if is_up_to_date(root, params):  # a concurrent build finished first
-            shutil.rmtree(build, ignore_errors=True)
-            return
-        if any(root.iterdir()):
-            old = root.parent / f".{root.name}.old-{os.getpid()}"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(root, old)
-        else:
-            root.rmdir()
-    os.replace(build, root)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build_validation_benchmark(root: str | os.PathLike, seed: int = DEFAULT_SEED, max_frames: int | None = None,
                                progress: bool = True, workers: int | None = None, force: bool = False) -> Path:
     """Write the validation benchmark to ``root`` (module docstring); a no-op when up to date.
@@ -186,7 +168,7 @@ def build_validation_benchmark(root: str | os.PathLike, seed: int = DEFAULT_SEED
                 "use": "report only: never choose a number on this benchmark",
                 "build_seconds": round(time.perf_counter() - start, 2)}
     (build / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    _install(build, root, params)
+    install_build(build, root, lambda path: is_up_to_date(path, params))
     return root
 
 
