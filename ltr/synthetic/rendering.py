@@ -99,7 +99,8 @@ def _noise_tile(width: int, height: int) -> np.ndarray:
     return tile
 
 
-def _motion_kernel(vec: np.ndarray) -> np.ndarray | None:
+def motion_kernel(vec: np.ndarray) -> np.ndarray | None:
+    """A normalised anti-aliased line kernel along ``vec`` (motion blur; None when shorter than 1.5 px)."""
     length = float(np.hypot(*vec))
     if length < 1.5:
         return None
@@ -149,7 +150,7 @@ def _draw_object(frame: np.ndarray, plan_obj: ObjectPlan, assets: ObjectAssets, 
     if alpha_out is not None:
         alpha_out[y0:y1, x0:x1] = np.maximum(alpha_out[y0:y1, x0:x1], alpha)
     premult = colour * (alpha[:, :, None] * colour_gain[None, None, :].astype(np.float32))
-    kernel = _motion_kernel(blur_vec)
+    kernel = motion_kernel(blur_vec)
     if kernel is not None:
         premult = cv2.filter2D(premult, -1, kernel, borderType=cv2.BORDER_CONSTANT)
         alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)

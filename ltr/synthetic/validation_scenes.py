@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ltr.synthetic.rendering import motion_kernel
 from ltr.synthetic.scenes import rotation_scale
 from ltr.synthetic.validation_motion import (approach_scale, random_walk_path, raised_cosine_window, rotation_walk,
                                              speed_profile)
@@ -371,21 +372,6 @@ def _annotate(plan: ValidationPlan) -> None:
     plan.full_occlusion = ~plan.out_of_view & (frac_vis / np.maximum(frac_in, 1e-9) < FULL_OCCLUSION_FRACTION)
 
 
-def _motion_kernel(vec: np.ndarray) -> np.ndarray | None:
-    """A normalised anti-aliased line kernel along ``vec`` (None when shorter than 1.5 px)."""
-    length = float(np.hypot(*vec))
-    if length < 1.5:
-        return None
-    k = 2 * int(math.ceil(length / 2)) + 1
-    kernel = np.zeros((k, k), np.float32)
-    c = (k - 1) / 2
-    p0 = (int(round((c - vec[0] / 2) * 16)), int(round((c - vec[1] / 2) * 16)))
-    p1 = (int(round((c + vec[0] / 2) * 16)), int(round((c + vec[1] / 2) * 16)))
-    cv2.line(kernel, p0, p1, 1.0, 1, cv2.LINE_AA, 4)
-    total = float(kernel.sum())
-    return kernel / total if total > 0 else None
-
-
 def _draw(frame: np.ndarray, layer: Layer, t: int) -> None:
     """Composite ``layer`` at frame ``t`` into ``frame`` (float32 RGB, in place)."""
     img_h, img_w = frame.shape[:2]
@@ -413,7 +399,7 @@ def _draw(frame: np.ndarray, layer: Layer, t: int) -> None:
     alpha = cv2.warpAffine(alpha_src, mat, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0)
     premult = colour * alpha[:, :, None]
-    kernel = _motion_kernel(blur)
+    kernel = motion_kernel(blur)
     if kernel is not None:
         premult = cv2.filter2D(premult, -1, kernel, borderType=cv2.BORDER_CONSTANT)
         alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)
