@@ -26,10 +26,13 @@ Files: ``<root>/shard_XXX.pt`` (plain tensors, loaded with ``weights_only=True``
 ``version``, ``spec`` (the :class:`CacheSpec` as a dict; a shard of another spec is refused),
 ``train_feat_s8``, ``train_feat_s16``, ``test_feat_s8``, ``test_feat_s16`` (``[n, C, H, W]`` float16),
 ``train_boxes``, ``test_boxes`` (``[n, 4]`` crop pixels, xywh), ``sequence`` (``[n]`` id within its
-source), ``source`` (``[n]``: 0 video, 1 still). Shards are written atomically.
+source), ``source`` (``[n]``: 0 video, 1 still, 2 wide pair). Shards are written atomically.
 
-CLI: ``python -m ltr.data.feature_cache [--root DIR] [--shards 0,1,...] [--threads N]``
-(default root: ``<workspace>/feature_cache/<spec name>``).
+CLI: ``python -m ltr.data.feature_cache [--spec default|wide] [--root DIR] [--shards 0,1,...] [--threads N]
+[--processes P] [--device cuda] [--bank DIR] [--num_shards N --pairs_per_shard M]`` (default root:
+``<workspace>/feature_cache/<spec name>``). The ``wide`` spec (:class:`WideCacheSpec`, module ``wide``) mixes
+pairs of the photo-bank renderer :mod:`ltr.synthetic.wide_pairs` (3/4) with these sources (1/4), in the same
+shard format (source 2 = wide pair); ``P`` processes render, one runs the backbone on the device.
 
 Modules: ``spec`` (:class:`CacheSpec`, file names), ``pairs`` (the source datasets and the shard's
 pairs), ``shards`` (backbone pass, writing, checking and loading shards), ``dataset``
@@ -41,7 +44,8 @@ from ltr.data.feature_cache.cli import build_parser, main
 from ltr.data.feature_cache.dataset import CachedPairDataset
 from ltr.data.feature_cache.pairs import pair_datasets, raw_pairs
 from ltr.data.feature_cache.shards import build_shard, ensure_cache, load_cache
-from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, CacheSpec, default_cache_root, shard_path
+from ltr.data.feature_cache.spec import (CACHE_VERSION, FEATURE_KEYS, CacheSpec, WideCacheSpec, cache_spec,
+                                        default_cache_root, shard_path)
 
-__all__ = ["CACHE_VERSION", "FEATURE_KEYS", "CacheSpec", "CachedPairDataset", "build_parser", "build_shard", "default_cache_root",
+__all__ = ["CACHE_VERSION", "FEATURE_KEYS", "CacheSpec", "CachedPairDataset", "WideCacheSpec", "cache_spec", "build_parser", "build_shard", "default_cache_root",
            "ensure_cache", "load_cache", "main", "pair_datasets", "raw_pairs", "shard_path"]

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from ltr.admin.checkpoint import atomic_torch_save
 from ltr.data.feature_cache.pairs import pair_datasets, raw_pairs
-from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, CacheSpec, shard_path
+from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, CacheSpec, WideCacheSpec, shard_path
 
 __all__ = ["build_shard", "ensure_cache", "load_cache"]
 
@@ -64,7 +64,7 @@ def build_shard(spec: CacheSpec, shard: int, root: str | Path, net: torch.nn.Mod
     return atomic_torch_save(state, shard_path(Path(root), shard))
 
 
-def _load_shard(path: Path, spec: CacheSpec) -> dict[str, Any]:
+def _load_shard(path: Path, spec: CacheSpec | WideCacheSpec) -> dict[str, Any]:
     data = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
         raise ValueError(f"{path}: not a feature-cache shard of version {CACHE_VERSION}")
@@ -74,9 +74,13 @@ def _load_shard(path: Path, spec: CacheSpec) -> dict[str, Any]:
     return data
 
 
-def ensure_cache(root: str | Path, spec: CacheSpec, shards: Sequence[int] | None = None,
+def ensure_cache(root: str | Path, spec: CacheSpec | WideCacheSpec, shards: Sequence[int] | None = None,
                  show_progress: bool = True) -> list[Path]:
-    """Build the missing shards (default: all) of ``spec`` under ``root``; return all their paths."""
+    """Build the missing shards (default: all) of ``spec`` under ``root``; return all their paths.
+    A :class:`WideCacheSpec` is built by :func:`ltr.data.feature_cache.wide.ensure_wide_cache` (one process, CPU)."""
+    if isinstance(spec, WideCacheSpec):
+        from ltr.data.feature_cache.wide import ensure_wide_cache
+        return ensure_wide_cache(root, spec, shards, show_progress=show_progress)
     root = Path(root)
     shards = list(range(spec.num_shards)) if shards is None else [int(s) for s in shards]
     missing = [s for s in shards if not shard_path(root, s).is_file()]
@@ -93,7 +97,7 @@ def ensure_cache(root: str | Path, spec: CacheSpec, shards: Sequence[int] | None
     return [shard_path(root, s) for s in shards]
 
 
-def load_cache(root: str | Path, spec: CacheSpec, shards: Sequence[int]) -> dict[str, torch.Tensor]:
+def load_cache(root: str | Path, spec: CacheSpec | WideCacheSpec, shards: Sequence[int]) -> dict[str, torch.Tensor]:
     """Concatenate the shards ``shards`` of ``spec`` (all must exist) into one dict of tensors."""
     root = Path(root)
     parts = []
