@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 __all__ = ["ALLOWED_LICENCES", "APT_PACKAGES", "MAX_SIDE", "PHOTO_SOURCES", "PhotoSource", "build_bank",
-           "check_allowed", "load_bank", "manifest_digest", "skimage_sources", "main"]
+           "check_allowed", "load_bank", "manifest_digest", "skimage_sources", "build_parser", "main"]
 
 MAX_SIDE = 800
 JPEG_QUALITY = 90
@@ -209,12 +209,17 @@ def default_bank_path() -> Path:
     return Path(load_settings().workspace) / "photo_bank"
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ltr.synthetic.photo_bank",
                                      description="Collect the licence-checked photographs of the wide training "
                                                  f"pairs from installed packages ({', '.join(APT_PACKAGES)}).")
     parser.add_argument("--out", default=None, help="bank folder (default: <workspace>/photo_bank)")
     parser.add_argument("--max_side", type=int, default=MAX_SIDE, help="longest side in px (default 800)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else default_bank_path()
     try:

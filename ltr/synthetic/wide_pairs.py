@@ -331,10 +331,8 @@ def contact_sheet(bank: list[np.ndarray], num_pairs: int = 16, seed: int = 0, ti
     return np.vstack(pairs)
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser():
     import argparse
-
-    from ltr.synthetic.photo_bank import default_bank_path, load_bank
 
     parser = argparse.ArgumentParser(prog="python -m ltr.synthetic.wide_pairs",
                                      description="Write a picture of rendered wide training pairs.")
@@ -342,6 +340,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="output image (e.g. pairs.jpg)")
     parser.add_argument("--num_pairs", type=int, default=16, help="number of pairs (even)")
     parser.add_argument("--seed", type=int, default=0, help="seed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ltr.synthetic.photo_bank import default_bank_path, load_bank
+
+    parser = build_parser()
     args = parser.parse_args(argv)
     bank = load_bank(args.bank or default_bank_path())
     sheet = contact_sheet(bank, args.num_pairs, args.seed)
