@@ -1,0 +1,84 @@
+"""Search the refinement step length of each refining head, closed loop, on the demo benchmark's train split only.
+
+``python -m pytracking.tune_refinement --params default nce iou --scales 0.0625 0.125 0.25 0.5 1 2
+--sequences every_other --workers 16 [--net_dir shipped DIR] [--seeds 0 1]``
+
+Every head runs with 10 boxes and T = 10, its parameter file's step vector times each multiplier; the grid extends
+below (and above) a best value at its edge. Prints and writes (``--out``, default
+``<results>/demo_train_search/``) ``search.md`` / ``search.json``: mean AUC per head x multiplier (best in bold) and
+the chosen step vector per head. ``--net_dir`` lists weights sources: ``shipped`` (the ``pytracking/networks``
+files) and/or folders of files with the shipped names (``ltr.train_estimators --out``), so freshly trained and
+shipped heads are in one table. See ``docs/tuning_on_train.md`` and :mod:`pytracking.evaluation.refinement_search`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from ltr.admin.cli import cli_parser
+from ltr.admin.local_settings import load_settings
+from pytracking.evaluation.refinement_search import (FAIR_NUM_BOXES, FAIR_NUM_ITER, WeightsSource, format_table,
+                                                      run_search, search_sequences)
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli_parser("pytracking.tune_refinement", __doc__)
+    parser.add_argument("--params", nargs="+", default=["default", "nce", "iou"],
+                        help="atom parameter files of refining heads (default: default nce iou)")
+    parser.add_argument("--scales", nargs="+", type=float, default=[0.0625, 0.125, 0.25, 0.5, 1.0, 2.0],
+                        help="step multipliers of each head's step vector (default 0.0625 .. 2)")
+    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
+                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
+    parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
+    parser.add_argument("--net_dir", nargs="+", default=["shipped"],
+                        help="weights sources: 'shipped' and/or folders of weights with the shipped names")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
+    parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
+    parser.add_argument("--max_extensions", type=int, default=4, help="grid extensions per direction (default 4)")
+    parser.add_argument("--dataset_name", default="demo", help="must be demo: the search is train-side only")
+    parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
+    parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
+    parser.add_argument("--results_path", default=None,
+                        help="results root of the runs (default <results>/demo_train_search)")
+    parser.add_argument("--out", default=None, help="folder of search.md / search.json (default: the results root)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        sources = [WeightsSource.parse(text) for text in args.net_dir]
+        if args.workers < 0:
+            raise ValueError(f"--workers must be >= 0, got {args.workers}")
+        sequences = search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences,
+                                     args.max_sequences)
+        root = Path(args.results_path) if args.results_path else load_settings().results / "demo_train_search"
+        print(f"[tune_refinement] {len(args.params)} heads x {len(sources)} weights sources x {len(args.scales)} "
+              f"multipliers x {len(args.seeds)} seeds on {len(sequences)} demo train sequences, {FAIR_NUM_BOXES} boxes, "
+              f"T = {FAIR_NUM_ITER}; results in {root}")
+        searches = run_search(args.params, args.scales, sequences, root, sources, args.seeds, args.workers,
+                              args.device, args.max_extensions)
+    except ValueError as err:
+        parser.error(str(err))
+    table = format_table(searches, len(sequences), args.seeds)
+    out = Path(args.out) if args.out else root
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "search.md").write_text(table)
+    (out / "search.json").write_text(json.dumps({
+        "sequences": [s.name for s in sequences], "seeds": args.seeds, "num_boxes": FAIR_NUM_BOXES,
+        "num_iter": FAIR_NUM_ITER, "heads": {h: {**asdict(s), "scores": {str(k): v for k, v in s.scores.items()},
+                                                 "best": s.best, "chosen_steps": s.chosen_steps, "at_edge": s.at_edge}
+                                             for h, s in searches.items()}}, indent=1) + "\n")
+    print(table)
+    print(f"[tune_refinement] wrote {out / 'search.md'} and {out / 'search.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
