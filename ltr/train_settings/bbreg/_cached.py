@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ltr.admin.settings import TrainSettings
-from ltr.data.feature_cache import CacheSpec, CachedPairDataset, default_cache_root, ensure_cache, load_cache
+from ltr.data.feature_cache import FEATURE_KEYS, CacheSpec, CachedPairDataset, default_cache_root, ensure_cache, load_cache
 from ltr.data.loader import LTRLoader
 from ltr.data.processing import BBRegProcessing
 from ltr.actors.methods import get_method
@@ -84,14 +84,15 @@ def cached_config(method: str, description: str, **kwargs: Any) -> CachedConfig:
 
 def load_cached_pairs(cfg: CachedConfig, settings: TrainSettings,
                       device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
-    """``(train, val)`` pairs of ``cfg``'s cache (built if missing), on ``device``; ``val`` None without val shards.
-    Load once and pass to :func:`build_cached_job` to train several heads on the same tensors."""
+    """``(train, val)`` pairs of ``cfg``'s cache (built if missing), their backbone features on ``device`` (boxes stay
+    on the CPU, where the candidates are drawn); ``val`` None without val shards. Load once and pass to
+    :func:`build_cached_job` to train several heads on the same tensors."""
     root = default_cache_root(settings.workspace, cfg.spec)
     ensure_cache(root, cfg.spec, show_progress=settings.show_progress)
     num_train = cfg.spec.num_shards - cfg.val_shards
 
     def on_device(cache: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.to(device) for k, v in cache.items()}
+        return {k: v.to(device) if k in FEATURE_KEYS else v for k, v in cache.items()}
 
     train = on_device(load_cache(root, cfg.spec, range(num_train)))
     val = on_device(load_cache(root, cfg.spec, range(num_train, cfg.spec.num_shards))) if cfg.val_shards else None
