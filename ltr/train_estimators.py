@@ -12,7 +12,8 @@
   :func:`ltr.admin.checkpoint.export_weights`: the tracker's ``net_path`` format, so ``DIR`` is a
   ``pytracking.tune_refinement --net_dir``), and ``<method>/losses.{md,json}`` (per epoch: train and val loss,
   pairs/s, seconds; the selected epoch marked), ``<method>/checkpoints/...`` (every epoch's training checkpoint and
-  ``*_selected.json``). ``DIR/summary.md``: one row per head.
+  ``*_selected.json``). ``DIR/summary.md``: one row per head found in ``DIR`` (so several processes, one head
+  each, can train into one folder in parallel).
 
 Methods are :data:`ltr.actors.methods.METHODS` names: ``nce+`` is the shipped NCE head (``atom nce``), ``nce`` plain NCE.
 """
@@ -35,7 +36,7 @@ from ltr.admin.settings import TrainSettings
 from ltr.data.feature_cache import CacheSpec, cache_spec
 from ltr.train_settings.bbreg._cached import CachedRun, cached_config, load_cached_pairs, train_cached, weights_file_name
 
-__all__ = ["DEFAULT_METHODS", "HeadResult", "build_parser", "loss_table", "main", "train_estimators"]
+__all__ = ["DEFAULT_METHODS", "HeadResult", "build_parser", "loss_table", "main", "train_estimators", "write_summary"]
 
 DEFAULT_METHODS = ("ml-is", "nce+", "iou", "gauss")
 
@@ -116,8 +117,6 @@ def train_estimators(methods: Sequence[str], spec: CacheSpec, out: str | Path, d
     print(f"[train_estimators] loading cache {spec.name} onto {device}")
     pairs = load_cached_pairs(configs[methods[0]], cache_settings, device=device)
     results = []
-    summary = ["| method | network | epochs | batch | selected epoch | val loss | train pairs/s (mean) | weights |",
-               "|---|---|---|---|---|---|---|---|"]
     for method in methods:
         name = weights_file_name(method)
         head_dir = out / method
@@ -127,24 +126,38 @@ def train_estimators(methods: Sequence[str], spec: CacheSpec, out: str | Path, d
         run = train_cached(configs[method], settings, pairs)
         weights = export_weights(run.checkpoint, out / name)
         rows = loss_table(run.stats, run.selected.epoch)
+        speed = [r["train_pairs_s"] for r in rows if math.isfinite(r["train_pairs_s"])]
         (head_dir / "losses.json").write_text(json.dumps(
-            {"method": method, "network": run.config.network, "cache_spec": spec.name, "batch_size": run.config.batch_size,
-             "epochs": run.config.epochs, "lr": run.config.lr, "lr_step_epochs": run.config.lr_step_epochs,
-             "lr_gamma": run.config.lr_gamma, "checkpoint_rule": run.selected.rule, "selected_epoch": run.selected.epoch,
-             "selected_val_loss": run.selected.val_loss, "weights": str(weights), "epochs_table": rows}, indent=1) + "\n")
+            {"method": method, "network": run.config.network, "cache_spec": spec.name, "device": device,
+             "batch_size": run.config.batch_size, "epochs": run.config.epochs, "lr": run.config.lr,
+             "lr_step_epochs": run.config.lr_step_epochs, "lr_gamma": run.config.lr_gamma,
+             "checkpoint_rule": run.selected.rule, "selected_epoch": run.selected.epoch,
+             "selected_val_loss": run.selected.val_loss, "mean_train_pairs_s": sum(speed) / max(len(speed), 1),
+             "weights": str(weights), "epochs_table": rows}, indent=1) + "\n")
         table_md = head_dir / "losses.md"
         table_md.write_text(_markdown(method, rows, run))
-        speed = [r["train_pairs_s"] for r in rows if math.isfinite(r["train_pairs_s"])]
-        summary.append(f"| {method} | {run.config.network} | {run.config.epochs} | {run.config.batch_size} | "
-                       f"{run.selected.epoch} | {run.selected.val_loss:.4f} | "
-                       f"{sum(speed) / max(len(speed), 1):.1f} | {name} |")
         print(f"[train_estimators] {method}: epoch {run.selected.epoch} -> {weights}")
         results.append(HeadResult(method, run, weights, table_md))
-    text = (f"# Heads trained by ltr.train_estimators on cache {spec.name} ({device}), checkpoint rule "
-            f"{results[0].run.selected.rule}\n\n" + "\n".join(summary) + "\n")
-    (out / "summary.md").write_text(text)
+    text = write_summary(out)
     print(text)
     return results
+
+
+def write_summary(out: str | Path) -> str:
+    """``out/summary.md`` from every ``out/<method>/losses.json`` present (heads trained by separate processes
+    into one folder included); returns its text."""
+    out = Path(out)
+    lines = ["# Heads trained by ltr.train_estimators", "",
+             "| method | network | cache | device | epochs | batch | checkpoint rule | selected epoch | val loss | "
+             "train pairs/s (mean) | weights |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted(out.glob("*/losses.json")):
+        d = json.loads(path.read_text())
+        lines.append(f"| {d['method']} | {d['network']} | {d['cache_spec']} | {d['device']} | {d['epochs']} | "
+                     f"{d['batch_size']} | {d['checkpoint_rule']} | {d['selected_epoch']} | {d['selected_val_loss']:.4f} | "
+                     f"{d['mean_train_pairs_s']:.1f} | {Path(d['weights']).name} |")
+    text = "\n".join(lines) + "\n"
+    (out / "summary.md").write_text(text)
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
