@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli_parser("ltr.train_estimators", __doc__)
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         help=f"training methods, one head each (default {' '.join(DEFAULT_METHODS)}; "
-                             f"known: {' '.join(m.name for m in METHODS)})")
+                             f"known: {' '.join(METHODS)})")
     parser.add_argument("--cache_spec", default="default", help="feature-cache spec name (default: 'default')")
     parser.add_argument("--out", required=True, help="output folder: weights, loss tables, checkpoints")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
