@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,7 +34,8 @@ from ltr.admin.cli import cli_parser
 from ltr.admin.local_settings import load_settings
 from ltr.admin.settings import TrainSettings
 from ltr.data.feature_cache import CacheSpec, cache_spec
-from ltr.train_settings.bbreg._cached import CachedRun, cached_config, load_cached_pairs, train_cached, weights_file_name
+from ltr.train_settings.bbreg._cached import (CachedConfig, CachedRun, cached_config, load_cached_pairs, train_cached,
+                                             weights_file_name)
 
 __all__ = ["DEFAULT_METHODS", "HeadResult", "build_parser", "loss_table", "main", "train_estimators", "write_summary"]
 
@@ -107,9 +108,9 @@ def train_estimators(methods: Sequence[str], spec: CacheSpec, out: str | Path, d
     backbone = _backbone_of(spec)
     overrides = dict(config_overrides or {})
 
-    def config(method: str):
+    def config(method: str) -> CachedConfig:
         cfg = cached_config(method, f"{method} head (ltr.train_estimators)", spec=spec, **overrides)
-        return cfg.__class__(**{**cfg.__dict__, "network": get_method(method).network_name(backbone)})
+        return replace(cfg, network=get_method(method).network_name(backbone))   # the cache's backbone
 
     configs = {m: config(m) for m in methods}
     cache_settings = TrainSettings(module_name="bbreg", script_name="train_estimators", device=device, seed=seed,
