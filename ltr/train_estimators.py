@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache_spec", default="default", help="feature-cache spec name (default: 'default')")
     parser.add_argument("--out", required=True, help="output folder: weights, loss tables, checkpoints")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+    parser.add_argument("--val_shards", type=int, default=None,
+                        help="held-out shards (default: the setting's, 1; the atom_*_wide settings use 2)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs for every head (default: the setting's, 8)")
     parser.add_argument("--batch_size", type=int, default=None, help="batch for every head (default: the setting's, 8)")
     parser.add_argument("--seed", type=int, default=1, help="training seed, the same for every head (default 1)")
@@ -186,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.torch_threads)
     try:
         spec = cache_spec(args.cache_spec)
+        overrides = {} if args.val_shards is None else {"val_shards": args.val_shards}
         train_estimators(args.methods, spec, args.out, device=args.device, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, workspace=args.workspace,
-                         show_progress=not args.no_progress, use_tensorboard=args.tensorboard)
+                         show_progress=not args.no_progress, use_tensorboard=args.tensorboard,
+                         config_overrides=overrides)
     except ValueError as err:
         parser.error(str(err))
     return 0
