@@ -27,9 +27,11 @@ the measured difference.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence as TypingSequence
 
 import numpy as np
@@ -38,6 +40,7 @@ from tqdm import tqdm
 
 from ltr.data.image_loader import imread_rgb
 from ltr.models.bbreg.atom_iou_net import AtomIoUNetInference
+from pytracking.evaluation.results_io import read_boxes, results_paths
 from pytracking.evaluation.running import RunReport, result_is_complete, save_sequence_result
 from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
@@ -47,7 +50,7 @@ from pytracking.tracker.atom.box_refinement import RefinedBox, check_box, draw_j
 from pytracking.tracker.atom.graphed_refinement import REFINED_FIELDS, GraphedRefinement, batched_frame_refinement
 from pytracking.tracker.base.basetracker import as_rgb
 
-__all__ = ["BatchedRefiner", "BatchedRun", "padded_indices", "run_batched", "stack_backbone_patches"]
+__all__ = ["BatchedRefiner", "BatchedRun", "BoxAgreement", "compare_results", "padded_indices", "run_batched", "stack_backbone_patches"]
 
 
 def padded_indices(active: int, width: int | None) -> list[int]:
@@ -285,3 +288,37 @@ def run_batched(sequences: TypingSequence[Sequence], tracker: Tracker, batch: in
     if report.failed:
         print(f"[batched] {len(report.failed)} failed: " + ", ".join(report.failed))
     return run
+
+
+@dataclass
+class BoxAgreement:
+    """Two runs' boxes compared sequence by sequence: the largest absolute difference (pixels, over all frames and
+    coordinates), how many result files are byte-identical, and per sequence the largest difference."""
+
+    max_abs_px: float
+    identical_files: int
+    sequences: int
+    per_sequence: dict[str, float]
+
+    def describe(self) -> str:
+        worst = max(self.per_sequence, key=self.per_sequence.get) if self.per_sequence else "-"
+        return (f"{self.identical_files} of {self.sequences} result files byte-identical; largest box difference "
+                f"{self.max_abs_px:.3g} px (worst sequence {worst})")
+
+
+def compare_results(dir_a: str | Path, dir_b: str | Path, names: TypingSequence[str]) -> BoxAgreement:
+    """Compare ``<dir>/<name>.txt`` of two result folders (``FileNotFoundError`` names a missing file)."""
+    per_sequence, identical = {}, 0
+    for name in names:
+        file_a, _ = results_paths(dir_a, name)
+        file_b, _ = results_paths(dir_b, name)
+        for path in (file_a, file_b):
+            if not path.is_file():
+                raise FileNotFoundError(f"no result file {path}")
+        identical += int(file_a.read_bytes() == file_b.read_bytes())
+        boxes_a, boxes_b = read_boxes(file_a), read_boxes(file_b)
+        if boxes_a.shape != boxes_b.shape:
+            per_sequence[name] = math.inf
+            continue
+        per_sequence[name] = float(np.nanmax(np.abs(boxes_a - boxes_b))) if boxes_a.size else 0.0
+    return BoxAgreement(max(per_sequence.values(), default=0.0), identical, len(names), per_sequence)

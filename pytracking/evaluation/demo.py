@@ -34,6 +34,7 @@ from pytracking.analysis.plots import save_plots
 from pytracking.analysis.tables import save_table, summary_table
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.results_io import atomic_write_text, dataset_results_root
+from pytracking.evaluation.batched_running import BoxAgreement, compare_results, run_batched
 from pytracking.evaluation.running import run_dataset
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.atom.atom import missing_network_file, missing_weights_message
@@ -110,9 +111,10 @@ def default_out_dir(*parts: str, benchmark: str = DATASET_NAME) -> Path:
 
 
 def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, device: str | None,
-                skip_existing: bool = True) -> dict[str, str]:
-    """Run each tracker on the sequences with ``run_dataset`` (results of another benchmark build are
-    redone); returns ``{tracker run label: error}`` for failed sequences."""
+                skip_existing: bool = True, batch_sequences: int = 0) -> dict[str, str]:
+    """Run each tracker on the sequences with ``run_dataset`` -- or, with ``batch_sequences`` B > 0, with the batched
+    engine, B sequences at a time in one process (``pytracking.evaluation.batched_running``) -- (results of another
+    benchmark build are redone); returns ``{tracker run label: error}`` for failed sequences."""
     identity = benchmark_identity(root)
     failed: dict[str, str] = {}
     for tracker in trackers:
@@ -121,7 +123,10 @@ def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, devic
             print(f"[demo] {tracker.results_dir} holds results of another benchmark build: redoing them")
             skip = False
         print(f"[demo] {tracker.run_label}: {len(sequences)} sequences -> {tracker.results_dir}")
-        report = run_dataset(sequences, [tracker], threads=threads, skip_existing=skip, device=device)
+        if batch_sequences > 0:
+            report = run_batched(sequences, tracker, batch_sequences, skip_existing=skip, device=device).report
+        else:
+            report = run_dataset(sequences, [tracker], threads=threads, skip_existing=skip, device=device)
         tracker.results_dir.mkdir(parents=True, exist_ok=True)
         mark_results(tracker.results_dir, identity, root)
         failed.update(report.failed)
@@ -149,13 +154,18 @@ class DemoOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
     benchmark_sha256: str = ""
+    #: with ``check_sequential``: the batched boxes against one-sequence-at-a-time runs
+    sequential_check: BoxAgreement | None = None
 
 
 def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | None = None, threads: int | None = None,
              device: str | None = None, dataset_path: str | Path | None = None, results_path: str | Path | None = None,
-             out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True) -> DemoOutcome:
+             out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True,
+             batch_sequences: int = 0, check_sequential: bool = False) -> DemoOutcome:
     """Build (first use) the demo benchmark, run ``tracker_name/param`` on its test split, score it,
-    write the table (CSV + Markdown) and plots; see the module docstring."""
+    write the table (CSV + Markdown) and plots; see the module docstring. ``batch_sequences`` B > 0: the batched
+    engine, B sequences at a time; ``check_sequential``: also run one sequence at a time (``threads`` workers) into
+    ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``)."""
     start = time.perf_counter()
     threads = default_threads() if threads is None else int(threads)
     if threads < 0:
@@ -168,7 +178,12 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     root = prepare_demo_benchmark(dataset_path, progress=progress)
     sequences = get_dataset(DATASET_NAME, root, SPLIT)
     print(f"[demo] benchmark {root}: {len(sequences)} test sequences, {sum(len(s) for s in sequences)} frames")
-    failed = run_on_demo([tracker], sequences, root, threads, device, skip_existing)
+    failed = run_on_demo([tracker], sequences, root, threads, device, skip_existing, batch_sequences)
+    check = None
+    if check_sequential:
+        reference = Tracker(tracker_name, param, runid, results_root=Path(f"{results_root}_sequential"))
+        failed.update(run_on_demo([reference], sequences, root, threads, device, skip_existing))
+        check = compare_results(tracker.results_dir, reference.results_dir, [seq.name for seq in sequences])
     result = evaluate_tracker(results_root, tracker.run_label, sequences)
     table = summary_table([result])[MAIN_COLUMNS]
     out = Path(out_dir) if out_dir is not None else default_out_dir(tracker.run_label)
@@ -176,4 +191,5 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     md_path = save_table(table, csv_path)
     plots = save_plots([result], out, f"demo {SPLIT}")
     return DemoOutcome(table=table, csv_path=csv_path, md_path=md_path, plots=plots, failed=failed,
-                       wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root))
+                       wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root),
+                       sequential_check=check)
