@@ -2,7 +2,7 @@
 
     python -m pytracking.run_demo [tracker_name [tracker_param]] [--runid K] [--threads N]
         [--device cpu|cuda] [--results_path DIR] [--dataset_path DIR] [--out DIR] [--no_skip] [--compare]
-        [--benchmark demo|validation|both] [--batch_sequences B [--check_sequential]]
+        [--benchmark demo|validation|both] [--batch_sequences B [--runs N] [--check_sequential]]
 
 Steps (:mod:`pytracking.evaluation.demo`; the comparison: :mod:`pytracking.evaluation.demo_comparison`):
 
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch_sequences", type=int, default=0, metavar="B",
                         help="track B sequences at a time in one process, backbone and refinement batched "
                              "(atom only; prints the aggregate frames/s; default 0: one sequence per worker)")
+    parser.add_argument("--runs", type=int, default=1, metavar="N",
+                        help="run ids --runid .. --runid + N - 1 (default 1 run; e.g. to fill a wide batch: "
+                             "12 demo sequences x N runs)")
     parser.add_argument("--check_sequential", action="store_true",
                         help="with --batch_sequences: also run one sequence at a time (--threads workers) into "
                              "<results>/demo_sequential and print how far the boxes differ")
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("argument --threads: must be >= 0")
     if args.batch_sequences < 0:
         parser.error("argument --batch_sequences: must be >= 0")
+    if args.runs < 1:
+        parser.error("argument --runs: must be >= 1")
     if args.check_sequential and args.batch_sequences == 0:
         parser.error("argument --check_sequential: needs --batch_sequences B")
     if args.batch_sequences and (args.compare or args.benchmark != "demo"):
@@ -129,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outcome = run_demo(args.tracker_name, args.tracker_param, args.runid, args.threads, args.device, args.dataset_path,
                            args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet,
-                           batch_sequences=args.batch_sequences, check_sequential=args.check_sequential)
+                           batch_sequences=args.batch_sequences, check_sequential=args.check_sequential,
+                           runs=args.runs)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(f"demo benchmark, test split, build sha256 {outcome.benchmark_sha256[:16]} "

@@ -217,19 +217,23 @@ def _step(slots: list[_Slot], refiner: BatchedRefiner, width: int | None, extrac
         slot.next_frame += 1
 
 
-def run_batched(sequences: TypingSequence[Sequence], tracker: Tracker, batch: int, debug: int = 0,
-                skip_existing: bool = True, device: str | None = None, pad: bool | None = None) -> BatchedRun:
-    """Track ``sequences`` with ``tracker`` (an ``atom`` parameter file), ``batch`` at a time in lockstep (module
-    docstring); results in ``tracker.results_dir``. ``pad``: None -> on CUDA only. Prints the aggregate frames/s."""
+def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingSequence[Tracker], batch: int,
+                debug: int = 0, skip_existing: bool = True, device: str | None = None,
+                pad: bool | None = None) -> BatchedRun:
+    """Track every (tracker, sequence) pair, ``batch`` pairs at a time in lockstep (module docstring); ``trackers``:
+    ``atom`` parameter files, e.g. several run ids of one (each pair its own seeded tracker, all sharing one network);
+    results in each tracker's ``results_dir``. ``pad``: None -> on CUDA only. Prints the aggregate frames/s."""
     if batch < 1:
         raise ValueError(f"batch_sequences must be >= 1, got {batch}")
+    trackers = [trackers] if isinstance(trackers, Tracker) else list(trackers)
     report = RunReport()
-    pending = deque()
-    for seq in sequences:
-        if skip_existing and result_is_complete(tracker.results_dir, seq):
-            report.skipped.append(f"{tracker.run_label}:{seq.name}")
-        else:
-            pending.append(seq)
+    pending: deque[tuple[Tracker, Sequence]] = deque()
+    for spec in trackers:
+        for seq in sequences:
+            if skip_existing and result_is_complete(spec.results_dir, seq):
+                report.skipped.append(f"{spec.run_label}:{seq.name}")
+            else:
+                pending.append((spec, seq))
     run = BatchedRun(report)
     slots: list[_Slot | None] = [None] * batch
     shared: dict = {}
@@ -237,12 +241,14 @@ def run_batched(sequences: TypingSequence[Sequence], tracker: Tracker, batch: in
     width: int | None = None
     extractor = None
     bar = tqdm(total=len(pending), desc=f"tracking, {batch} at a time", unit="seq")
+    spec_of: dict[int, Tracker] = {}
     started = time.perf_counter()
 
     def finish(index: int) -> None:
         slot = slots[index]
-        key = f"{tracker.run_label}:{slot.seq.name}"
-        save_sequence_result(tracker.results_dir, slot.seq.name,
+        spec = spec_of.pop(index)
+        key = f"{spec.run_label}:{slot.seq.name}"
+        save_sequence_result(spec.results_dir, slot.seq.name,
                              {"target_bbox": slot.boxes, "time": slot.times, "flags": slot.flags})
         report.finished.append(key)
         run.frames += len(slot.seq.frames)
@@ -254,12 +260,13 @@ def run_batched(sequences: TypingSequence[Sequence], tracker: Tracker, batch: in
         while pending or any(s is not None for s in slots):
             for index in range(batch):
                 while slots[index] is None and pending:
-                    seq = pending.popleft()
+                    spec, seq = pending.popleft()
                     try:
-                        slots[index] = _start(tracker, seq, shared, debug, device)
+                        slots[index] = _start(spec, seq, shared, debug, device)
+                        spec_of[index] = spec
                     except Exception as err:  # noqa: BLE001 - one failing sequence must not stop the others
-                        report.failed[f"{tracker.run_label}:{seq.name}"] = f"{type(err).__name__}: {err}"
-                        tqdm.write(f"[batched] FAILED {tracker.run_label}:{seq.name}: {err}")
+                        report.failed[f"{spec.run_label}:{seq.name}"] = f"{type(err).__name__}: {err}"
+                        tqdm.write(f"[batched] FAILED {spec.run_label}:{seq.name}: {err}")
                         bar.update(1)
                         continue
                     if refiner is None:
@@ -283,7 +290,7 @@ def run_batched(sequences: TypingSequence[Sequence], tracker: Tracker, batch: in
         bar.close()
     run.seconds = time.perf_counter() - started
     if run.frames:
-        print(f"[batched] tracked {run.frames} frames of {len(report.finished)} sequences in {run.seconds:.1f} s, "
+        print(f"[batched] tracked {run.frames} frames of {len(report.finished)} (tracker, sequence) pairs in {run.seconds:.1f} s, "
               f"{batch} at a time: {run.frames_per_second:.1f} frames/s aggregate (initialisations included)")
     if report.failed:
         print(f"[batched] {len(report.failed)} failed: " + ", ".join(report.failed))

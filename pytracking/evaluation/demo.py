@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,18 +118,28 @@ def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, devic
     benchmark build are redone); returns ``{tracker run label: error}`` for failed sequences."""
     identity = benchmark_identity(root)
     failed: dict[str, str] = {}
+    skips = {}
     for tracker in trackers:
         skip = skip_existing
         if skip and not results_match_benchmark(tracker.results_dir, identity):
             print(f"[demo] {tracker.results_dir} holds results of another benchmark build: redoing them")
             skip = False
+        skips[tracker.run_label] = skip
         print(f"[demo] {tracker.run_label}: {len(sequences)} sequences -> {tracker.results_dir}")
-        if batch_sequences > 0:
-            report = run_batched(sequences, tracker, batch_sequences, skip_existing=skip, device=device).report
-        else:
-            report = run_dataset(sequences, [tracker], threads=threads, skip_existing=skip, device=device)
+    if batch_sequences > 0:   # all trackers' pairs in one batched run
+        if not all(skips.values()):
+            for tracker in trackers:
+                if not skips[tracker.run_label]:
+                    shutil.rmtree(tracker.results_dir, ignore_errors=True)
+        reports = [run_batched(sequences, trackers, batch_sequences, skip_existing=skip_existing,
+                               device=device).report]
+    else:
+        reports = [run_dataset(sequences, [tracker], threads=threads, skip_existing=skips[tracker.run_label],
+                               device=device) for tracker in trackers]
+    for tracker in trackers:
         tracker.results_dir.mkdir(parents=True, exist_ok=True)
         mark_results(tracker.results_dir, identity, root)
+    for report in reports:
         failed.update(report.failed)
     return failed
 
@@ -161,35 +172,45 @@ class DemoOutcome:
 def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | None = None, threads: int | None = None,
              device: str | None = None, dataset_path: str | Path | None = None, results_path: str | Path | None = None,
              out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True,
-             batch_sequences: int = 0, check_sequential: bool = False) -> DemoOutcome:
+             batch_sequences: int = 0, check_sequential: bool = False, runs: int = 1) -> DemoOutcome:
     """Build (first use) the demo benchmark, run ``tracker_name/param`` on its test split, score it,
     write the table (CSV + Markdown) and plots; see the module docstring. ``batch_sequences`` B > 0: the batched
     engine, B sequences at a time; ``check_sequential``: also run one sequence at a time (``threads`` workers) into
-    ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``)."""
+    ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``). ``runs`` N > 1: run ids
+    ``runid .. runid + N - 1`` (default from 0), e.g. to fill a wide batch; the table has one row per run."""
     start = time.perf_counter()
     threads = default_threads() if threads is None else int(threads)
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
     results_root = demo_results_root(results_path)
-    tracker = Tracker(tracker_name, param, runid, results_root=results_root)
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    run_ids = [runid] if runs == 1 else [(runid or 0) + k for k in range(runs)]
+    trackers = [Tracker(tracker_name, param, k, results_root=results_root) for k in run_ids]
+    tracker = trackers[0]
     absent = missing_weights(tracker)
     if absent is not None:
         raise FileNotFoundError(f"{tracker.run_label}: " + missing_weights_message(absent))
     root = prepare_demo_benchmark(dataset_path, progress=progress)
     sequences = get_dataset(DATASET_NAME, root, SPLIT)
     print(f"[demo] benchmark {root}: {len(sequences)} test sequences, {sum(len(s) for s in sequences)} frames")
-    failed = run_on_demo([tracker], sequences, root, threads, device, skip_existing, batch_sequences)
+    failed = run_on_demo(trackers, sequences, root, threads, device, skip_existing, batch_sequences)
     check = None
     if check_sequential:
-        reference = Tracker(tracker_name, param, runid, results_root=Path(f"{results_root}_sequential"))
-        failed.update(run_on_demo([reference], sequences, root, threads, device, skip_existing))
-        check = compare_results(tracker.results_dir, reference.results_dir, [seq.name for seq in sequences])
-    result = evaluate_tracker(results_root, tracker.run_label, sequences)
-    table = summary_table([result])[MAIN_COLUMNS]
+        references = [Tracker(tracker_name, param, k, results_root=Path(f"{results_root}_sequential")) for k in run_ids]
+        failed.update(run_on_demo(references, sequences, root, threads, device, skip_existing))
+        checks = [compare_results(t.results_dir, r.results_dir, [seq.name for seq in sequences])
+                  for t, r in zip(trackers, references)]
+        check = BoxAgreement(max(c.max_abs_px for c in checks), sum(c.identical_files for c in checks),
+                             sum(c.sequences for c in checks),
+                             {f"{t.run_label}:{name}": v for t, c in zip(trackers, checks)
+                              for name, v in c.per_sequence.items()})
+    results = [evaluate_tracker(results_root, t.run_label, sequences) for t in trackers]
+    table = summary_table(results)[MAIN_COLUMNS]
     out = Path(out_dir) if out_dir is not None else default_out_dir(tracker.run_label)
     csv_path = out / "results.csv"
     md_path = save_table(table, csv_path)
-    plots = save_plots([result], out, f"demo {SPLIT}")
+    plots = save_plots(results, out, f"demo {SPLIT}")
     return DemoOutcome(table=table, csv_path=csv_path, md_path=md_path, plots=plots, failed=failed,
                        wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root),
                        sequential_check=check)
