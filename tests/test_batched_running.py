@@ -152,3 +152,16 @@ def test_phase_split_track_is_the_single_sequence_path(tmp_path, network):
         request = phased.localise_frame(frame, phased.extractor.extract(frame.patches))
         refined = None if request is None else phased.refine_frame(request)
         assert phased.finish_frame(frame, request, refined)["target_bbox"] == expected
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--check_sequential"], "needs --batch_sequences"),
+    (["--batch_sequences", "-1"], "must be >= 0"),
+    (["--batch_sequences", "4", "--compare"], "--batch_sequences"),
+    (["--runs", "0"], "--runs"),
+])
+def test_run_demo_batch_arguments(argv, message, capsys):
+    from pytracking.run_demo import main
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
