@@ -63,7 +63,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $LOGS/NA
 
 tests() {      # correctness on CUDA
     step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
-        tests/test_cuda_device_resolution.py
+        tests/test_cuda_device_resolution.py tests/test_batched_running.py
     tail -3 "$LOGS/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
 }
 
@@ -122,7 +122,7 @@ batched() {    # the batched engine: B sequences at a time in one process; aggre
     for b in $BATCHES; do
         step "batched_b$b" "${LIMIT_BATCHED:-150}" "$PY" -m pytracking.run_demo --device "$DEVICE" --batch_sequences "$b" \
             --runs "$BATCH_RUNS" --quiet --results_path "$LOGS/tmp_batched_b$b" --out "$LOGS/tmp_batched_b${b}_out"
-        grep -E "^\| atom/default_000|\[batched\] tracked" "$LOGS/batched_b$b.log" | sed "s/^/    B = $b: /" >>"$REPORT"
+        grep -E "^\| atom/default_000|\[batched\] (tracked|host)" "$LOGS/batched_b$b.log" | sed "s/^/    B = $b: /" >>"$REPORT"
         "$PY" - "$LOGS/tmp_batched_b$b/demo/atom/default_000" "$LOGS/tmp_batched_seq/demo/atom/default_000" \
             >>"$REPORT" 2>&1 <<'EOF'
 import sys

@@ -113,28 +113,51 @@ def test_batched_equals_sequential(tmp_path, network, pad):
         assert (batched.results_dir / f"{seq.name}_time.txt").is_file()
 
 
+def _first_requests(network, tmp_path, lengths, device="cpu"):
+    """Trackers (one per generated sequence, on ``device``) initialised and taken to their frame-1 refinement
+    request."""
+    sequences = _sequences(tmp_path, lengths=lengths)
+    trackers, requests = [], []
+    for seq in sequences:
+        params = TinyTracker(network, tmp_path / "r").get_parameters()
+        params.device = device
+        tracker = get_tracker_class()(params)
+        image = cv2.cvtColor(cv2.imread(seq.frames[0]), cv2.COLOR_BGR2RGB)
+        tracker.initialize(image, seq.init_info())
+        frame = tracker.crop_frame(cv2.cvtColor(cv2.imread(seq.frames[1]), cv2.COLOR_BGR2RGB))
+        request = tracker.localise_frame(frame, tracker.extractor.extract(frame.patches))
+        assert request is not None
+        trackers.append(tracker)
+        requests.append(request)
+    return trackers, requests
+
+
 def test_padding_rows_never_reach_results(network, tmp_path):
     """The refiner with a padded width gives each tracker exactly its own refinement: the same as unpadded, and a
     padded copy's outputs are dropped (one result per real tracker)."""
-    sequences = _sequences(tmp_path / "data", lengths=(3, 3))
-    trackers_a, trackers_b, requests_a, requests_b = [], [], [], []
-    for trackers, requests in ((trackers_a, requests_a), (trackers_b, requests_b)):
-        for seq in sequences:
-            spec = TinyTracker(network, tmp_path / "r")
-            tracker = get_tracker_class()(spec.get_parameters())
-            image = cv2.cvtColor(cv2.imread(seq.frames[0]), cv2.COLOR_BGR2RGB)
-            tracker.initialize(image, seq.init_info())
-            frame = tracker.crop_frame(cv2.cvtColor(cv2.imread(seq.frames[1]), cv2.COLOR_BGR2RGB))
-            request = tracker.localise_frame(frame, tracker.extractor.extract(frame.patches))
-            assert request is not None
-            trackers.append(tracker)
-            requests.append(request)
+    trackers_a, requests_a = _first_requests(network, tmp_path / "a", (3, 3))
+    trackers_b, requests_b = _first_requests(network, tmp_path / "b", (3, 3))
     plain = BatchedRefiner(width=None)(trackers_a, requests_a)
     padded = BatchedRefiner(width=5)(trackers_b, requests_b)
     assert len(plain) == len(padded) == 2
     for a, b in zip(plain, padded):
         assert torch.equal(a.box, b.box) and torch.equal(a.candidates, b.candidates)
     assert not torch.equal(plain[0].box, plain[1].box)   # two different targets, two different results
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/device_check.sh, group tests)")
+def test_batched_cuda_graph_equals_eager_and_cpu(network, tmp_path):
+    """On CUDA: the batched refinement replayed as a graph of width 4 (3 targets + 1 padding row) equals the eager
+    batched call, and both equal the CPU's, target by target."""
+    cpu = BatchedRefiner(width=None)(*_first_requests(network, tmp_path / "c", (3, 3, 3)))
+    eager = BatchedRefiner(width=None)(*_first_requests(network.cuda(), tmp_path / "e", (3, 3, 3), "cuda"))
+    graphed_refiner = BatchedRefiner(width=4, cuda_graph=True)
+    graphed = graphed_refiner(*_first_requests(network, tmp_path / "g", (3, 3, 3), "cuda"))
+    assert graphed_refiner.graphed is not None and graphed_refiner.graphed.captures == 1
+    for c, e, g in zip(cpu, eager, graphed):
+        assert torch.allclose(g.box.cpu(), e.box.cpu(), atol=1e-3)
+        assert torch.allclose(e.box.cpu(), c.box, atol=1e-2)
+    network.cpu()
 
 
 def test_phase_split_track_is_the_single_sequence_path(tmp_path, network):

@@ -146,6 +146,10 @@ class BatchedRefiner:
         return results  # type: ignore[return-value]
 
 
+#: the host-time phases of one step, in order (``BatchedRun.phase_seconds``)
+PHASES = ("read + crop", "backbone", "classifier", "refinement", "gate + classifier update")
+
+
 @dataclass
 class _Slot:
     seq: Sequence
@@ -165,6 +169,12 @@ class BatchedRun:
     seconds: float = 0.0
     steps: int = 0
     active_per_step: list[int] = field(default_factory=list)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    def phase_shares(self) -> str:
+        """``phase share%, ...`` of the steps' host time."""
+        total = sum(self.phase_seconds.values()) or 1.0
+        return ", ".join(f"{name} {100 * seconds / total:.0f}%" for name, seconds in self.phase_seconds.items())
 
     @property
     def frames_per_second(self) -> float:
@@ -189,27 +199,36 @@ def _start(spec: Tracker, seq: Sequence, params_net: dict, debug: int, device: s
     return slot
 
 
-def _step(slots: list[_Slot], refiner: BatchedRefiner, width: int | None, extractor) -> None:
-    """One frame of every slot: per-slot phases around one backbone pass and one refinement call."""
-    start = time.perf_counter()
+def _step(slots: list[_Slot], refiner: BatchedRefiner, width: int | None, extractor,
+          phase_seconds: dict[str, float]) -> None:
+    """One frame of every slot: per-slot phases around one backbone pass and one refinement call; adds the host
+    seconds of each phase to ``phase_seconds`` (on CUDA the GPU work is counted where the host first waits for it)."""
+    marks = [time.perf_counter()]
     frames = []
     for slot in slots:
         image = as_rgb(imread_rgb(slot.seq.frames[slot.next_frame]))
         slot.tracker.frame_num += 1
         frames.append(slot.tracker.crop_frame(image))
+    marks.append(time.perf_counter())
     patches, spans = stack_backbone_patches(frames, width)
     features = extractor.extract(patches)
     backbone_time = extractor.last_time / len(slots)
+    marks.append(time.perf_counter())
     requests = [slot.tracker.localise_frame(frame, {name: f[span] for name, f in features.items()}, backbone_time)
                 for slot, frame, span in zip(slots, frames, spans)]
+    marks.append(time.perf_counter())
     asking = [i for i, request in enumerate(requests) if request is not None]
     refined: list[RefinedBox | None] = [None] * len(slots)
     if asking:
         for i, box in zip(asking, refiner([slots[i].tracker for i in asking], [requests[i] for i in asking])):
             refined[i] = box
+    marks.append(time.perf_counter())
     outputs = [slot.tracker.finish_frame(frame, request, box)
                for slot, frame, request, box in zip(slots, frames, requests, refined)]
-    per_frame = (time.perf_counter() - start) / len(slots)
+    marks.append(time.perf_counter())
+    for name, begin, end in zip(PHASES, marks[:-1], marks[1:]):
+        phase_seconds[name] = phase_seconds.get(name, 0.0) + end - begin
+    per_frame = (marks[-1] - marks[0]) / len(slots)
     for slot, out in zip(slots, outputs):
         slot.boxes[slot.next_frame] = np.asarray(out["target_bbox"], dtype=np.float64).reshape(4)
         slot.times[slot.next_frame] = per_frame
@@ -280,7 +299,7 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
             active = [index for index in range(batch) if slots[index] is not None]
             if not active:
                 break
-            _step([slots[i] for i in active], refiner, width, extractor)
+            _step([slots[i] for i in active], refiner, width, extractor, run.phase_seconds)
             run.steps += 1
             run.active_per_step.append(len(active))
             for index in active:
@@ -292,6 +311,7 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
     if run.frames:
         print(f"[batched] tracked {run.frames} frames of {len(report.finished)} (tracker, sequence) pairs in {run.seconds:.1f} s, "
               f"{batch} at a time: {run.frames_per_second:.1f} frames/s aggregate (initialisations included)")
+        print(f"[batched] host time of the steps: {run.phase_shares()}")
     if report.failed:
         print(f"[batched] {len(report.failed)} failed: " + ", ".join(report.failed))
     return run
