@@ -28,7 +28,7 @@ WORKERS="${WORKERS:-8}"
 POOLS="${POOLS:-4 8 14}"            # worker counts of the steady-state pool benchmark
 LIMIT_DEMO="${LIMIT_DEMO:-240}"
 BATCHES="${BATCHES:-16 32 64}"      # widths of the batched engine (group batched)
-BATCH_RUNS="${BATCH_RUNS:-6}"       # run ids tracked together by the batched engine: 12 x 6 = 72 (tracker, sequence) pairs
+BATCH_RUNS="${BATCH_RUNS:-6}"       # run ids tracked together by the batched engine: 12 x 6 = 72 pairs
 export PYTHONUNBUFFERED=1 TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1
 
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
@@ -120,8 +120,8 @@ batched() {    # the batched engine: B sequences at a time in one process; aggre
         --runid 0 --quiet --results_path "$LOGS/tmp_batched_seq" --out "$LOGS/tmp_batched_seq_out"
     grep -E "^\| atom|\[run\] tracked" "$LOGS/batched_sequential.log" | sed 's/^/    sequential: /' >>"$REPORT"
     for b in $BATCHES; do
-        step "batched_b$b" "${LIMIT_BATCHED:-150}" "$PY" -m pytracking.run_demo --device "$DEVICE" --batch_sequences "$b" \
-            --runs "$BATCH_RUNS" --quiet --results_path "$LOGS/tmp_batched_b$b" --out "$LOGS/tmp_batched_b${b}_out"
+        step "batched_b$b" "${LIMIT_BATCHED:-150}" "$PY" -m pytracking.run_demo --device "$DEVICE" \
+            --batch_sequences "$b" --runs "$BATCH_RUNS" --quiet --results_path "$LOGS/tmp_batched_b$b" --out "$LOGS/tmp_batched_b${b}_out"
         grep -E "^\| atom/default_000|\[batched\] (tracked|host)" "$LOGS/batched_b$b.log" | sed "s/^/    B = $b: /" >>"$REPORT"
         "$PY" - "$LOGS/tmp_batched_b$b/demo/atom/default_000" "$LOGS/tmp_batched_seq/demo/atom/default_000" \
             >>"$REPORT" 2>&1 <<'EOF'

@@ -50,7 +50,8 @@ from pytracking.tracker.atom.box_refinement import RefinedBox, check_box, draw_j
 from pytracking.tracker.atom.graphed_refinement import REFINED_FIELDS, GraphedRefinement, batched_frame_refinement
 from pytracking.tracker.base.basetracker import as_rgb
 
-__all__ = ["BatchedRefiner", "BatchedRun", "BoxAgreement", "compare_results", "padded_indices", "run_batched", "stack_backbone_patches"]
+__all__ = ["BatchedRefiner", "BatchedRun", "BoxAgreement", "PHASES", "compare_results", "padded_indices", "run_batched",
+           "stack_backbone_patches", "supports_batched_refinement"]
 
 
 def padded_indices(active: int, width: int | None) -> list[int]:
@@ -309,7 +310,8 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
         bar.close()
     run.seconds = time.perf_counter() - started
     if run.frames:
-        print(f"[batched] tracked {run.frames} frames of {len(report.finished)} (tracker, sequence) pairs in {run.seconds:.1f} s, "
+        print(f"[batched] tracked {run.frames} frames of {len(report.finished)} (tracker, sequence) pairs in "
+              f"{run.seconds:.1f} s, "
               f"{batch} at a time: {run.frames_per_second:.1f} frames/s aggregate (initialisations included)")
         print(f"[batched] host time of the steps: {run.phase_shares()}")
     if report.failed:

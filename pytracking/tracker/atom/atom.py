@@ -53,7 +53,8 @@ from pytracking.tracker.atom.classifier import (
 from pytracking.tracker.atom.settings import ATOMSettings, NetworkSettings, parameter_file_hint
 from pytracking.tracker.base.basetracker import BaseTracker
 
-__all__ = ["ATOM", "FrameWork", "RefinementRequest", "load_tracker_network", "missing_network_file", "missing_weights_message", "resolve_device"]
+__all__ = ["ATOM", "FrameWork", "RefinementRequest", "load_tracker_network", "missing_network_file",
+           "missing_weights_message", "resolve_device"]
 
 # shipped weights file -> the CPU train setting that produced it (docs/training_log.md)
 TRAIN_SETTING_OF_NETWORK = {
