@@ -48,8 +48,8 @@ def network() -> torch.nn.Module:
 class TinyTracker(Tracker):
     """``atom default`` with the tiny shared network and a small search patch."""
 
-    def __init__(self, net: torch.nn.Module, results_root) -> None:
-        super().__init__("atom", "default", results_root=results_root)
+    def __init__(self, net: torch.nn.Module, results_root, run_id: int | None = None) -> None:
+        super().__init__("atom", "default", run_id, results_root=results_root)
         self.net = net
 
     def get_parameters(self, debug=None, device=None):
@@ -63,6 +63,7 @@ class TinyTracker(Tracker):
         # torch's global generator, and no two runs of one seed agree
         params.projection_dim = 16
         params.debug = 0 if debug is None else debug
+        params.seed = int(params.seed) + (self.run_id or 0)   # run k: seed + k, as Tracker.get_parameters does
         return params
 
 
@@ -188,3 +189,23 @@ def test_run_demo_batch_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_run_on_demo_batches_several_runs(tmp_path, network):
+    """``run_on_demo(..., batch_sequences=3)`` tracks two run ids' pairs together: each run's boxes equal that run's
+    one-at-a-time boxes (its own seed, whatever else is in the batch), the two seeds differ, and both result folders
+    are marked with the benchmark."""
+    from pytracking.evaluation.demo import BENCHMARK_MARKER, run_on_demo
+    root = tmp_path / "data"
+    sequences = _sequences(root, lengths=(6, 4, 5))
+    (root / "test.txt").write_text("\n".join(seq.name for seq in sequences) + "\n")
+    batched = [TinyTracker(network, tmp_path / "batched", run_id=k) for k in (0, 1)]
+    assert run_on_demo(batched, sequences, root, threads=0, device=None, batch_sequences=3) == {}
+    names = [seq.name for seq in sequences]
+    for k, tracker in enumerate(batched):
+        assert (tracker.results_dir / BENCHMARK_MARKER).is_file()
+        alone = TinyTracker(network, tmp_path / "alone", run_id=k)
+        run_dataset(sequences, [alone], threads=0)
+        agreement = compare_results(tracker.results_dir, alone.results_dir, names)
+        assert agreement.max_abs_px < BOX_TOL, agreement.describe()
+    assert compare_results(batched[0].results_dir, batched[1].results_dir, names).max_abs_px > 1e-3
