@@ -142,8 +142,11 @@ class BatchedRefiner:
             with torch.inference_mode():
                 out = batched_frame_refinement(self.head, features, box.to(device), u.to(device), modulations,
                                                self.settings, self.constants)
-        for row, i in enumerate(batched):   # the padding rows (after len(batched)) are dropped here
-            results[i] = RefinedBox(**{name: getattr(out, name)[row].clone() for name in REFINED_FIELDS})
+        # to the host in one go (one wait for the GPU per step, not one per target in the gate's read); the padding
+        # rows (after len(batched)) are dropped here
+        host = {name: getattr(out, name)[:len(batched)].cpu() for name in REFINED_FIELDS}
+        for row, i in enumerate(batched):
+            results[i] = RefinedBox(**{name: host[name][row].clone() for name in REFINED_FIELDS})
         return results  # type: ignore[return-value]
 
 
