@@ -67,8 +67,11 @@ def _autograd_score_and_grad(score_fn: ScoreFn) -> ScoreAndGradFn:
     return score_and_grad
 
 
-def _capturing() -> bool:
-    """True while a CUDA stream is being captured into a graph: no host synchronisation allowed then."""
+def _capturing(y0: Optional[torch.Tensor] = None) -> bool:
+    """True while a CUDA stream is being captured into a graph, or inside ``torch.func.vmap`` (``y0`` batched):
+    no host value read allowed then."""
+    if y0 is not None and torch._C._functorch.is_batchedtensor(y0):
+        return True
     return torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
 
 
@@ -121,7 +124,7 @@ def refine(
         raise ValueError(
             f"step_length of shape {tuple(step.shape)} does not broadcast to y0 {tuple(y0.shape)}"
         ) from err
-    if not _capturing():
+    if not _capturing(y0):
         if not torch.isfinite(y0).all():
             raise ValueError("y0 contains non-finite values")
         if not torch.isfinite(step).all() or (step < 0).any():
@@ -132,7 +135,7 @@ def refine(
         score, grad = score_and_grad(y, True)
         initial_score = score.clone()
         grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
-        num_accepted = torch.zeros(y.shape[:2], dtype=torch.int64, device=y.device)
+        num_accepted = torch.zeros_like(score, dtype=torch.int64)   # zeros_like: batched under vmap too
         for iteration in range(int(num_iter)):
             candidate = y + step * grad
             last = iteration == int(num_iter) - 1

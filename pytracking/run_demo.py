@@ -2,7 +2,7 @@
 
     python -m pytracking.run_demo [tracker_name [tracker_param]] [--runid K] [--threads N]
         [--device cpu|cuda] [--results_path DIR] [--dataset_path DIR] [--out DIR] [--no_skip] [--compare]
-        [--benchmark demo|validation|both]
+        [--benchmark demo|validation|both] [--batch_sequences B [--runs N] [--check_sequential]]
 
 Steps (:mod:`pytracking.evaluation.demo`; the comparison: :mod:`pytracking.evaluation.demo_comparison`):
 
@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--benchmark", choices=BENCHMARK_CHOICES, default="demo",
                         help="demo (default); validation: the report-only benchmark's comparison (atom default, "
                              "iou, no_refine, CSRT); both: with --compare, the demo comparison then the validation one")
+    parser.add_argument("--batch_sequences", type=int, default=0, metavar="B",
+                        help="track B sequences at a time in one process, backbone and refinement batched "
+                             "(atom only; prints the aggregate frames/s; default 0: one sequence per worker)")
+    parser.add_argument("--runs", type=int, default=1, metavar="N",
+                        help="run ids --runid .. --runid + N - 1 (default 1 run; e.g. to fill a wide batch: "
+                             "12 demo sequences x N runs)")
+    parser.add_argument("--check_sequential", action="store_true",
+                        help="with --batch_sequences: also run one sequence at a time (--threads workers) into "
+                             "<results>/demo_sequential and print how far the boxes differ")
     parser.add_argument("--quiet", action="store_true", help="no progress bar for the benchmark build")
     return parser
 
@@ -92,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads is not None and args.threads < 0:
         parser.error("argument --threads: must be >= 0")
+    if args.batch_sequences < 0:
+        parser.error("argument --batch_sequences: must be >= 0")
+    if args.runs < 1:
+        parser.error("argument --runs: must be >= 1")
+    if args.check_sequential and args.batch_sequences == 0:
+        parser.error("argument --check_sequential: needs --batch_sequences B")
+    if args.batch_sequences and (args.compare or args.benchmark != "demo"):
+        parser.error("argument --batch_sequences: runs one tracker on the demo benchmark (not with --compare "
+                     "or --benchmark)")
     if args.benchmark == "both" and not args.compare:
         parser.error("argument --benchmark: 'both' needs --compare")
     if args.compare or args.benchmark != "demo":
@@ -115,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument {err}")
     try:
         outcome = run_demo(args.tracker_name, args.tracker_param, args.runid, args.threads, args.device, args.dataset_path,
-                           args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet)
+                           args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet,
+                           batch_sequences=args.batch_sequences, check_sequential=args.check_sequential,
+                           runs=args.runs)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(f"demo benchmark, test split, build sha256 {outcome.benchmark_sha256[:16]} "
@@ -126,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] wrote {path}")
     if outcome.failed:
         print(f"[demo] {len(outcome.failed)} sequences failed: {', '.join(outcome.failed)}", file=sys.stderr)
+    if outcome.sequential_check is not None:
+        print(f"[demo] batched against one sequence at a time: {outcome.sequential_check.describe()}")
     print(f"[demo] wall time {outcome.wall_seconds:.1f} s")
     return 1 if outcome.failed else 0
 

@@ -2,14 +2,15 @@
 # The GPU device check: everything that needs CUDA, in one call, figures into one file.
 #
 #   OUT=/some/folder bash scripts/device_check.sh [GROUP ...]   (on a machine with CUDA; under 8 minutes on one H200)
-#   GROUPs run in the order given; default: tests speed pools demo train training_data (also: compiled)
+#   GROUPs run in the order given; default: tests speed pools demo train training_data (also: compiled, batched)
 #
 # Runs, from the repository root:
 #   1. the CUDA tests: CPU-vs-CUDA PrRoIPool, estimator score and gradient, one refinement; CUDA graph against
 #      eager boxes (refinement, backbone, whole tracker); the indexed-device resolution;
 #   2. the tracker's speed: benchmark_tracker atom default (graphs on, graphs off), fast, iou on CUDA;
 #   3. evaluation throughput: run_demo --device cuda with W worker processes sharing the GPU (aggregate frames/s),
-#      and the boxes of W workers against one worker (must be identical);
+#      and the boxes of W workers against one worker (must be identical); group batched: run_demo --batch_sequences B
+#      (B in $BATCHES, one process, backbone and refinement batched), its boxes against one sequence at a time;
 #   4. training: NCCL with one process (torchrun), one training step in fp32, bf16 and fp16, and
 #      scripts/device_training_check.sh (real-layout data, jpeg4py) when it is there.
 # Every step has its own time limit and its own log; a failing step does not stop the others. The summary is
@@ -26,6 +27,8 @@ FRAMES="${FRAMES:-300}"
 WORKERS="${WORKERS:-8}"
 POOLS="${POOLS:-4 8 14}"            # worker counts of the steady-state pool benchmark
 LIMIT_DEMO="${LIMIT_DEMO:-240}"
+BATCHES="${BATCHES:-16 32 64}"      # widths of the batched engine (group batched)
+BATCH_RUNS="${BATCH_RUNS:-6}"       # run ids tracked together by the batched engine: 12 x 6 = 72 pairs
 export PYTHONUNBUFFERED=1 TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1
 
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
@@ -60,7 +63,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log to $LOGS/NA
 
 tests() {      # correctness on CUDA
     step cuda_tests 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_paths.py tests/test_graphed_refinement.py \
-        tests/test_cuda_device_resolution.py
+        tests/test_cuda_device_resolution.py tests/test_batched_running.py
     tail -3 "$LOGS/cuda_tests.log" | sed 's/^/    /' >>"$REPORT"
 }
 
@@ -110,6 +113,31 @@ EOF
     rm -rf "$LOGS"/tmp_*
 }
 
+batched() {    # the batched engine: B sequences at a time in one process; aggregate frames/s; boxes against sequential
+    # reference: run 0 one sequence at a time ($WORKERS workers); then each B tracks runs 0 .. BATCH_RUNS - 1
+    # (12 demo sequences x BATCH_RUNS pairs, so that B = 64 is filled) and its run 0 is compared with the reference
+    step batched_sequential "$LIMIT_DEMO" "$PY" -m pytracking.run_demo --device "$DEVICE" --threads "$WORKERS" \
+        --runid 0 --quiet --results_path "$LOGS/tmp_batched_seq" --out "$LOGS/tmp_batched_seq_out"
+    grep -E "^\| atom|\[run\] tracked" "$LOGS/batched_sequential.log" | sed 's/^/    sequential: /' >>"$REPORT"
+    for b in $BATCHES; do
+        step "batched_b$b" "${LIMIT_BATCHED:-150}" "$PY" -m pytracking.run_demo --device "$DEVICE" \
+            --batch_sequences "$b" --runs "$BATCH_RUNS" --quiet --results_path "$LOGS/tmp_batched_b$b" --out "$LOGS/tmp_batched_b${b}_out"
+        grep -E "^\| atom/default_000|\[batched\] (tracked|host)" "$LOGS/batched_b$b.log" | sed "s/^/    B = $b: /" >>"$REPORT"
+        "$PY" - "$LOGS/tmp_batched_b$b/demo/atom/default_000" "$LOGS/tmp_batched_seq/demo/atom/default_000" \
+            >>"$REPORT" 2>&1 <<'EOF'
+import sys
+from pathlib import Path
+
+from pytracking.evaluation.batched_running import compare_results
+
+a, b = sys.argv[1:3]
+names = sorted(p.stem for p in Path(b).glob("*.txt") if not p.name.endswith("_time.txt"))
+print(f"    B run 0 against sequential: {compare_results(a, b, names).describe()}")
+EOF
+    done
+    rm -rf "$LOGS"/tmp_*
+}
+
 train() {      # NCCL with one process, one training step in fp32, bf16, fp16
     if [ "$DEVICE" != cpu ]; then
         step nccl_torchrun 180 "$PY" -m torch.distributed.run --standalone --nproc_per_node=1 -m ltr.run_training \
@@ -131,8 +159,8 @@ training_data() {   # training throughput on real-layout data through jpeg4py (s
 GROUPS_TO_RUN="${*:-tests speed pools demo train training_data}"
 for g in $GROUPS_TO_RUN; do
     case $g in
-        tests|speed|compiled|pools|demo|train|training_data) ;;
-        *) echo "unknown step group '$g' (tests speed compiled pools demo train training_data)" >&2; exit 2 ;;
+        tests|speed|compiled|pools|demo|batched|train|training_data) ;;
+        *) echo "unknown step group '$g' (tests speed compiled pools demo batched train training_data)" >&2; exit 2 ;;
     esac
 done
 for g in $GROUPS_TO_RUN; do

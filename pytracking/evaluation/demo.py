@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from pytracking.analysis.plots import save_plots
 from pytracking.analysis.tables import save_table, summary_table
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.results_io import atomic_write_text, dataset_results_root
+from pytracking.evaluation.batched_running import BoxAgreement, compare_results, run_batched
 from pytracking.evaluation.running import run_dataset
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.atom.atom import missing_network_file, missing_weights_message
@@ -110,20 +112,34 @@ def default_out_dir(*parts: str, benchmark: str = DATASET_NAME) -> Path:
 
 
 def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, device: str | None,
-                skip_existing: bool = True) -> dict[str, str]:
-    """Run each tracker on the sequences with ``run_dataset`` (results of another benchmark build are
-    redone); returns ``{tracker run label: error}`` for failed sequences."""
+                skip_existing: bool = True, batch_sequences: int = 0) -> dict[str, str]:
+    """Run each tracker on the sequences with ``run_dataset`` -- or, with ``batch_sequences`` B > 0, with the batched
+    engine, B sequences at a time in one process (``pytracking.evaluation.batched_running``) -- (results of another
+    benchmark build are redone); returns ``{tracker run label: error}`` for failed sequences."""
     identity = benchmark_identity(root)
     failed: dict[str, str] = {}
+    skips = {}
     for tracker in trackers:
         skip = skip_existing
         if skip and not results_match_benchmark(tracker.results_dir, identity):
             print(f"[demo] {tracker.results_dir} holds results of another benchmark build: redoing them")
             skip = False
+        skips[tracker.run_label] = skip
         print(f"[demo] {tracker.run_label}: {len(sequences)} sequences -> {tracker.results_dir}")
-        report = run_dataset(sequences, [tracker], threads=threads, skip_existing=skip, device=device)
+    if batch_sequences > 0:   # all trackers' pairs in one batched run
+        if not all(skips.values()):
+            for tracker in trackers:
+                if not skips[tracker.run_label]:
+                    shutil.rmtree(tracker.results_dir, ignore_errors=True)
+        reports = [run_batched(sequences, trackers, batch_sequences, skip_existing=skip_existing,
+                               device=device).report]
+    else:
+        reports = [run_dataset(sequences, [tracker], threads=threads, skip_existing=skips[tracker.run_label],
+                               device=device) for tracker in trackers]
+    for tracker in trackers:
         tracker.results_dir.mkdir(parents=True, exist_ok=True)
         mark_results(tracker.results_dir, identity, root)
+    for report in reports:
         failed.update(report.failed)
     return failed
 
@@ -149,31 +165,52 @@ class DemoOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
     benchmark_sha256: str = ""
+    #: with ``check_sequential``: the batched boxes against one-sequence-at-a-time runs
+    sequential_check: BoxAgreement | None = None
 
 
 def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | None = None, threads: int | None = None,
              device: str | None = None, dataset_path: str | Path | None = None, results_path: str | Path | None = None,
-             out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True) -> DemoOutcome:
+             out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True,
+             batch_sequences: int = 0, check_sequential: bool = False, runs: int = 1) -> DemoOutcome:
     """Build (first use) the demo benchmark, run ``tracker_name/param`` on its test split, score it,
-    write the table (CSV + Markdown) and plots; see the module docstring."""
+    write the table (CSV + Markdown) and plots; see the module docstring. ``batch_sequences`` B > 0: the batched
+    engine, B sequences at a time; ``check_sequential``: also run one sequence at a time (``threads`` workers) into
+    ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``). ``runs`` N > 1: run ids
+    ``runid .. runid + N - 1`` (default from 0), e.g. to fill a wide batch; the table has one row per run."""
     start = time.perf_counter()
     threads = default_threads() if threads is None else int(threads)
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
     results_root = demo_results_root(results_path)
-    tracker = Tracker(tracker_name, param, runid, results_root=results_root)
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    run_ids = [runid] if runs == 1 else [(runid or 0) + k for k in range(runs)]
+    trackers = [Tracker(tracker_name, param, k, results_root=results_root) for k in run_ids]
+    tracker = trackers[0]
     absent = missing_weights(tracker)
     if absent is not None:
         raise FileNotFoundError(f"{tracker.run_label}: " + missing_weights_message(absent))
     root = prepare_demo_benchmark(dataset_path, progress=progress)
     sequences = get_dataset(DATASET_NAME, root, SPLIT)
     print(f"[demo] benchmark {root}: {len(sequences)} test sequences, {sum(len(s) for s in sequences)} frames")
-    failed = run_on_demo([tracker], sequences, root, threads, device, skip_existing)
-    result = evaluate_tracker(results_root, tracker.run_label, sequences)
-    table = summary_table([result])[MAIN_COLUMNS]
+    failed = run_on_demo(trackers, sequences, root, threads, device, skip_existing, batch_sequences)
+    check = None
+    if check_sequential:
+        references = [Tracker(tracker_name, param, k, results_root=Path(f"{results_root}_sequential")) for k in run_ids]
+        failed.update(run_on_demo(references, sequences, root, threads, device, skip_existing))
+        checks = [compare_results(t.results_dir, r.results_dir, [seq.name for seq in sequences])
+                  for t, r in zip(trackers, references)]
+        check = BoxAgreement(max(c.max_abs_px for c in checks), sum(c.identical_files for c in checks),
+                             sum(c.sequences for c in checks),
+                             {f"{t.run_label}:{name}": v for t, c in zip(trackers, checks)
+                              for name, v in c.per_sequence.items()})
+    results = [evaluate_tracker(results_root, t.run_label, sequences) for t in trackers]
+    table = summary_table(results)[MAIN_COLUMNS]
     out = Path(out_dir) if out_dir is not None else default_out_dir(tracker.run_label)
     csv_path = out / "results.csv"
     md_path = save_table(table, csv_path)
-    plots = save_plots([result], out, f"demo {SPLIT}")
+    plots = save_plots(results, out, f"demo {SPLIT}")
     return DemoOutcome(table=table, csv_path=csv_path, md_path=md_path, plots=plots, failed=failed,
-                       wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root))
+                       wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root),
+                       sequential_check=check)

@@ -240,31 +240,39 @@ class AtomIoUNetInference:
             self.pred_bias = net.predictor.bias.detach().clone()
             self.zero = torch.zeros((), dtype=dtype, device=device)   # ``where``'s other branch, no scalar wrapping
 
-    def prepare(self, feat_test: Sequence[Tensor]) -> dict:
+    def prepare(self, feat_test: Sequence[Tensor], modulation: Sequence[Tensor] | None = None) -> dict:
         """Frame state of backbone features ``[stride 8, stride 16]`` (batch 1); the convs run lazily, or here over
-        the whole map with ``full_map``."""
+        the whole map with ``full_map``. ``modulation``: another target's vectors ``[[1, p8, 1, 1], [1, p16, 1, 1]]``
+        for this frame (full_map only; a batched caller maps this over many targets), default the snapshot's."""
         feat8, feat16 = AtomIoUNet._check_features(feat_test, "feat_test")
         if feat8.shape[0] != 1:
             raise ValueError(f"AtomIoUNetInference handles batch 1, got {feat8.shape[0]}")
         state = {"features": [feat8, feat16], "windows": [None, None], "maps": [None, None], "origins": [None, None]}
+        if modulation is not None and not self.full_map:
+            raise ValueError("prepare(modulation=...) needs full_map=True (the windowed maps are built lazily)")
         if self.full_map:
             key = (feat8.shape[-2:], feat16.shape[-2:], feat8.device, feat8.dtype)
             if key not in self._full_map_constants:   # built on the first frame, before any graph capture
                 cells = max(*feat8.shape[-2:], *feat16.shape[-2:])
-                self._full_map_constants[key] = (feat8.new_zeros(2, 1, 4),
+                # made from dtype and device only: plain tensors even when feat8 is a vmap-batched one
+                self._full_map_constants[key] = (torch.zeros(2, 1, 4, dtype=feat8.dtype, device=feat8.device),
                                                  torch.arange(cells, dtype=feat8.dtype, device=feat8.device))
             origins, cells = self._full_map_constants[key]
             for level, feat in enumerate((feat8, feat16)):
                 height, width = feat.shape[-2:]
-                state["maps"][level] = self._modulated_layouts(feat, level, (0, height, 0, width)) + (None, None)
+                state["maps"][level] = self._modulated_layouts(feat, level, (0, height, 0, width),
+                                                               None if modulation is None else modulation[level]
+                                                               ) + (None, None)
                 state["windows"][level] = (0, height, 0, width)
             state["joint"] = (list(state["windows"]), origins, cells)
         return state
 
-    def _modulated_layouts(self, feat: Tensor, level: int, window: tuple[int, int, int, int]) -> tuple[Tensor, Tensor]:
+    def _modulated_layouts(self, feat: Tensor, level: int, window: tuple[int, int, int, int],
+                           modulation: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """The modulated test features on ``window`` (rows, cols half-open) as ``[Ww, Hw * C]`` (w, h, c) and
-        ``[Hw, C * Ww]`` (h, c, w)."""
-        out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * self.modulation[level])[0]
+        ``[Hw, C * Ww]`` (h, c, w); ``modulation`` ``[1, C, 1, 1]`` (default the snapshot's)."""
+        modulation = self.modulation[level] if modulation is None else modulation.reshape(1, -1, 1, 1)
+        out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * modulation)[0]
         channels, rows, cols = out.shape
         return (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
                 out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
@@ -331,10 +339,10 @@ class AtomIoUNetInference:
         # both levels, both axes at once: [2 (level), N, 2 (x, y), ...]
         local = xyxy * self.joint_scales - origins                          # [2, N, 4]
         lo_all, hi_all = local[..., :2], local[..., 2:]
-        extent_all = (hi_all - lo_all).clamp_(min=0.0)                      # [2, N, 2]
+        extent_all = (hi_all - lo_all).clamp(min=0.0)                       # [2, N, 2]
         edges = lo_all.unsqueeze(-1) + extent_all.unsqueeze(-1) * self.joint_steps   # [2, N, 2, E]
         # K(t) = 0.5 + t - t |t| / 2 and k(t) = 1 - |t| on t = clamp(edge - cell, -1, 1)
-        offset = (edges.unsqueeze(-1) - cells).clamp_(-1.0, 1.0)           # [2, N, 2, E, S]
+        offset = (edges.unsqueeze(-1) - cells).clamp(-1.0, 1.0)            # [2, N, 2, E, S]
         magnitude = offset.abs()
         big = (1.0 - 0.5 * magnitude).mul_(offset)
         weights_all = big[..., 1:, :] - big[..., :-1, :]                   # [2, N, 2, E - 1, S] (the 0.5 cancels)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ from pytracking.tracker.atom.classifier import (
 from pytracking.tracker.atom.settings import ATOMSettings, NetworkSettings, parameter_file_hint
 from pytracking.tracker.base.basetracker import BaseTracker
 
-__all__ = ["ATOM", "load_tracker_network", "missing_network_file", "missing_weights_message", "resolve_device"]
+__all__ = ["ATOM", "FrameWork", "RefinementRequest", "load_tracker_network", "missing_network_file",
+           "missing_weights_message", "resolve_device"]
 
 # shipped weights file -> the CPU train setting that produced it (docs/training_log.md)
 TRAIN_SETTING_OF_NETWORK = {
@@ -150,7 +152,13 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
 
 
 class ATOM(BaseTracker):
-    """ATOM-style tracker (see the module docstring; numbers come from the parameter file)."""
+    """ATOM-style tracker (see the module docstring; numbers come from the parameter file).
+
+    A frame is five phases, which ``_track`` calls in order for this one sequence: :meth:`crop_frame` (patches),
+    the backbone (``self.extractor``), :meth:`localise_frame` (classifier; returns a :class:`RefinementRequest`),
+    :meth:`refine_frame` (the estimator) and :meth:`finish_frame` (gate, state, classifier update).
+    ``pytracking.evaluation.batched_running`` calls the same phases for many trackers in lockstep and runs the
+    backbone and the refinement once for all of them."""
 
     def __init__(self, params: Any) -> None:
         super().__init__(params)
@@ -342,37 +350,57 @@ class ATOM(BaseTracker):
             return box_img[:2] + box_img[2:] / 2, size, "accepted, size held"
         return box_img[:2] + box_img[2:] / 2, box_img[2:], "accepted"
 
-    def _track(self, image: np.ndarray, info: dict) -> dict:
+    # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----
+    def crop_frame(self, image: np.ndarray) -> FrameWork:
+        """Phase 1: the search patches ``[len(scale_factors), S, S, 3]`` around the previous position."""
         t0 = time.perf_counter()
         geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
         patches = np.stack([sample_patch(image, g.center, self.image_sample_size / g.scale, self.image_sample_size)[0]
                             for g in geometries])
-        t_patch = time.perf_counter()
-        features = self.extractor.extract(patches)
-        t_backbone = time.perf_counter()
-        feat = features[self.classifier_layer]
-        scores = self.classifier.score(feat)
-        best, new_pos, flag, peak = self._localise(scores, geometries, feat)
-        t_classify = time.perf_counter()
+        return FrameWork(image_shape=tuple(image.shape), geometries=geometries, patches=patches,
+                         times=[t0, time.perf_counter()])
 
-        geom = geometries[best]
-        new_sz = self.target_sz.copy()
-        refined = None
+    def localise_frame(self, frame: FrameWork, features: dict[str, torch.Tensor],
+                       backbone_time: float = 0.0) -> RefinementRequest | None:
+        """Phase 3 (after the backbone on ``frame.patches``): classifier scores, peak, flag; the refinement this
+        frame asks for (None when the target is not found or there is no estimator)."""
+        frame.times.append(time.perf_counter())   # backbone done
+        frame.backbone_time = backbone_time
+        frame.features = features
+        feat = features[self.classifier_layer]
+        frame.scores = self.classifier.score(feat)
+        frame.best, frame.new_pos, frame.flag, frame.peak = self._localise(frame.scores, frame.geometries, feat)
+        frame.times.append(time.perf_counter())   # classifier done
+        if frame.flag == "not_found" or self.estimator is None:
+            return None
+        best, geom = frame.best, frame.geometries[frame.best]
+        start_patch = geom.box_to_patch(np.concatenate([frame.new_pos - self.target_sz / 2, self.target_sz]))
+        return RefinementRequest(features={n: features[n][best:best + 1] for n in self.estimator_layers},
+                                 geometry=geom, start_patch=start_patch)
+
+    def refine_frame(self, request: RefinementRequest) -> RefinedBox:
+        """Phase 4, one sequence: the estimator's refinement of the request's start box (draws from
+        ``self.generator``). A batched driver replaces this call by one pass for many trackers."""
+        state = self.estimator.prepare(request.features, request.geometry)
+        # on the host: each estimator moves it where it needs it (a CUDA graph copies it into its input)
+        box_patch = torch.as_tensor(request.start_patch, dtype=torch.float32)
+        return self.estimator.estimate(state, box_patch, self.refinement, self.generator)
+
+    def finish_frame(self, frame: FrameWork, request: RefinementRequest | None, refined: RefinedBox | None) -> dict:
+        """Phase 5: the refinement gate, the state clamp, the classifier's memory update; the frame's output."""
+        best, flag, peak = frame.best, frame.flag, frame.peak
+        geom = frame.geometries[best]
+        feat = frame.features[self.classifier_layer]
+        new_pos, new_sz = frame.new_pos, self.target_sz.copy()
         gate = None
         if flag == "not_found":
             self.size_hold = self.gate.reacquire_frames if self.gate.enabled else 0
-        else:
-            if self.estimator is not None:
-                state = self.estimator.prepare({n: features[n][best:best + 1] for n in self.estimator_layers}, geom)
-                start_patch = geom.box_to_patch(np.concatenate([new_pos - new_sz / 2, new_sz]))
-                # on the host: each estimator moves it where it needs it (a CUDA graph copies it into its input)
-                box_patch = torch.as_tensor(start_patch, dtype=torch.float32)
-                refined = self.estimator.estimate(state, box_patch, self.refinement, self.generator)
-                new_pos, new_sz, gate = self._gated(refined, start_patch, geom, new_pos, new_sz)
-            else:
-                new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
+        elif refined is not None:
+            new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz)
+        elif self.estimator is None:
+            new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()
-        self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, image.shape)
+        self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, frame.image_shape)
 
         if flag in ("normal", "hard_negative"):
             hard = flag == "hard_negative"
@@ -386,16 +414,17 @@ class ATOM(BaseTracker):
             elif self.frame_num % max(1, schedule.train_skipping) == 0:
                 self.cg_residuals = self.classifier.update(schedule.CG_iter)
         t_end = time.perf_counter()
+        t0, t_patch, t_backbone, t_classify = frame.times[:4]
         self.timing = {
-            "backbone": self.extractor.last_time,
+            "backbone": frame.backbone_time,
             "classifier": (t_classify - t_backbone) + (t_end - t_refine),
             "refinement": t_refine - t_classify,
-            "rest": (t_patch - t0) + (t_backbone - t_patch - self.extractor.last_time),
+            "rest": (t_patch - t0) + (t_backbone - t_patch - frame.backbone_time),
         }
         out: dict[str, Any] = {"target_bbox": self._box().tolist(), "flag": flag, "confidence": peak.score}
         if self.settings.debug > 0:
             out["debug"] = {
-                "score_map": scores[best].detach().cpu().numpy(),
+                "score_map": frame.scores[best].detach().cpu().numpy(),
                 "scale_index": best,
                 "peak_score": peak.score,
                 "second_peak_score": peak.second_score,
@@ -407,6 +436,42 @@ class ATOM(BaseTracker):
                 "timing": dict(self.timing),
             }
         return out
+
+    def _track(self, image: np.ndarray, info: dict) -> dict:
+        """The phases in order for this one sequence (batch 1)."""
+        frame = self.crop_frame(image)
+        features = self.extractor.extract(frame.patches)
+        request = self.localise_frame(frame, features, self.extractor.last_time)
+        refined = None if request is None else self.refine_frame(request)
+        return self.finish_frame(frame, request, refined)
+
+
+@dataclass
+class RefinementRequest:
+    """What phase 4 needs of one frame: the estimator layers' maps of the chosen scale (batch 1), that patch's
+    geometry and the start box ``[4]`` xywh (patch pixels: classifier position, previous size)."""
+
+    features: dict[str, torch.Tensor]
+    geometry: PatchGeometry
+    start_patch: np.ndarray
+
+
+@dataclass
+class FrameWork:
+    """One frame between the phases: its patches and geometries, then the backbone maps, the classifier's scores
+    and verdict (``best`` scale, ``new_pos``, ``flag``, ``peak``); ``times``: perf_counter marks of the phases."""
+
+    image_shape: tuple[int, ...]
+    geometries: list[PatchGeometry]
+    patches: np.ndarray
+    times: list[float]
+    backbone_time: float = 0.0
+    features: dict[str, torch.Tensor] = field(default_factory=dict)
+    scores: Any = None
+    best: int = 0
+    new_pos: Any = None
+    flag: str = "normal"
+    peak: Any = None
 
 
 def _refinement_debug(refined: RefinedBox, geom: PatchGeometry) -> dict[str, np.ndarray]:
