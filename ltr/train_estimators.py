@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache_spec", default="default", help="feature-cache spec name (default: 'default')")
     parser.add_argument("--out", required=True, help="output folder: weights, loss tables, checkpoints")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+    parser.add_argument("--num_shards", type=int, default=None,
+                        help="wide spec: number of shards of the cache (default: the spec's, 40)")
+    parser.add_argument("--pairs_per_shard", type=int, default=None,
+                        help="wide spec: pairs per shard of the cache (default: the spec's, 1000)")
     parser.add_argument("--val_shards", type=int, default=None,
                         help="held-out shards (default: the setting's, 1; the atom_*_wide settings use 2)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs for every head (default: the setting's, 8)")
@@ -187,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     try:
-        spec = cache_spec(args.cache_spec)
+        size = {k: v for k, v in (("num_shards", args.num_shards), ("pairs_per_shard", args.pairs_per_shard))
+                if v is not None}
+        spec = cache_spec(args.cache_spec, **size)
         overrides = {} if args.val_shards is None else {"val_shards": args.val_shards}
         train_estimators(args.methods, spec, args.out, device=args.device, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, workspace=args.workspace,

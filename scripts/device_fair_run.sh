@@ -4,13 +4,18 @@
 #
 #   OUT=/some/folder bash scripts/device_fair_run.sh          (from any folder)
 #
-# 1. feature cache (default spec, 24 shards) built by $CACHE_PROCS CPU processes, one shard each (skipped if there);
+# 1. feature cache built (skipped if there): CACHE_SPEC=default (24 shards, $CACHE_PROCS processes, one shard each)
+#    or CACHE_SPEC=wide (photo-bank pairs, $WIDE_SHARDS x 1000: $CACHE_PROCS render processes + one backbone
+#    process on $DEVICE; carry workspace/photo_bank, built here with python -m ltr.synthetic.photo_bank);
 # 2. at the same time: the step-length search with the SHIPPED weights (CPU pool of $SHIPPED_WORKERS) and the four
 #    heads trained on $DEVICE, one process per head (python -m ltr.train_estimators, $EPOCHS epochs, batch $BATCH,
 #    checkpoint = lowest val loss) into $OUT/heads (weights in the shipped format, losses.md per head, summary.md);
 # 3. the search again with --net_dir shipped $OUT/heads ($WORKERS workers): the shipped rows are read back from
 #    their results (resume), the re-trained rows are run; table in $OUT/search/search.md.
+# Everything that must come back from a device machine (at most 8 files) is packed at the end: the weights
+# $OUT/heads/*.pth stay (4 files) and the rest goes into $OUT/fair_run.tgz.
 # Logs: $OUT/*.log. Dry run on a CPU (search only, tiny): TRAIN=0 MAX_SEQUENCES=1 SCALES="0.5 1" WORKERS=2 ...
+# Tiny dry run with training: DEVICE=cpu CACHE_SPEC=wide WIDE_SHARDS=3 WIDE_PAIRS=8 EPOCHS=1 MAX_SEQUENCES=1 SCALES=1 ...
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT="${OUT:-/tmp/fair_run}"
@@ -19,6 +24,9 @@ DEVICE="${DEVICE:-cuda}"
 EPOCHS="${EPOCHS:-8}"
 BATCH="${BATCH:-8}"
 TRAIN="${TRAIN:-1}"
+CACHE_SPEC="${CACHE_SPEC:-default}"  # default | wide
+WIDE_SHARDS="${WIDE_SHARDS:-40}"    # wide spec: shards (2 held out for validation) ...
+WIDE_PAIRS="${WIDE_PAIRS:-1000}"    # ... of this many pairs
 CACHE_PROCS="${CACHE_PROCS:-16}"
 SHIPPED_WORKERS="${SHIPPED_WORKERS:-10}"
 WORKERS="${WORKERS:-16}"
@@ -39,11 +47,18 @@ search() {  # search <workers> <net_dir...>
     "$PY" -m pytracking.tune_refinement --params default nce iou --scales $SCALES --sequences "$SEQUENCES" \
         "${limit[@]}" --seeds $SEEDS --workers "$workers" --net_dir "$@" --results_path "$OUT/search" --out "$OUT/search"
 }
+spec_args=(--cache_spec "$CACHE_SPEC")
+[ "$CACHE_SPEC" = wide ] && spec_args+=(--num_shards "$WIDE_SHARDS" --pairs_per_shard "$WIDE_PAIRS" --val_shards 2)
 start=$(date +%s)
 if [ "$TRAIN" = 1 ]; then
     echo "[fair] cache: $CACHE_PROCS processes"
-    seq 0 23 | xargs -P "$CACHE_PROCS" -I{} "$PY" -m ltr.data.feature_cache --shards {} --torch_threads 1 \
-        >"$OUT/cache.log" 2>&1 || echo "[fair] WARNING: cache build failed, see $OUT/cache.log"
+    if [ "$CACHE_SPEC" = wide ]; then
+        "$PY" -m ltr.data.feature_cache --spec wide --num_shards "$WIDE_SHARDS" --pairs_per_shard "$WIDE_PAIRS" --processes "$CACHE_PROCS" \
+            --device "$DEVICE" >"$OUT/cache.log" 2>&1 || echo "[fair] WARNING: cache build failed, see $OUT/cache.log"
+    else
+        seq 0 23 | xargs -P "$CACHE_PROCS" -I{} "$PY" -m ltr.data.feature_cache --shards {} --torch_threads 1 \
+            >"$OUT/cache.log" 2>&1 || echo "[fair] WARNING: cache build failed, see $OUT/cache.log"
+    fi
     echo "[fair] cache done after $(( $(date +%s) - start )) s"
 fi
 search "$SHIPPED_WORKERS" shipped >"$OUT/search_shipped.log" 2>&1 &
@@ -52,7 +67,7 @@ if [ "$TRAIN" = 1 ]; then
     pids=()
     for method in ml-is nce+ iou gauss; do
         "$PY" -m ltr.train_estimators --methods "$method" --device "$DEVICE" --epochs "$EPOCHS" --batch_size "$BATCH" \
-            --torch_threads 1 --no_progress --out "$OUT/heads" >"$OUT/train_${method}.log" 2>&1 &
+            --torch_threads 1 --no_progress "${spec_args[@]}" --out "$OUT/heads" >"$OUT/train_${method}.log" 2>&1 &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid" || echo "[fair] WARNING: a training process failed, see $OUT/train_*.log"; done
@@ -66,3 +81,4 @@ if [ "$TRAIN" = 1 ] && ls "$OUT"/heads/*.pth >/dev/null 2>&1; then
 fi
 cat "$OUT/search/search.md" 2>/dev/null
 echo "[fair] done after $(( $(date +%s) - start )) s"
+(cd "$OUT" && tar czf fair_run.tgz --exclude='*.pth' --exclude=fair_run.tgz --exclude='search/demo' -- * 2>/dev/null)
