@@ -13,6 +13,18 @@ gradient is never used, so its candidates are scored without one (T + 1 evaluati
 with the gradient). A candidate with a non-finite score or gradient counts as rejected, so the
 result never contains NaN.
 
+Early stop (eager path only, ``stop_tol > 0``): after iteration ``t`` (of ``T``) the loop stops when
+
+    (T - 1 - t) * max_{b, n, d} |lambda_{b,n,d} * grad_y f(x, y)_{b,n,d}|  <=  stop_tol,
+
+i.e. when the remaining iterations, each moving a candidate by at most its current step (``lambda`` never grows:
+it is kept on acceptance and multiplied by ``decay`` on rejection), could move no coordinate of any candidate
+by more than ``stop_tol`` -- exact if the gradient's magnitude does not grow along the remaining path, an
+approximation otherwise. A rejected iteration is not a no-op (it shrinks the step), so "no step accepted" is
+not by itself a reason to stop. The check reads one number per iteration (a host synchronisation), so a CUDA
+graph capture never uses it: ``stop_tol`` is ignored while a stream is capturing or under ``vmap``. ``T`` stays
+the upper bound.
+
 This is the one implementation of the loop: the tracker's fused estimators plug in through
 ``score_and_grad`` (score and gradient from one call, no autograd graph), and a CUDA graph
 captures this same function (no host synchronisation inside it while a stream is capturing).
@@ -83,6 +95,7 @@ def refine(
     decay: float = 0.5,
     *,
     score_and_grad: Optional[ScoreAndGradFn] = None,
+    stop_tol: float = 0.0,
 ) -> RefinementResult:
     """Algorithm S1: per-candidate gradient ascent with accept/reject and step decay.
 
@@ -98,6 +111,9 @@ def refine(
         decay: factor ``eta`` in ``[0, 1]`` applied to a candidate's step after a rejection.
         score_and_grad: ``(y, need_grad) -> (f, grad or None)``, a fused evaluation of the score
             and its gradient (e.g. a network's written-out backward); detached tensors.
+        stop_tol: ``> 0``: stop early once the remaining iterations cannot move any coordinate of any candidate
+            by more than this (in ``y``'s units; see the module docstring); ``0``: always ``num_iter`` steps.
+            Ignored while a CUDA stream is capturing or under ``torch.func.vmap``.
 
     Works inside a caller's ``torch.no_grad()``/``inference_mode()`` block. No graph is kept between
     iterations. The value checks of ``y0`` and ``step_length`` are skipped while a CUDA stream is
@@ -124,7 +140,13 @@ def refine(
         raise ValueError(
             f"step_length of shape {tuple(step.shape)} does not broadcast to y0 {tuple(y0.shape)}"
         ) from err
-    if not _capturing(y0):
+    stop_tol = float(stop_tol)
+    if not stop_tol >= 0.0:
+        raise ValueError(f"stop_tol must be >= 0, got {stop_tol}")
+    capturing = _capturing(y0)
+    if capturing:
+        stop_tol = 0.0   # reading the stop criterion would synchronise: the graph runs all num_iter steps
+    else:
         if not torch.isfinite(y0).all():
             raise ValueError("y0 contains non-finite values")
         if not torch.isfinite(step).all() or (step < 0).any():
@@ -150,6 +172,9 @@ def refine(
             score = torch.where(accept, cand_score, score)
             step = torch.where(accept_d, step, step * decay)
             num_accepted += accept.to(torch.int64)
+            remaining = int(num_iter) - 1 - iteration
+            if stop_tol > 0.0 and remaining > 0 and float((step * grad).abs().amax()) * remaining <= stop_tol:
+                break
     # clones: ordinary tensors (not inference tensors) for callers outside inference mode
     return RefinementResult(y=y.clone(), score=score.clone(), num_accepted=num_accepted.clone(),
                             initial_score=initial_score)

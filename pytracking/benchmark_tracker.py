@@ -31,6 +31,7 @@ from ltr.admin.cli import add_alias, cli_parser
 from pytracking.evaluation.tracker import Tracker, check_tracker_name
 from pytracking.tracker.atom.atom import resolve_device
 from pytracking.tracker.atom.settings import NetworkSettings
+from pytracking.utils.cpu_resources import default_torch_threads
 
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
            "pool_throughput", "main"]
@@ -224,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("tracker_param", nargs="?", default="default", help="parameter file (default: default)")
     parser.add_argument("--frames", type=int, default=100, help="frames of the synthetic sequence (default 100)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
-    parser.add_argument("--torch_threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    parser.add_argument("--torch_threads", type=int, default=default_torch_threads(),
+                        help="torch intra-op threads (default: the usable physical cores, here "
+                             f"{default_torch_threads()}; pytracking.utils.cpu_resources)")
     add_alias(parser, "--threads", "--torch_threads")
     parser.add_argument("--image_sample_size", type=int, default=None, help="override params.image_sample_size")
     add_alias(parser, "--image-sample-size", "--image_sample_size")

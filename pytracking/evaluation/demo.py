@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from pytracking.evaluation.batched_running import BoxAgreement, compare_results,
 from pytracking.evaluation.running import run_dataset
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.atom.atom import missing_network_file, missing_weights_message
+from pytracking.utils.cpu_resources import default_workers
 
 DATASET_NAME = "demo"
 VALIDATION_NAME = "validation"
@@ -48,8 +48,9 @@ BENCHMARK_MARKER = "benchmark.json"
 
 
 def default_threads() -> int:
-    """Worker processes: 2 where there are at least 2 cores (one torch thread each), else 0 (in-process)."""
-    return 2 if (os.cpu_count() or 1) >= 2 else 0
+    """Worker processes: one per usable physical core, one torch thread each; 0 (in-process) on one core
+    (:func:`pytracking.utils.cpu_resources.default_workers`)."""
+    return default_workers()
 
 
 def prepare_demo_benchmark(dataset_path: str | Path | None = None, progress: bool = True) -> Path:

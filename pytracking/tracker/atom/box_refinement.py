@@ -138,11 +138,14 @@ def select_box(boxes: torch.Tensor, scores: torch.Tensor, box_xywh: torch.Tensor
 
 def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | None, box_xywh: torch.Tensor,
                       u: torch.Tensor, settings: RefinementSettings,
-                      constants: tuple[torch.Tensor, torch.Tensor] | None = None) -> RefinedBox:
+                      constants: tuple[torch.Tensor, torch.Tensor] | None = None,
+                      stop_tol: float | None = None) -> RefinedBox:
     """Steps 1-3 of the module docstring for jitter draws ``u`` ``[num_boxes - 1, 4]`` (:func:`draw_jitter`),
     on a fused ``score_and_grad`` or (if None) a differentiable ``score``. The relative-space gradient is
     :func:`ebm.boxes.xywh_grad_to_rel`. ``constants``: :func:`refinement_constants` (made here if None).
-    No host synchronisation given ``constants``: this is what a CUDA graph captures."""
+    No host synchronisation given ``constants`` and ``stop_tol=0``: this is what a CUDA graph captures.
+    ``stop_tol``: the early stop of :func:`ebm.refinement.refine` (None: ``settings.stop_tol``)."""
+    stop_tol = settings.stop_tol if stop_tol is None else stop_tol
     step, jitter = refinement_constants(settings, box_xywh.device, box_xywh.dtype) if constants is None else constants
     init = jittered_boxes(box_xywh, u, jitter)
     ref_wh = box_xywh[2:].clone()
@@ -155,14 +158,15 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
         def score_only(boxes: torch.Tensor) -> torch.Tensor:
             return score_and_grad(boxes, False)[0]
 
-        result = refine(None, y0, step, settings.num_iter, settings.decay, score_and_grad=rel_score_and_grad)
+        result = refine(None, y0, step, settings.num_iter, settings.decay, score_and_grad=rel_score_and_grad,
+                        stop_tol=stop_tol)
     elif score is not None:
         def score_only(boxes: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
                 return score(boxes)
 
         result = refine(lambda y: score(rel_to_xywh(y[0], ref_wh))[None], y0, step, settings.num_iter,
-                        settings.decay)
+                        settings.decay, stop_tol=stop_tol)
     else:
         raise ValueError("refine_candidates needs score_and_grad or score")
     boxes = rel_to_xywh(result.y[0], ref_wh)

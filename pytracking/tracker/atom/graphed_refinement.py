@@ -30,12 +30,13 @@ def frame_refinement(head: AtomIoUNetInference, features: Sequence[torch.Tensor]
                      modulation: Sequence[torch.Tensor] | None = None) -> RefinedBox:
     """``head.prepare(features, modulation)`` then the refinement of ``box_xywh`` ``[4]`` with jitter draws ``u``
     ``[num_boxes - 1, 4]`` (all on the head's device). ``head.full_map`` must be set (static shapes).
-    ``modulation``: the target's vectors (default the head's own)."""
+    ``modulation``: the target's vectors (default the head's own). Always ``settings.num_iter`` steps: the early stop
+    (``settings.stop_tol``) reads a value per step, which neither a graph nor ``vmap`` can."""
     if not head.full_map:
         raise ValueError("frame_refinement needs an AtomIoUNetInference with full_map=True (static shapes)")
     state = head.prepare(list(features), modulation)
     return refine_candidates(lambda boxes, need_grad: head.score_and_grad(state, boxes, need_grad), None,
-                             box_xywh, u, settings, constants)
+                             box_xywh, u, settings, constants, stop_tol=0.0)
 
 
 #: the fields of :class:`RefinedBox` that :func:`frame_refinement` fills, in the order a batched call returns them

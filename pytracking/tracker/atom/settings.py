@@ -79,6 +79,9 @@ class RefinementSettings(ParamSettings):
     # (cx / w0, cy / h0, log w, log h) in relative space
     step_length: tuple[float, ...] = param((2e-4, 2e-4, 1e-3, 1e-3), key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
+    # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
+    # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
+    stop_tol: float = param(0.0, key="box_refinement_stop_tol")
     max_aspect: float = param(6.0, key="maximal_aspect_ratio")
     top_k: int = param(3, key="box_refinement_topk")
     max_scale_change: float = param(4.0, key="box_refinement_max_scale_change")
