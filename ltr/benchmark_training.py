@@ -37,7 +37,7 @@ from ltr.run_training import available_settings
 if TYPE_CHECKING:
     from ltr.train_settings.bbreg.common import BBRegConfig
 
-__all__ = ["benchmark", "benchmark_config", "main", "restrict_datasets"]
+__all__ = ["PROFILE_PARTS", "benchmark", "benchmark_config", "data_benchmark", "main", "restrict_datasets"]
 
 
 def restrict_datasets(cfg: BBRegConfig, names: list[str], setting: str) -> BBRegConfig:
@@ -134,6 +134,114 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
             "warmup": warmup}
 
 
+#: profile categories of :func:`data_benchmark`: (part, function names whose *own* time it sums, as cProfile
+#: reports them); everything else of an item is "other (sampling, Python)"
+PROFILE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("file read", ("read", "readinto", "open", "fromfile")),
+    ("JPEG decode", ("tjDecompress2", "tjDecompressHeader2", "imdecode", "decode_jpeg", "_decode_jpeg4py",
+                     "_decode_opencv", "cvtColor", "zeros", "empty")),
+    ("crop + resize", ("warpAffine", "resize", "copyMakeBorder")),
+    ("to tensor, brightness, normalise", ("image_to_tensor", "permute", "float", "div_", "mul_", "clamp_",
+                                          "sub_", "from_numpy", "stack", "tensor", "ascontiguousarray")),
+    ("proposals", ("candidates", "_ebm_proposals", "_gaussian_boxes", "sample", "log_prob", "rel_to_xywh",
+                   "xywh_to_rel", "manual_seed", "randn", "logsumexp", "cat")),
+)
+
+
+def _item_profile(sampler: Any, indices: range) -> dict[str, float]:
+    """Seconds per item by :data:`PROFILE_PARTS` (cProfile, own time of the named functions)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in indices:
+        sampler[i]
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
+    total = sum(v[2] for v in stats.values())
+    parts = {name: 0.0 for name, _ in PROFILE_PARTS}
+    for (_, _, func), (_, _, own, _, _) in stats.items():
+        bare = func.strip("<>").split(" ")[-1].split(".")[-1].rstrip(">'")
+        for name, funcs in PROFILE_PARTS:
+            if bare in funcs:
+                parts[name] += own
+                break
+    parts["other (sampling, Python)"] = total - sum(parts.values())
+    return {k: v / len(indices) for k, v in parts.items()}
+
+
+def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int | None = None,
+                   batch_size: int | None = None, seed: int = 1, data_root: str | None = None,
+                   datasets: list[str] | None = None, profile: bool = True) -> dict[str, Any]:
+    """The data pipeline of ``bbreg/<setting>`` alone, no network.
+
+    - per worker: ``pairs`` items drawn and processed in this process on one torch/OpenCV thread, as one
+      loader worker does, then collated into batches and put into shared memory (the IPC of a worker);
+      ``pairs_per_s_per_worker = pairs / seconds``;
+    - ``profile``: the seconds per item by part (:data:`PROFILE_PARTS`), from cProfile over the same items;
+    - ``workers > 0``: the loader with that many worker processes, pairs/s over the batches after the first
+      round (each worker's first batch), as the training loop would see it.
+    """
+    import cv2
+
+    from ltr.data.loader import collate_batch
+    from ltr.train_settings.bbreg import common
+
+    if pairs < 1:
+        raise ValueError(f"pairs must be >= 1, got {pairs}")
+    env = load_settings()
+    if data_root is not None:
+        env = env.with_data_root(data_root)
+    settings = TrainSettings(module_name="bbreg", script_name=setting, device="cpu", workers=workers,
+                             batch_size=batch_size, seed=seed, env=env, show_progress=False,
+                             use_tensorboard=False)
+    cfg = benchmark_config(setting, settings, datasets, random_backbone=True)
+    batch = batch_size or cfg.batch_size
+    cfg.samples_per_epoch = max(cfg.samples_per_epoch, 2 * pairs, batch * (max(workers or 0, 1) * 2 + 8))
+    job = common.build_job(cfg, settings)
+    loader = job.loaders[0]
+    sampler = loader.dataset
+    sampler.set_epoch(1)
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        sampler[pairs]  # warm-up (imports, caches)
+        t0 = time.perf_counter()
+        items = [sampler[i] for i in range(pairs)]
+        t1 = time.perf_counter()
+        for start in range(0, pairs, batch):
+            collated = collate_batch(items[start:start + batch])
+            for value in collated.values():
+                if isinstance(value, torch.Tensor):
+                    value.share_memory_()
+        t2 = time.perf_counter()
+        profile_parts = _item_profile(sampler, range(pairs, 2 * pairs)) if profile else {}
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
+    result: dict[str, Any] = {
+        "setting": setting, "pairs": pairs, "batch_size": batch, "output_sz": cfg.output_sz,
+        "pairs_per_s_per_worker": pairs / (t2 - t0), "ms_per_pair": 1000 * (t2 - t0) / pairs,
+        "ms_per_pair_collate_ipc": 1000 * (t2 - t1) / pairs,
+        "profile_ms": {k: 1000 * v for k, v in profile_parts.items()},
+        "jpeg_decoder": "jpeg4py" if jpeg4py_available() else "opencv",
+        "workers": job.config.num_workers, "pairs_per_s_total": None}
+    if job.config.num_workers > 0:
+        loader.set_epoch(1)
+        iterator = iter(loader)
+        for _ in range(job.config.num_workers):  # every worker's first batch: start-up
+            next(iterator)
+        rounds = 2 * job.config.num_workers
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            next(iterator)
+        result["pairs_per_s_total"] = rounds * loader.batch_size / (time.perf_counter() - t0)
+        del iterator
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ltr.admin.cli import cli_parser
     parser = cli_parser("ltr.benchmark_training", __doc__)
@@ -158,12 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="build the backbone without its ImageNet weights file (for throughput only)")
     add_alias(parser, "--random-backbone", "--random_backbone")
     parser.add_argument("--losses", action="store_true", help="print the loss of every step")
+    parser.add_argument("--data_only", action="store_true",
+                        help="time the data pipeline alone (no network): pairs/s of one worker on one thread, a "
+                             "profile by part, and pairs/s of the loader with --workers processes")
+    add_alias(parser, "--data-only", "--data_only")
+    parser.add_argument("--pairs", type=int, default=64, help="--data_only: pairs timed per worker (default 64)")
+    parser.add_argument("--no_profile", action="store_true", help="--data_only: skip the profile")
+    add_alias(parser, "--no-profile", "--no_profile")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.data_only:
+        return _main_data_only(args)
     try:
         r = benchmark(args.setting, args.iterations, args.warmup, args.device, args.workers, args.batch_size,
                       seed=args.seed, amp=args.amp, data_root=args.data_root, datasets=args.datasets,
@@ -178,6 +295,27 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['batch_size']}, {r['output_sz']} px, jpeg decoder {r['jpeg_decoder']}): {r['pairs_per_s']:.2f} pairs/s, "
           f"{r['seconds_per_step']:.3f} s/step (compute {r['compute_seconds_per_step']:.3f} s, waiting for data "
           f"{r['data_wait_seconds_per_step']:.3f} s = {100 * r['data_wait_share']:.0f}%)")
+    return 0
+
+
+def _main_data_only(args: argparse.Namespace) -> int:
+    try:
+        r = data_benchmark(args.setting, args.pairs, args.workers, args.batch_size, seed=args.seed,
+                           data_root=args.data_root, datasets=args.datasets, profile=not args.no_profile)
+    except (SettingsError, ValueError) as err:
+        print(f"error: data benchmark of bbreg/{args.setting}: {err}", file=sys.stderr)
+        return 2
+    if r["profile_ms"]:
+        total = sum(r["profile_ms"].values())
+        print(f"profile of one item ({r['pairs']} items, cProfile, one thread; its overhead inflates 'other'):")
+        for part, ms in r["profile_ms"].items():
+            print(f"  {part:<36s} {ms:7.2f} ms  {100 * ms / total:3.0f}%")
+        print(f"  {'collate + shared memory (timed)':<36s} {r['ms_per_pair_collate_ipc']:7.2f} ms")
+    print(f"bbreg/{r['setting']} data pipeline ({r['output_sz']} px, jpeg decoder {r['jpeg_decoder']}): "
+          f"{r['pairs_per_s_per_worker']:.1f} pairs/s per worker ({r['ms_per_pair']:.2f} ms per pair, one thread)")
+    if r["pairs_per_s_total"] is not None:
+        print(f"loader with {r['workers']} workers, batch {r['batch_size']}: {r['pairs_per_s_total']:.1f} pairs/s "
+              f"in total")
     return 0
 
 
