@@ -93,7 +93,7 @@ def test_missing_empty_and_junk_files_raise_naming_file(tmp_path):
 
 def test_jpeg4py_failure_falls_back_to_opencv(tmp_path, monkeypatch):
     monkeypatch.setattr(image_loader, "jpeg4py_available", lambda: True)
-    monkeypatch.setattr(image_loader, "_decode_jpeg4py", lambda buffer: None)
+    monkeypatch.setattr(image_loader, "_decode_jpeg4py", lambda buffer, reduction=1: None)
     out = imread_rgb(_write(tmp_path / "a.jpg", _pattern(), [cv2.IMWRITE_JPEG_QUALITY, 98]))
     assert np.abs(out[12, 4].astype(int) - (255, 0, 0)).max() < 30
 

@@ -2,11 +2,14 @@
 
 Per pair (reference = "train" frame(s), current = "test" frame(s)):
 
-1. joint grayscale conversion with probability ``grayscale_probability`` (0.05);
+1. joint grayscale conversion with probability ``grayscale_probability`` (0.05), drawn first and applied
+   to the crops (luma commutes with the crop's linear resampling up to rounding);
 2. per frame, the box is jittered (:func:`ltr.data.transforms.jitter_box`; paper setting:
    centre factor 0 / 4.5 and scale factor 0 / 0.5 for train / test frames) and a square search
    region of ``search_area_factor`` (5) x ``sqrt(w * h)`` around the jittered box is resampled to
-   ``output_sz`` (288) with border replication; the ground-truth box is mapped into the crop;
+   ``output_sz`` (288) with border replication; the ground-truth box is mapped into the crop. Frames
+   may be RGB arrays or :class:`ltr.data.image_loader.EncodedImage` (decoded here, at reduced size where
+   the crop is downsampled anyway: :func:`ltr.data.transforms.crop_search_region_fast`);
 3. per frame brightness jitter ``v * U(1 - b, 1 + b)`` (b = 0.2), clamped to [0, 1], and ImageNet
    normalisation;
 4. candidate boxes on the test frames, by ``mode``:
@@ -39,7 +42,7 @@ import torch
 
 from ebm.boxes import box_iou, rel_to_xywh, xywh_to_rel
 from ebm.proposals import BOX_NCE_PLUS_BETA, BOX_PROPOSAL_SIGMAS, GaussianMixtureProposal
-from ltr.data.transforms import crop_search_region, image_to_tensor, jitter_box, to_grayscale
+from ltr.data.transforms import crop_search_region_fast, image_to_tensor, jitter_box, to_grayscale
 
 __all__ = ["BBRegProcessing", "MODES", "sample_gaussian_boxes"]
 
@@ -127,13 +130,18 @@ class BBRegProcessing:
         self.min_iou = float(min_iou)
 
     # ------------------------------------------------------------------ frames
-    def _process_frames(self, images: list[np.ndarray], boxes: list[np.ndarray], split: str,
-                        rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    #: frames may be :class:`ltr.data.image_loader.EncodedImage` (read by the sampler, decoded here)
+    accepts_encoded_frames = True
+
+    def _process_frames(self, images: list[Any], boxes: list[np.ndarray], split: str,
+                        rng: np.random.Generator, gray: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         crops, crop_boxes = [], []
         for image, box in zip(images, boxes):
             box = np.asarray(box, dtype=np.float64)
             jittered = jitter_box(box, self.center_jitter_factor[split], self.scale_jitter_factor[split], rng)
-            crop, transform = crop_search_region(image, jittered, self.search_area_factor, self.output_sz)
+            crop, transform = crop_search_region_fast(image, jittered, self.search_area_factor, self.output_sz)
+            if gray:
+                crop = to_grayscale(crop)
             brightness = rng.uniform(1.0 - self.brightness_jitter, 1.0 + self.brightness_jitter) \
                 if self.brightness_jitter > 0 else 1.0
             crops.append(image_to_tensor(crop, brightness_factor=brightness))
@@ -167,11 +175,9 @@ class BBRegProcessing:
             if key not in data:
                 raise ValueError(f"data must contain '{key}', got keys {sorted(data)}")
         train_images, test_images = list(data["train_images"]), list(data["test_images"])
-        if self.grayscale_probability > 0 and rng.random() < self.grayscale_probability:
-            train_images = [to_grayscale(im) for im in train_images]
-            test_images = [to_grayscale(im) for im in test_images]
-        train_t, train_boxes = self._process_frames(train_images, data["train_boxes"], "train", rng)
-        test_t, test_boxes = self._process_frames(test_images, data["test_boxes"], "test", rng)
+        gray = bool(self.grayscale_probability > 0 and rng.random() < self.grayscale_probability)
+        train_t, train_boxes = self._process_frames(train_images, data["train_boxes"], "train", rng, gray)
+        test_t, test_boxes = self._process_frames(test_images, data["test_boxes"], "test", rng, gray)
         return {"train_images": train_t, "train_boxes": train_boxes, "test_images": test_t, "test_boxes": test_boxes}
 
     def candidates(self, test_boxes: torch.Tensor, rng: np.random.Generator) -> dict[str, torch.Tensor]:

@@ -13,7 +13,10 @@ Drawing one pair:
    with ``|test - reference| <= max_gap`` (other than the reference when possible);
    still image: the same frame as reference and test;
 4. the frames are read; an :class:`ltr.data.image_loader.ImageReadError` is warned about (naming the
-   file), counted, and another pair is drawn (at most ``max_read_retries`` times);
+   file), counted, and another pair is drawn (at most ``max_read_retries`` times). When the processing
+   accepts encoded frames (``processing.accepts_encoded_frames``) and the dataset can give them
+   (``dataset.supports_encoded_frames()``), the files are read and checked here and decoded by the
+   processing at the size its crop needs; a file that then fails to decode is handled the same way;
 5. ``processing(data, rng)`` turns the pair into tensors (see :mod:`ltr.data.processing`).
 
 The returned dict also holds, so that the trainer sees what happened in DataLoader workers:
@@ -135,6 +138,15 @@ class PairSampler(torch.utils.data.Dataset):
         tests = rng.choice(near, size=self.num_test_frames, replace=near.size < self.num_test_frames)
         return [reference] + [int(t) for t in tests]
 
+    def _encoded(self, dataset: Any) -> bool:
+        """Whether frames of ``dataset`` go to the processing undecoded (see module docstring, step 4)."""
+        return bool(getattr(self.processing, "accepts_encoded_frames", False)
+                    and getattr(dataset, "supports_encoded_frames", lambda: False)())
+
+    def _read_error(self, dataset: Any, seq_id: int, err: ImageReadError) -> None:
+        self.read_errors += 1
+        warnings.warn(f"skipping pair from {dataset.get_name()} sequence {seq_id}: {err}", stacklevel=3)
+
     def draw_pair(self, rng: np.random.Generator) -> tuple[dict[str, Any], int]:
         """One raw pair (frames and image-coordinate boxes) and the number of read errors met."""
         errors = 0
@@ -145,16 +157,19 @@ class PairSampler(torch.utils.data.Dataset):
             visible = torch.as_tensor(info["visible"]).bool().numpy()
             frame_ids = self._draw_frames(visible, dataset.is_video_sequence(), rng)
             try:
-                frames, _, _ = dataset.get_frames(seq_id, frame_ids, info)
+                if self._encoded(dataset):
+                    frames, _, _ = dataset.get_frames(seq_id, frame_ids, info, encoded=True)
+                else:
+                    frames, _, _ = dataset.get_frames(seq_id, frame_ids, info)
             except ImageReadError as err:
                 errors += 1
-                self.read_errors += 1
-                warnings.warn(f"skipping pair from {dataset.get_name()} sequence {seq_id}: {err}", stacklevel=2)
+                self._read_error(dataset, seq_id, err)
                 continue
             boxes = torch.as_tensor(info["bbox"], dtype=torch.float64)[frame_ids].numpy()
             data = {"train_images": frames[:1], "train_boxes": [boxes[0]],
                     "test_images": frames[1:], "test_boxes": list(boxes[1:]),
-                    "dataset": dataset.get_name(), "sequence": seq_id, "frame_ids": frame_ids}
+                    "dataset": dataset.get_name(), "dataset_index": ds_index, "sequence": seq_id,
+                    "frame_ids": frame_ids}
             return data, errors
         raise ValueError(f"gave up after {self.max_read_retries + 1} pairs with unreadable frames in a row "
                          f"(last error above); check the dataset files")
@@ -164,13 +179,25 @@ class PairSampler(torch.utils.data.Dataset):
             raise IndexError(f"index {index} out of range [0, {self.samples_per_epoch})")
         rng = self.item_rng(index)
         marks = self._warning_marks()
-        data, errors = self.draw_pair(rng)
-        notes = self._warnings_since(marks)
         if self.processing is None:
+            data, errors = self.draw_pair(rng)
             data["read_errors"] = errors
-            data["annotation_warnings"] = notes
+            data["annotation_warnings"] = self._warnings_since(marks)
             return data
-        out = self.processing(data, rng)
+        errors = 0
+        for _ in range(self.max_read_retries + 1):
+            data, draw_errors = self.draw_pair(rng)
+            errors += draw_errors
+            try:
+                out = self.processing(data, rng)  # decodes encoded frames
+                break
+            except ImageReadError as err:
+                errors += 1
+                self._read_error(self.datasets[data["dataset_index"]], data["sequence"], err)
+        else:
+            raise ValueError(f"gave up after {self.max_read_retries + 1} pairs with undecodable frames in a row "
+                             f"(last error above); check the dataset files")
+        notes = self._warnings_since(marks)
         out["read_errors"] = torch.tensor(errors, dtype=torch.int64)
         out["annotation_warnings"] = notes
         return out

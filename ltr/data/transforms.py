@@ -8,6 +8,17 @@ Search-region crop (ATOM convention, square region): for a box with centre ``c``
 ``(w, h)``, the crop is the square of side ``S = sqrt(w * h) * search_area_factor`` centred on ``c``,
 resampled to ``output_sz x output_sz``. Image points map to crop points by
 ``p' = (p - (c - S / 2)) * output_sz / S``; outside the image the border pixels are replicated.
+
+Two implementations of that crop:
+
+- :func:`crop_search_region` (the reference): the whole decoded frame; when the scale ``s = output_sz / S``
+  is below 0.5, the whole frame is first shrunk to ``2 s`` with area averaging, then one bilinear warp;
+- :func:`crop_search_region_fast` (the training loader's): decodes a JPEG at ``1 / k`` of its size in the
+  DCT domain, ``k`` the largest of 1, 2, 4, 8 with ``k <= 1 / s`` (the crop is downsampled by at least k
+  anyway), then works on the region of interest only: the crop's source rectangle plus a margin, area-shrunk
+  when ``k s < 0.5`` as the reference does, and one bilinear ``warpAffine`` with border replication. The
+  geometry (the transform and the boxes) is the same; the pixels differ by resampling only (mean absolute
+  difference a few grey levels of 255, see ``tests/test_fast_crop.py``).
 """
 from __future__ import annotations
 
@@ -24,6 +35,8 @@ __all__ = [
     "CropTransform",
     "jitter_box",
     "crop_search_region",
+    "crop_search_region_fast",
+    "decode_reduction",
     "to_grayscale",
     "image_to_tensor",
 ]
@@ -114,6 +127,63 @@ def crop_search_region(image: np.ndarray, box: np.ndarray, search_area_factor: f
         matrix = np.array([[inv * fx, 0.0, (0.5 * inv + transform.origin_x) * fx - 0.5],
                            [0.0, inv * fy, (0.5 * inv + transform.origin_y) * fy - 0.5]], dtype=np.float64)
     crop = cv2.warpAffine(source, matrix, (output_sz, output_sz), flags=interpolation | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return crop, transform
+
+
+def decode_reduction(scale: float, max_reduction: int = 8) -> int:
+    """The largest ``k`` of 1, 2, 4, 8 (``<= max_reduction``) with ``k * scale <= 1``: a crop resampled at
+    ``scale`` (crop pixels per image pixel) is downsampled by at least ``k``, so decoding at ``1 / k`` loses
+    nothing it would keep."""
+    k = 1
+    while 2 * k <= max_reduction and 2 * k * scale <= 1.0:
+        k *= 2
+    return k
+
+
+def crop_search_region_fast(source, box: np.ndarray, search_area_factor: float, output_sz: int,
+                            max_reduction: int = 8) -> tuple[np.ndarray, CropTransform]:
+    """:func:`crop_search_region` of ``source`` (an RGB array, or an :class:`ltr.data.image_loader.EncodedImage`
+    decoded here at ``1 / k`` of its size, :func:`decode_reduction`) on the region of interest only
+    (see module docstring). Same transform as the reference; pixels equal up to resampling."""
+    if search_area_factor <= 0:
+        raise ValueError(f"search_area_factor must be > 0, got {search_area_factor}")
+    if int(output_sz) != output_sz or output_sz < 1:
+        raise ValueError(f"output_sz must be a positive integer, got {output_sz}")
+    box = _check_box(box)
+    output_sz = int(output_sz)
+    side = math.sqrt(box[2] * box[3]) * search_area_factor
+    centre = box[:2] + 0.5 * box[2:]
+    transform = CropTransform(float(centre[0] - side / 2), float(centre[1] - side / 2), output_sz / side)
+    if isinstance(source, np.ndarray):
+        image, k = source, 1
+    else:
+        image, k = source.decode(decode_reduction(transform.scale, max_reduction))
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array [H, W, 3], got {getattr(image, 'shape', type(image))}")
+    height, width = image.shape[:2]
+    scale = transform.scale * k  # crop pixels per pixel of the decoded image
+    shrink = min(1.0, 2.0 * scale)  # area pre-shrink of the reference when scale < 0.5
+    # source rectangle in decoded-image coordinates, with a margin that covers the bilinear footprint
+    x0, y0 = transform.origin_x / k, transform.origin_y / k
+    extent = side / k
+    margin = 2 + int(math.ceil(2.0 / shrink))
+    left = min(max(int(math.floor(x0)) - margin, 0), width - 1)
+    top = min(max(int(math.floor(y0)) - margin, 0), height - 1)
+    right = max(min(int(math.ceil(x0 + extent)) + margin, width), left + 1)
+    bottom = max(min(int(math.ceil(y0 + extent)) + margin, height), top + 1)
+    roi = image[top:bottom, left:right]
+    # ROI index = image coordinate / k - (left, top) - 0.5, image coordinate = (dst + 0.5) / s + origin
+    inv = 1.0 / scale
+    fx = fy = 1.0
+    if shrink < 1.0:
+        small_w = max(1, int(round(roi.shape[1] * shrink)))
+        small_h = max(1, int(round(roi.shape[0] * shrink)))
+        roi = cv2.resize(roi, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        fx, fy = small_w / (right - left), small_h / (bottom - top)
+    matrix = np.array([[inv * fx, 0.0, (0.5 * inv + x0 - left) * fx - 0.5],
+                       [0.0, inv * fy, (0.5 * inv + y0 - top) * fy - 0.5]], dtype=np.float64)
+    crop = cv2.warpAffine(roi, matrix, (output_sz, output_sz), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
     return crop, transform
 

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ltr.data.image_loader import imread_rgb
+from ltr.data.image_loader import imread_rgb, read_encoded
 from ltr.dataset.sequence_dataset import ImageLoader, SequenceFolderDataset, resolve_root
 
 
@@ -90,16 +90,20 @@ class MSCOCOSeq(SequenceFolderDataset):
                 "supercategory": category.get("supercategory"),
                 "image_file": self.image_files[int(self.image_of[seq_id])]}
 
-    def get_frames(self, seq_id, frame_ids, anno=None):
-        """All ``frame_ids`` must be 0; the one image is read once and repeated."""
+    def get_frames(self, seq_id, frame_ids, anno=None, encoded=False):
+        """All ``frame_ids`` must be 0; the one image is read once and repeated (``encoded``: one
+        :class:`EncodedImage`, not copied)."""
         seq_id = self._check_seq_id(seq_id)
         if anno is None:
             anno = self.get_sequence_info(seq_id)
         for f in frame_ids:
             if int(f) != 0:
                 raise ValueError(f"frame_ids: {f} out of range [0, 1) for COCO annotation {self.sequence_list[seq_id]}")
-        image = self.image_loader(self._frame_path(seq_id, 0))
-        frames = [image.copy() for _ in frame_ids]
+        if encoded and self.supports_encoded_frames():
+            frames = [read_encoded(self._frame_path(seq_id, 0))] * len(frame_ids)
+        else:
+            image = self.image_loader(self._frame_path(seq_id, 0))
+            frames = [image.copy() for _ in frame_ids]
         anno_frames = {key: [value[0, ...].clone() for _ in frame_ids] for key, value in anno.items()}
         return frames, anno_frames, self.get_meta_info(seq_id)
 

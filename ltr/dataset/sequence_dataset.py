@@ -8,10 +8,15 @@ the dataset's own visibility flags) and ``_frame_path(seq_id, frame_id)``. This 
 
 reports annotation problems once per file (Python ``warnings`` + ``self.warnings``), flags sequences
 with no visible frame, and reads frames with ``image_loader`` (``ImageReadError`` names the file).
+The sequence info of the last :data:`INFO_CACHE_SIZE` sequences read is kept (per process), so a training
+loader parses each annotation file once, not once per pair. ``get_frames(..., encoded=True)`` returns
+:class:`ltr.data.image_loader.EncodedImage` frames (read and checked, decoded later at the size the
+crop needs) when the dataset reads with the default ``imread_rgb``; see :meth:`supports_encoded_frames`.
 """
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -20,11 +25,14 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.local_settings import load_settings
-from ltr.data.image_loader import imread_rgb
+from ltr.data.image_loader import imread_rgb, read_encoded
 from ltr.dataset.annotation_io import warn_problem
 from ltr.dataset.base_video_dataset import BaseVideoDataset, valid_boxes
 
 ImageLoader = Callable[[str], np.ndarray]
+
+#: sequences whose info :meth:`SequenceFolderDataset.get_sequence_info` keeps (least recently used dropped)
+INFO_CACHE_SIZE = 512
 
 
 def resolve_root(root: str | os.PathLike | None, key: str, setting: str | None = None) -> str:
@@ -44,6 +52,11 @@ class SequenceFolderDataset(BaseVideoDataset):
         self.image_loader = image_loader
         self.sequence_list: list[str] = []
         self._reported: set[str] = set()
+        self._info_cache: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
+
+    def supports_encoded_frames(self) -> bool:
+        """Whether ``get_frames(..., encoded=True)`` gives :class:`EncodedImage` frames: the default loader."""
+        return self.image_loader is imread_rgb
 
     # ----------------------------------------------------------------- problems
     def report(self, message: str, key: str | None = None) -> None:
@@ -87,8 +100,13 @@ class SequenceFolderDataset(BaseVideoDataset):
         return int(seq_id)
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
-        """``{'bbox' [N, 4] float32, 'valid' [N] bool, 'visible' [N] bool, ...extras}``."""
+        """``{'bbox' [N, 4] float32, 'valid' [N] bool, 'visible' [N] bool, ...extras}`` (a new dict each call;
+        its tensors are shared with the cache: do not modify them in place)."""
         seq_id = self._check_seq_id(seq_id)
+        cached = self._info_cache.get(seq_id)
+        if cached is not None:
+            self._info_cache.move_to_end(seq_id)
+            return dict(cached)
         bbox_np, flags, extra = self._read_annotation(seq_id)
         bbox = torch.as_tensor(np.asarray(bbox_np, dtype=np.float32).reshape(-1, 4))
         valid = valid_boxes(bbox)
@@ -102,11 +120,15 @@ class SequenceFolderDataset(BaseVideoDataset):
         info = {"bbox": bbox, "valid": valid, "visible": visible}
         for key, values in extra.items():
             info[key] = torch.as_tensor(values)
-        return info
+        self._info_cache[seq_id] = info
+        if len(self._info_cache) > INFO_CACHE_SIZE:
+            self._info_cache.popitem(last=False)
+        return dict(info)
 
-    def get_frames(self, seq_id: int, frame_ids: list[int],
-                   anno: dict[str, torch.Tensor] | None = None) -> tuple[list[np.ndarray], dict[str, list], dict]:
-        """Frames (RGB uint8), per-frame annotation lists (each key of ``anno``) and the sequence's meta info."""
+    def get_frames(self, seq_id: int, frame_ids: list[int], anno: dict[str, torch.Tensor] | None = None,
+                   encoded: bool = False) -> tuple[list[Any], dict[str, list], dict]:
+        """Frames (RGB uint8; ``encoded``: :class:`EncodedImage` if :meth:`supports_encoded_frames`), per-frame
+        annotation lists (each key of ``anno``) and the sequence's meta info."""
         seq_id = self._check_seq_id(seq_id)
         if anno is None:
             anno = self.get_sequence_info(seq_id)
@@ -115,7 +137,8 @@ class SequenceFolderDataset(BaseVideoDataset):
             if not 0 <= int(f) < num_frames:
                 raise ValueError(f"frame_ids: {f} out of range [0, {num_frames}) for sequence "
                                  f"{self.sequence_list[seq_id]} of {self.name}")
-        frames = [self.image_loader(self._frame_path(seq_id, int(f))) for f in frame_ids]
+        read = read_encoded if encoded and self.supports_encoded_frames() else self.image_loader
+        frames = [read(self._frame_path(seq_id, int(f))) for f in frame_ids]
         anno_frames = {key: [value[int(f), ...].clone() for f in frame_ids] for key, value in anno.items()}
         return frames, anno_frames, self.get_meta_info(seq_id)
 
@@ -136,4 +159,5 @@ class SequenceFolderDataset(BaseVideoDataset):
     def _keep_sequences(self, seq_ids: list[int]) -> None:
         """Restrict the dataset to ``seq_ids`` (subclasses with parallel per-sequence lists extend this)."""
         self.sequence_list = [self.sequence_list[i] for i in seq_ids]
+        self._info_cache.clear()
         self._reported = {k for k in self._reported if not k.startswith("empty:")}
