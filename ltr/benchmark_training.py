@@ -20,6 +20,7 @@ only on the seed). The validation loader is never built.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import replace
@@ -138,11 +139,12 @@ def benchmark(setting: str = "atom_ebm_cpu", iterations: int = 10, warmup: int =
 #: reports them); everything else of an item is "other (sampling, Python)"
 PROFILE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("file read", ("read", "readinto", "open", "fromfile")),
-    ("JPEG decode", ("tjDecompress2", "tjDecompressHeader2", "imdecode", "decode_jpeg", "_decode_jpeg4py",
-                     "_decode_opencv", "cvtColor", "zeros", "empty")),
+    ("JPEG decode", ("decode", "parse_header", "imdecode", "_decode_jpeg4py", "_decode_opencv",
+                     "_decode_opencv_reduced", "cvtColor")),
     ("crop + resize", ("warpAffine", "resize", "copyMakeBorder")),
-    ("to tensor, brightness, normalise", ("image_to_tensor", "permute", "float", "div_", "mul_", "clamp_",
-                                          "sub_", "from_numpy", "stack", "tensor", "ascontiguousarray")),
+    ("to tensor, brightness, normalise", ("image_to_tensor", "normalised_pixels", "LUT", "permute", "float",
+                                          "div_", "mul_", "clamp_", "sub_", "from_numpy", "stack",
+                                          "ascontiguousarray", "contiguous")),
     ("proposals", ("candidates", "_ebm_proposals", "_gaussian_boxes", "sample", "log_prob", "rel_to_xywh",
                    "xywh_to_rel", "manual_seed", "randn", "logsumexp", "cat")),
 )
@@ -162,7 +164,10 @@ def _item_profile(sampler: Any, indices: range) -> dict[str, float]:
     total = sum(v[2] for v in stats.values())
     parts = {name: 0.0 for name, _ in PROFILE_PARTS}
     for (_, _, func), (_, _, own, _, _) in stats.items():
-        bare = func.strip("<>").split(" ")[-1].split(".")[-1].rstrip(">'")
+        # "decode", "<built-in method torch.stack>", "<method 'read' of '_io.BufferedReader' objects>", "<warpAffine>"
+        quoted = re.search(r"'([^']+)'", func)
+        bare = quoted.group(1) if quoted else func.strip("<>").split(" ")[-1]
+        bare = bare.split(".")[-1]
         for name, funcs in PROFILE_PARTS:
             if bare in funcs:
                 parts[name] += own
@@ -171,21 +176,33 @@ def _item_profile(sampler: Any, indices: range) -> dict[str, float]:
     return {k: v / len(indices) for k, v in parts.items()}
 
 
+def _collate_shared(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """The tensors of ``items`` stacked into new shared-memory tensors, as ``default_collate`` does in a worker."""
+    out = {}
+    for key, value in items[0].items():
+        if isinstance(value, torch.Tensor):
+            target = torch.empty((len(items), *value.shape), dtype=value.dtype).share_memory_()
+            out[key] = torch.stack([item[key] for item in items], out=target)
+    return out
+
+
 def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int | None = None,
                    batch_size: int | None = None, seed: int = 1, data_root: str | None = None,
                    datasets: list[str] | None = None, profile: bool = True) -> dict[str, Any]:
     """The data pipeline of ``bbreg/<setting>`` alone, no network.
 
     - per worker: ``pairs`` items drawn and processed in this process on one torch/OpenCV thread, as one
-      loader worker does, then collated into batches and put into shared memory (the IPC of a worker);
-      ``pairs_per_s_per_worker = pairs / seconds``;
+      loader worker does, then collated into batches in shared memory (as ``default_collate`` does in a
+      worker: the IPC of a worker; the main process receives handles);
+      ``pairs_per_s_per_worker = 1 / (mean seconds per item + collation per pair)``, and with the median item
+      (``..._median``: robust to other processes on a shared machine);
     - ``profile``: the seconds per item by part (:data:`PROFILE_PARTS`), from cProfile over the same items;
     - ``workers > 0``: the loader with that many worker processes, pairs/s over the batches after the first
       round (each worker's first batch), as the training loop would see it.
     """
     import cv2
+    import numpy as np
 
-    from ltr.data.loader import collate_batch
     from ltr.train_settings.bbreg import common
 
     if pairs < 1:
@@ -208,23 +225,25 @@ def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int 
     cv2.setNumThreads(1)
     try:
         sampler[pairs]  # warm-up (imports, caches)
-        t0 = time.perf_counter()
-        items = [sampler[i] for i in range(pairs)]
+        items, item_seconds = [], []
+        for i in range(pairs):
+            t = time.perf_counter()
+            items.append(sampler[i])
+            item_seconds.append(time.perf_counter() - t)
         t1 = time.perf_counter()
         for start in range(0, pairs, batch):
-            collated = collate_batch(items[start:start + batch])
-            for value in collated.values():
-                if isinstance(value, torch.Tensor):
-                    value.share_memory_()
-        t2 = time.perf_counter()
+            _collate_shared(items[start:start + batch])
+        collate = (time.perf_counter() - t1) / pairs
         profile_parts = _item_profile(sampler, range(pairs, 2 * pairs)) if profile else {}
     finally:
         torch.set_num_threads(threads)
         cv2.setNumThreads(cv_threads)
     result: dict[str, Any] = {
         "setting": setting, "pairs": pairs, "batch_size": batch, "output_sz": cfg.output_sz,
-        "pairs_per_s_per_worker": pairs / (t2 - t0), "ms_per_pair": 1000 * (t2 - t0) / pairs,
-        "ms_per_pair_collate_ipc": 1000 * (t2 - t1) / pairs,
+        "pairs_per_s_per_worker": 1.0 / (float(np.mean(item_seconds)) + collate),
+        "pairs_per_s_per_worker_median": 1.0 / (float(np.median(item_seconds)) + collate),
+        "ms_per_pair": 1000 * (float(np.mean(item_seconds)) + collate),
+        "ms_per_pair_collate_ipc": 1000 * collate,
         "profile_ms": {k: 1000 * v for k, v in profile_parts.items()},
         "jpeg_decoder": "jpeg4py" if jpeg4py_available() else "opencv",
         "workers": job.config.num_workers, "pairs_per_s_total": None}
@@ -312,7 +331,8 @@ def _main_data_only(args: argparse.Namespace) -> int:
             print(f"  {part:<36s} {ms:7.2f} ms  {100 * ms / total:3.0f}%")
         print(f"  {'collate + shared memory (timed)':<36s} {r['ms_per_pair_collate_ipc']:7.2f} ms")
     print(f"bbreg/{r['setting']} data pipeline ({r['output_sz']} px, jpeg decoder {r['jpeg_decoder']}): "
-          f"{r['pairs_per_s_per_worker']:.1f} pairs/s per worker ({r['ms_per_pair']:.2f} ms per pair, one thread)")
+          f"{r['pairs_per_s_per_worker']:.1f} pairs/s per worker ({r['ms_per_pair']:.2f} ms per pair, one thread; "
+          f"{r['pairs_per_s_per_worker_median']:.1f} with the median item)")
     if r["pairs_per_s_total"] is not None:
         print(f"loader with {r['workers']} workers, batch {r['batch_size']}: {r['pairs_per_s_total']:.1f} pairs/s "
               f"in total")

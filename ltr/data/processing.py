@@ -42,7 +42,7 @@ import torch
 
 from ebm.boxes import box_iou, rel_to_xywh, xywh_to_rel
 from ebm.proposals import BOX_NCE_PLUS_BETA, BOX_PROPOSAL_SIGMAS, GaussianMixtureProposal
-from ltr.data.transforms import crop_search_region_fast, image_to_tensor, jitter_box, to_grayscale
+from ltr.data.transforms import crop_search_region_fast, jitter_box, normalised_pixels, to_grayscale
 
 __all__ = ["BBRegProcessing", "MODES", "sample_gaussian_boxes"]
 
@@ -144,9 +144,11 @@ class BBRegProcessing:
                 crop = to_grayscale(crop)
             brightness = rng.uniform(1.0 - self.brightness_jitter, 1.0 + self.brightness_jitter) \
                 if self.brightness_jitter > 0 else 1.0
-            crops.append(image_to_tensor(crop, brightness_factor=brightness))
-            crop_boxes.append(torch.from_numpy(transform.box_to_crop(box)).float())
-        return torch.stack(crops), torch.stack(crop_boxes)
+            crops.append(normalised_pixels(crop, brightness_factor=brightness))
+            crop_boxes.append(transform.box_to_crop(box))
+        # [N, H, W, 3] -> [N, 3, H, W]: one copy
+        return (torch.stack(crops).permute(0, 3, 1, 2).contiguous(),
+                torch.from_numpy(np.stack(crop_boxes)).float())
 
     # ------------------------------------------------------------------ candidate boxes
     def _ebm_proposals(self, gt: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:

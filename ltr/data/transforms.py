@@ -39,6 +39,7 @@ __all__ = [
     "decode_reduction",
     "to_grayscale",
     "image_to_tensor",
+    "normalised_pixels",
 ]
 
 #: ImageNet normalisation (RGB in [0, 1]); the backbones expect ``(rgb / 255 - mean) / std``.
@@ -192,6 +193,27 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     """RGB -> gray (ITU-R 601 luma), replicated to 3 channels so the shape stays ``[H, W, 3]``."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     return np.repeat(gray[:, :, None], 3, axis=2)
+
+
+def _pixel_table(brightness_factor: float, normalize: bool) -> np.ndarray:
+    """``[1, 256, 3]`` float32: the value of grey level v in channel c, by the very float32 operations of
+    :func:`image_to_tensor` (so a lookup gives the same bits)."""
+    levels = torch.arange(256, dtype=torch.float32).view(1, 256, 1).expand(3, 256, 1).contiguous()
+    levels = levels.div_(255.0)
+    if brightness_factor != 1.0:
+        levels.mul_(float(brightness_factor)).clamp_(0.0, 1.0)
+    if normalize:
+        levels.sub_(torch.tensor(IMAGENET_MEAN).view(3, 1, 1)).div_(torch.tensor(IMAGENET_STD).view(3, 1, 1))
+    return levels.permute(2, 1, 0).contiguous().numpy()  # [1, 256, 3]
+
+
+def normalised_pixels(image: np.ndarray, brightness_factor: float = 1.0, normalize: bool = True) -> torch.Tensor:
+    """:func:`image_to_tensor` as an ``[H, W, 3]`` float32 tensor (channels last), in one pass: a per-channel
+    256-entry lookup table (``cv2.LUT``) holding ``image_to_tensor``'s value of each grey level; equal to it."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be uint8 [H, W, 3], got {image.dtype} {image.shape}")
+    table = _pixel_table(float(brightness_factor), bool(normalize))
+    return torch.from_numpy(cv2.LUT(np.ascontiguousarray(image), table))
 
 
 def image_to_tensor(image: np.ndarray, brightness_factor: float = 1.0, normalize: bool = True) -> torch.Tensor:
