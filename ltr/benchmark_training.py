@@ -215,7 +215,7 @@ def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int 
                              use_tensorboard=False)
     cfg = benchmark_config(setting, settings, datasets, random_backbone=True)
     batch = batch_size or cfg.batch_size
-    cfg.samples_per_epoch = max(cfg.samples_per_epoch, 2 * pairs, batch * (max(workers or 0, 1) * 2 + 8))
+    cfg.samples_per_epoch = max(cfg.samples_per_epoch, 2 * pairs + 1, batch * (3 * max(workers or 0, 1) + 2))
     job = common.build_job(cfg, settings)
     loader = job.loaders[0]
     sampler = loader.dataset
@@ -261,6 +261,21 @@ def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int 
     return result
 
 
+def _workers_arg(text: str) -> int:
+    """``--workers``: a count >= 0 or ``auto`` (:func:`ltr.data.loader.default_num_workers`)."""
+    from ltr.data.loader import default_num_workers
+
+    if text == "auto":
+        return default_num_workers()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'auto', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'auto', got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ltr.admin.cli import cli_parser
     parser = cli_parser("ltr.benchmark_training", __doc__)
@@ -269,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=10, help="timed training steps (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
-    parser.add_argument("--workers", type=int, default=None, help="data-loader worker processes (default: the setting's)")
+    parser.add_argument("--workers", type=_workers_arg, default=None,
+                        help="data-loader worker processes, or 'auto': the machine's CPUs less one "
+                             "(default: the setting's)")
     parser.add_argument("--batch_size", type=int, default=None, help="batch size (default: the setting's)")
     add_alias(parser, "--batch-size", "--batch_size")
     parser.add_argument("--seed", type=int, default=1, help="random seed: the pairs depend only on it (default 1)")
