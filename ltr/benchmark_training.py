@@ -263,9 +263,9 @@ def data_benchmark(setting: str = "atom_ebm_cpu", pairs: int = 64, workers: int 
 
 def _workers_arg(text: str) -> int:
     """``--workers``: a count >= 0 or ``auto`` (:func:`ltr.data.loader.default_num_workers`)."""
-    from ltr.data.loader import default_num_workers
-
     if text == "auto":
+        from ltr.data.loader import default_num_workers
+
         return default_num_workers()
     try:
         value = int(text)
