@@ -8,8 +8,9 @@ Per pair (reference = "train" frame(s), current = "test" frame(s)):
    centre factor 0 / 4.5 and scale factor 0 / 0.5 for train / test frames) and a square search
    region of ``search_area_factor`` (5) x ``sqrt(w * h)`` around the jittered box is resampled to
    ``output_sz`` (288) with border replication; the ground-truth box is mapped into the crop. Frames
-   may be RGB arrays or :class:`ltr.data.image_loader.EncodedImage` (decoded here, at reduced size where
-   the crop is downsampled anyway: :func:`ltr.data.transforms.crop_search_region_fast`);
+   may be RGB arrays (cropped by :func:`ltr.data.transforms.crop_search_region`) or
+   :class:`ltr.data.image_loader.EncodedImage` (decoded here, at reduced size where the crop is downsampled
+   anyway, and cropped on the region of interest: :func:`ltr.data.transforms.crop_search_region_fast`);
 3. per frame brightness jitter ``v * U(1 - b, 1 + b)`` (b = 0.2), clamped to [0, 1], and ImageNet
    normalisation;
 4. candidate boxes on the test frames, by ``mode``:
@@ -42,7 +43,7 @@ import torch
 
 from ebm.boxes import box_iou, rel_to_xywh, xywh_to_rel
 from ebm.proposals import BOX_NCE_PLUS_BETA, BOX_PROPOSAL_SIGMAS, GaussianMixtureProposal
-from ltr.data.transforms import crop_search_region_fast, jitter_box, normalised_pixels, to_grayscale
+from ltr.data.transforms import crop_search_region, crop_search_region_fast, jitter_box, normalised_pixels, to_grayscale
 
 __all__ = ["BBRegProcessing", "MODES", "sample_gaussian_boxes"]
 
@@ -139,7 +140,10 @@ class BBRegProcessing:
         for image, box in zip(images, boxes):
             box = np.asarray(box, dtype=np.float64)
             jittered = jitter_box(box, self.center_jitter_factor[split], self.scale_jitter_factor[split], rng)
-            crop, transform = crop_search_region_fast(image, jittered, self.search_area_factor, self.output_sz)
+            # decoded arrays keep the reference crop: the region-of-interest crop of an array broke the bit-identical
+            # resume of tests/test_robustness_ddp_rank_failure.py (cause not found yet)
+            crop_fn = crop_search_region if isinstance(image, np.ndarray) else crop_search_region_fast
+            crop, transform = crop_fn(image, jittered, self.search_area_factor, self.output_sz)
             if gray:
                 crop = to_grayscale(crop)
             brightness = rng.uniform(1.0 - self.brightness_jitter, 1.0 + self.brightness_jitter) \
