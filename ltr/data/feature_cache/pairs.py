@@ -41,13 +41,20 @@ def raw_pairs(spec: CacheSpec, shard: int, videos: Any, stills: Any):
                            "test_images": [frames[1]], "test_boxes": [boxes[test]]}, rng
     s0 = shard * spec.still_pairs_per_shard
     for item in range(s0, s0 + spec.still_pairs_per_shard):
-        info = stills.get_sequence_info(item)
-        ids = np.flatnonzero(info["visible"].numpy())
-        if ids.size < 1:
-            continue
-        frame = int(ids[0])
-        rng = np.random.default_rng([spec.seed, shard, 1, item])
-        frames, _, _ = stills.get_frames(item, [frame, frame], info)
-        box = info["bbox"].numpy()[frame]
-        yield 1, item, {"train_images": [frames[0]], "train_boxes": [box],
-                        "test_images": [frames[1]], "test_boxes": [box]}, rng
+        pair = still_pair(stills, item, spec.seed, shard)
+        if pair is not None:
+            yield (1, item) + pair
+
+
+def still_pair(stills, item: int, seed: int, shard: int):
+    """The still ``item`` paired with itself: ``(data, rng)`` for :meth:`BBRegProcessing.crops`, the generator
+    seeded ``[seed, shard, 1, item]``; ``None`` when the still has no visible frame."""
+    info = stills.get_sequence_info(item)
+    ids = np.flatnonzero(info["visible"].numpy())
+    if ids.size < 1:
+        return None
+    frame = int(ids[0])
+    rng = np.random.default_rng([seed, shard, 1, item])
+    frames, _, _ = stills.get_frames(item, [frame, frame], info)
+    box = info["bbox"].numpy()[frame]
+    return {"train_images": [frames[0]], "train_boxes": [box], "test_images": [frames[1]], "test_boxes": [box]}, rng

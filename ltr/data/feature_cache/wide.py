@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.checkpoint import atomic_torch_save
+from ltr.data.feature_cache.pairs import still_pair
 from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, WideCacheSpec, shard_path
 
 __all__ = ["ensure_wide_cache", "shard_tasks"]
@@ -95,16 +96,9 @@ def _render_task(task: tuple[int, int, int, int]) -> list[tuple[int, int, dict[s
     elif source == 1:
         stills = _WORKER["stills"]
         for item in range(start, stop):
-            info = stills.get_sequence_info(item)
-            ids = np.flatnonzero(info["visible"].numpy())
-            if ids.size < 1:
-                continue
-            frame = int(ids[0])
-            rng = np.random.default_rng([spec.seed, shard, 1, item])
-            frames, _, _ = stills.get_frames(item, [frame, frame], info)
-            box = info["bbox"].numpy()[frame]
-            data = {"train_images": [frames[0]], "train_boxes": [box], "test_images": [frames[1]], "test_boxes": [box]}
-            out.append((1, item, _half(processing.crops(data, rng))))
+            pair = still_pair(stills, item, spec.seed, shard)
+            if pair is not None:
+                out.append((1, item, _half(processing.crops(*pair))))
     else:
         bank = _WORKER["bank"]
         for index in range(start, stop):
