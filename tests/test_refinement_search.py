@@ -70,7 +70,7 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
     assert params.seed == 1
     assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.25_001"
     shipped = StepVariant("default", 2, 0, WeightsSource(), tmp_path).get_parameters(device="cpu")
-    assert shipped.box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))
+    assert shipped.box_refinement_step_length == pytest.approx((1e-4, 1e-4, 5e-4, 5e-4))
     assert Path(shipped.net_path).parent.name == "networks"
     # the iou file runs the comparison's T = 10; ATOM's T = 5 is iou_atom
     assert Tracker("atom", "iou").get_parameters(device="cpu").get("box_refinement_iter", 10) == 10

@@ -2,11 +2,12 @@
 
 Every number of this tracker is a default of :mod:`pytracking.tracker.atom.settings` (one home per
 value; this file sets only the network). Refinement numbers are the paper's (DESIGN.md): 10 boxes,
-jitter (0.1, 0.5), T = 10, steps (2e-4 centre, 1e-3 log-size) in relative space, decay 0.5, aspect
-ratio in (1/6, 6), mean of the top 3. Those step lengths assume an EBM whose score has the paper's
-scale (gradients of order 10^2-10^3 in relative units); with another network check that boxes move
-(debug output ``refinement``: starting and final boxes with their scores). They were checked on the
-demo benchmark's train split only (docs/).
+jitter (0.1, 0.5), T = 10, decay 0.5, aspect ratio in (1/6, 6), mean of the top 3. The step lengths are the
+paper's (2e-4 centre, 1e-3 log-size, relative space) x 0.25 = (5e-5, 5e-5, 2.5e-4, 2.5e-4): the best multiplier
+for the shipped ML-IS weights in ``python -m pytracking.tune_refinement`` on the demo benchmark's train split
+(docs/tuning_on_train.md). They assume an EBM whose score has this network's scale; with another network
+re-run that search, or check that boxes move (debug output ``refinement``: starting and final boxes with
+their scores).
 
 ``image_sample_size`` is 256 instead of the paper's 288 (16x16 stride-16 cells instead of 18x18):
 on a 2-core CPU the backbone pass is ~20 % cheaper, measured with ``python -m pytracking.benchmark_tracker``.
