@@ -288,7 +288,7 @@ class ATOM(BaseTracker):
                 dropped = feat[:1] * keep.to(device=feat.device, dtype=feat.dtype) / (1.0 - p)
             train_feat = torch.cat([feat, dropped])
             labels = torch.cat([labels, labels[:1].expand(num_dropout, -1, -1)])
-        self.classifier.initialize(train_feat, labels)
+        self.classifier.initialize(train_feat, labels, self.generator)
 
         if self.estimator is not None:
             first = {name: features[name][:1] for name in self.estimator_layers}

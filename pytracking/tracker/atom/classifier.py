@@ -172,7 +172,7 @@ class OnlineClassifier:
         with torch.inference_mode():
             return self._filter_scores(self.project(features), self.filter)
 
-    def _pca_projection(self, x: torch.Tensor) -> torch.Tensor:
+    def _pca_projection(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         rows = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
         rows = rows - rows.mean(dim=0, keepdim=True)
         cov = rows.T @ rows / max(rows.shape[0] - 1, 1)
@@ -180,14 +180,17 @@ class OnlineClassifier:
         d = min(self.projection_dim, x.shape[1])
         proj = eigvec[:, -d:].flip(1).T.contiguous()          # [d, C], leading components first
         if d < self.projection_dim:                            # fewer channels than D: pad randomly
-            extra = torch.randn(self.projection_dim - d, x.shape[1], device=x.device, dtype=x.dtype)
+            extra = torch.randn(self.projection_dim - d, x.shape[1], generator=generator).to(x.device, x.dtype)
             proj = torch.cat([proj, extra / math.sqrt(x.shape[1])])
         return proj
 
     # --- training -----------------------------------------------------------------------
-    def initialize(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+    def initialize(self, features: torch.Tensor, labels: torch.Tensor,
+                   generator: torch.Generator | None = None) -> None:
         """Train on the first frame's (augmented) samples: ``features`` ``[N, C, H, W]``, ``labels``
-        ``[N, Ho, Wo]``; all get weight ``1 / N`` and become the protected initial samples."""
+        ``[N, Ho, Wo]``; all get weight ``1 / N`` and become the protected initial samples. ``generator``
+        (a CPU generator): the random projection's draws (``projection_init='random'``, or PCA padding when the
+        features have fewer channels than ``projection_dim``); None: torch's global generator."""
         if features.dim() != 4 or labels.dim() != 3 or features.shape[0] != labels.shape[0]:
             raise ValueError(f"features [N, C, H, W] and labels [N, Ho, Wo] must agree, got "
                              f"{tuple(features.shape)} and {tuple(labels.shape)}")
@@ -201,9 +204,10 @@ class OnlineClassifier:
             x = self.normalise(features.detach().to(self.device).clone().float())
             y = labels.detach().to(self.device).clone().float()
             if self.settings.projection_init == "pca":
-                proj = self._pca_projection(x)
+                proj = self._pca_projection(x, generator)
             else:
-                proj = torch.randn(self.projection_dim, x.shape[1], device=self.device) / math.sqrt(x.shape[1])
+                proj = torch.randn(self.projection_dim, x.shape[1], generator=generator).to(self.device)
+                proj = proj / math.sqrt(x.shape[1])
             filt = torch.zeros(1, self.projection_dim, self.filter_size, self.filter_size, device=self.device)
             sqrt_w = math.sqrt(1.0 / n)
             sqrt_rf, sqrt_rp = math.sqrt(self.filter_reg), math.sqrt(self.projection_reg)
