@@ -263,3 +263,17 @@ def test_refinement_moves_towards_the_oracle_box():
     after = float(box_iou(result.box, true_patch))
     assert after > 0.9 > before
     assert int(result.num_accepted.sum()) > 0
+
+
+def test_the_global_generator_does_not_change_the_boxes(sequence):
+    """Every random draw (the classifier's projection padding: 24 feature channels here, fewer than its
+    projection_dim; feature dropout; refinement jitter) comes from the tracker's seeded generator."""
+    frames, boxes = sequence
+
+    def run(global_seed: int) -> np.ndarray:
+        torch.manual_seed(global_seed)
+        oracle = OracleEstimator()
+        return np.array([out["target_bbox"] for out in
+                         _run(_small_params(default_params, box_estimator=oracle), frames[:8], boxes[:8], oracle)[1]])
+
+    assert np.array_equal(run(1), run(2))
