@@ -10,7 +10,7 @@ from ltr.data.feature_cache.spec import CacheSpec
 from ltr.dataset.still_image_pairs import StillImagePairs
 from ltr.dataset.synthetic_video import SyntheticVideo
 
-__all__ = ["pair_datasets", "raw_pairs"]
+__all__ = ["pair_datasets", "raw_pairs", "still_pair", "video_pairs"]
 
 
 def pair_datasets(spec: CacheSpec) -> tuple[Any, Any]:
@@ -26,24 +26,33 @@ def raw_pairs(spec: CacheSpec, shard: int, videos: Any, stills: Any):
     """Yield ``(source, sequence id, data dict, rng)`` of the shard's pairs (see :mod:`ltr.data.feature_cache`)."""
     v0 = shard * spec.video_sequences_per_shard
     for seq in range(v0, v0 + spec.video_sequences_per_shard):
-        info = videos.get_sequence_info(seq)
-        ids = np.flatnonzero(info["visible"].numpy())
-        if ids.size < 2:
-            continue
-        boxes = info["bbox"].numpy()
-        for j in range(spec.pairs_per_sequence):
-            rng = np.random.default_rng([spec.seed, shard, 0, seq, j])
-            ref = int(rng.choice(ids))
-            near = ids[(np.abs(ids - ref) <= spec.max_gap) & (ids != ref)]
-            test = int(rng.choice(near)) if near.size else ref
-            frames, _, _ = videos.get_frames(seq, [ref, test], info)
-            yield 0, seq, {"train_images": [frames[0]], "train_boxes": [boxes[ref]],
-                           "test_images": [frames[1]], "test_boxes": [boxes[test]]}, rng
+        for data, rng in video_pairs(videos, seq, spec.pairs_per_sequence, spec.max_gap, spec.seed, shard):
+            yield 0, seq, data, rng
     s0 = shard * spec.still_pairs_per_shard
     for item in range(s0, s0 + spec.still_pairs_per_shard):
         pair = still_pair(stills, item, spec.seed, shard)
         if pair is not None:
             yield (1, item) + pair
+
+
+def video_pairs(videos, seq: int, pairs_per_sequence: int, max_gap: int, seed: int, shard: int):
+    """Yield ``pairs_per_sequence`` pairs ``(data, rng)`` of video ``seq`` for :meth:`BBRegProcessing.crops`: a
+    visible reference frame and a visible test frame at most ``max_gap`` frames from it (the reference itself if
+    there is none), drawn by the generator seeded ``[seed, shard, 0, seq, j]`` for pair ``j``; none when fewer
+    than two frames are visible."""
+    info = videos.get_sequence_info(seq)
+    ids = np.flatnonzero(info["visible"].numpy())
+    if ids.size < 2:
+        return
+    boxes = info["bbox"].numpy()
+    for j in range(pairs_per_sequence):
+        rng = np.random.default_rng([seed, shard, 0, seq, j])
+        ref = int(rng.choice(ids))
+        near = ids[(np.abs(ids - ref) <= max_gap) & (ids != ref)]
+        test = int(rng.choice(near)) if near.size else ref
+        frames, _, _ = videos.get_frames(seq, [ref, test], info)
+        yield {"train_images": [frames[0]], "train_boxes": [boxes[ref]],
+               "test_images": [frames[1]], "test_boxes": [boxes[test]]}, rng
 
 
 def still_pair(stills, item: int, seed: int, shard: int):

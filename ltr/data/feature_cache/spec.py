@@ -6,19 +6,41 @@ from pathlib import Path
 
 from ltr.data.processing import BBRegProcessing
 
-__all__ = ["CACHE_VERSION", "FEATURE_KEYS", "CacheSpec", "WideCacheSpec", "cache_spec", "default_cache_root", "shard_path"]
+__all__ = ["CACHE_VERSION", "FEATURE_KEYS", "CacheSpec", "CropSpec", "WideCacheSpec", "cache_spec", "default_cache_root", "shard_path"]
 
 CACHE_VERSION = 1
 FEATURE_KEYS = ("train_feat_s8", "train_feat_s16", "test_feat_s8", "test_feat_s16")
 
 
 @dataclass(frozen=True)
-class CacheSpec:
-    """What a cache holds (see :mod:`ltr.data.feature_cache`). ``network`` is the registry constructor whose
-    (frozen) backbone computes the features; its ``bb_regressor_layer`` maps are stored."""
+class CropSpec:
+    """What every cache spec shares: the backbone (``network``, the registry constructor whose frozen backbone
+    computes the features; its ``bb_regressor_layer`` maps are stored), the crop size and the crops' jitter.
+    A pair's reference crop is centred on its box; the test crop's centre moves by up to
+    ``test_center_jitter`` and its size by a factor ``exp(N(0, test_scale_jitter))`` (:class:`BBRegProcessing`)."""
 
     network: str = "atom_efficientnet_lite0"
     output_sz: int = 256
+    search_area_factor: float = 5.0
+    test_center_jitter: float = 4.5
+    test_scale_jitter: float = 0.5
+    brightness_jitter: float = 0.2
+    grayscale_probability: float = 0.05
+
+    def processing(self) -> BBRegProcessing:
+        """The crops of a pair (the shards' ``processing.crops(data, rng)``)."""
+        return BBRegProcessing(
+            mode="ebm", search_area_factor=self.search_area_factor, output_sz=self.output_sz,
+            center_jitter_factor={"train": 0.0, "test": self.test_center_jitter},
+            scale_jitter_factor={"train": 0.0, "test": self.test_scale_jitter},
+            brightness_jitter=self.brightness_jitter, grayscale_probability=self.grayscale_probability)
+
+
+@dataclass(frozen=True)
+class CacheSpec(CropSpec):
+    """What the default cache holds (see :mod:`ltr.data.feature_cache`): ``num_shards`` shards of
+    ``video_sequences_per_shard`` x ``pairs_per_sequence`` video pairs and ``still_pairs_per_shard`` stills."""
+
     num_shards: int = 24
     video_sequences_per_shard: int = 15
     pairs_per_sequence: int = 10
@@ -26,11 +48,6 @@ class CacheSpec:
     num_frames: int = 100
     max_gap: int = 50
     seed: int = 0
-    search_area_factor: float = 5.0
-    test_center_jitter: float = 4.5
-    test_scale_jitter: float = 0.5
-    brightness_jitter: float = 0.2
-    grayscale_probability: float = 0.05
 
     def __post_init__(self) -> None:
         for name in ("output_sz", "num_shards", "video_sequences_per_shard", "pairs_per_sequence", "num_frames",
@@ -48,24 +65,15 @@ class CacheSpec:
     def pairs_per_shard(self) -> int:
         return self.video_sequences_per_shard * self.pairs_per_sequence + self.still_pairs_per_shard
 
-    def processing(self) -> BBRegProcessing:
-        return BBRegProcessing(
-            mode="ebm", search_area_factor=self.search_area_factor, output_sz=self.output_sz,
-            center_jitter_factor={"train": 0.0, "test": self.test_center_jitter},
-            scale_jitter_factor={"train": 0.0, "test": self.test_scale_jitter},
-            brightness_jitter=self.brightness_jitter, grayscale_probability=self.grayscale_probability)
-
 
 @dataclass(frozen=True)
-class WideCacheSpec:
+class WideCacheSpec(CropSpec):
     """The ``wide`` cache (:mod:`ltr.data.feature_cache.wide`): per shard ``pairs_per_shard`` pairs, of which a
     ``legacy_fraction`` share comes from the default spec's train-side sources (3/4 of it video pairs,
     ``pairs_per_sequence`` per ``SyntheticVideo`` sequence of seed ``seed + 1``; the rest ``StillImagePairs``) and
     the rest are wide pairs (:mod:`ltr.synthetic.wide_pairs`) from the photo bank whose manifest digest is
     ``bank_digest``. Same shard format and processing as :class:`CacheSpec`."""
 
-    network: str = "atom_efficientnet_lite0"
-    output_sz: int = 256
     num_shards: int = 40
     pairs_per_shard: int = 1000
     legacy_fraction: float = 0.25
@@ -74,11 +82,6 @@ class WideCacheSpec:
     max_gap: int = 50
     seed: int = 0
     bank_digest: str = ""
-    search_area_factor: float = 5.0
-    test_center_jitter: float = 4.5
-    test_scale_jitter: float = 0.5
-    brightness_jitter: float = 0.2
-    grayscale_probability: float = 0.05
 
     def __post_init__(self) -> None:
         for name in ("output_sz", "num_shards", "pairs_per_shard", "pairs_per_sequence", "num_frames", "max_gap"):
@@ -110,13 +113,6 @@ class WideCacheSpec:
         """Wide pairs per shard."""
         return max(0, self.pairs_per_shard - self.legacy_video_sequences * self.pairs_per_sequence
                    - self.legacy_stills)
-
-    def processing(self) -> BBRegProcessing:
-        return BBRegProcessing(
-            mode="ebm", search_area_factor=self.search_area_factor, output_sz=self.output_sz,
-            center_jitter_factor={"train": 0.0, "test": self.test_center_jitter},
-            scale_jitter_factor={"train": 0.0, "test": self.test_scale_jitter},
-            brightness_jitter=self.brightness_jitter, grayscale_probability=self.grayscale_probability)
 
 
 #: Default size of the ``wide`` spec: 40 shards x 1000 pairs (the last 2 shards are the cached settings' val set).

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from ltr.admin.checkpoint import atomic_torch_save
-from ltr.data.feature_cache.pairs import still_pair
+from ltr.data.feature_cache.pairs import still_pair, video_pairs
 from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, WideCacheSpec, shard_path
 
 __all__ = ["ensure_wide_cache", "shard_tasks"]
@@ -78,21 +78,8 @@ def _render_task(task: tuple[int, int, int, int]) -> list[tuple[int, int, dict[s
     out = []
     if source == 0:
         videos = _WORKER["videos"]
-        seq = start
-        info = videos.get_sequence_info(seq)
-        ids = np.flatnonzero(info["visible"].numpy())
-        if ids.size < 2:
-            return out
-        boxes = info["bbox"].numpy()
-        for j in range(spec.pairs_per_sequence):
-            rng = np.random.default_rng([spec.seed, shard, 0, seq, j])
-            ref = int(rng.choice(ids))
-            near = ids[(np.abs(ids - ref) <= spec.max_gap) & (ids != ref)]
-            test = int(rng.choice(near)) if near.size else ref
-            frames, _, _ = videos.get_frames(seq, [ref, test], info)
-            data = {"train_images": [frames[0]], "train_boxes": [boxes[ref]], "test_images": [frames[1]],
-                    "test_boxes": [boxes[test]]}
-            out.append((0, seq, _half(processing.crops(data, rng))))
+        for data, rng in video_pairs(videos, start, spec.pairs_per_sequence, spec.max_gap, spec.seed, shard):
+            out.append((0, start, _half(processing.crops(data, rng))))
     elif source == 1:
         stills = _WORKER["stills"]
         for item in range(start, stop):
