@@ -96,12 +96,10 @@ def jitter_box(box: np.ndarray, center_jitter_factor: float, scale_jitter_factor
     return np.concatenate([centre - 0.5 * size, size])
 
 
-def crop_search_region(image: np.ndarray, box: np.ndarray, search_area_factor: float,
-                       output_sz: int) -> tuple[np.ndarray, CropTransform]:
-    """Square crop of side ``sqrt(w * h) * search_area_factor`` around ``box``'s centre, resized to
-    ``output_sz`` (bilinear, border replication outside the image). Returns (crop, transform)."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be an RGB array [H, W, 3], got {getattr(image, 'shape', type(image))}")
+def search_region_transform(box: np.ndarray, search_area_factor: float,
+                            output_sz: int) -> tuple[int, float, CropTransform]:
+    """``(output_sz, side, transform)`` of the search region: a square of side ``sqrt(w h) * search_area_factor``
+    image pixels centred on ``box``, mapped onto ``output_sz`` pixels (arguments checked here)."""
     if search_area_factor <= 0:
         raise ValueError(f"search_area_factor must be > 0, got {search_area_factor}")
     if int(output_sz) != output_sz or output_sz < 1:
@@ -110,7 +108,16 @@ def crop_search_region(image: np.ndarray, box: np.ndarray, search_area_factor: f
     output_sz = int(output_sz)
     side = math.sqrt(box[2] * box[3]) * search_area_factor
     centre = box[:2] + 0.5 * box[2:]
-    transform = CropTransform(float(centre[0] - side / 2), float(centre[1] - side / 2), output_sz / side)
+    return output_sz, side, CropTransform(float(centre[0] - side / 2), float(centre[1] - side / 2), output_sz / side)
+
+
+def crop_search_region(image: np.ndarray, box: np.ndarray, search_area_factor: float,
+                       output_sz: int) -> tuple[np.ndarray, CropTransform]:
+    """Square crop of side ``sqrt(w * h) * search_area_factor`` around ``box``'s centre, resized to
+    ``output_sz`` (bilinear, border replication outside the image). Returns (crop, transform)."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array [H, W, 3], got {getattr(image, 'shape', type(image))}")
+    output_sz, _, transform = search_region_transform(box, search_area_factor, output_sz)
     # warpAffine with WARP_INVERSE_MAP maps destination pixel indices to source pixel indices;
     # with pixel centres at index + 0.5: src_idx = (dst_idx + 0.5) / s + origin - 0.5.
     inv = 1.0 / transform.scale
@@ -147,15 +154,7 @@ def crop_search_region_fast(source, box: np.ndarray, search_area_factor: float, 
     """:func:`crop_search_region` of ``source`` (an RGB array, or an :class:`ltr.data.image_loader.EncodedImage`
     decoded here at ``1 / k`` of its size, :func:`decode_reduction`) on the region of interest only
     (see module docstring). Same transform as the reference; pixels equal up to resampling."""
-    if search_area_factor <= 0:
-        raise ValueError(f"search_area_factor must be > 0, got {search_area_factor}")
-    if int(output_sz) != output_sz or output_sz < 1:
-        raise ValueError(f"output_sz must be a positive integer, got {output_sz}")
-    box = _check_box(box)
-    output_sz = int(output_sz)
-    side = math.sqrt(box[2] * box[3]) * search_area_factor
-    centre = box[:2] + 0.5 * box[2:]
-    transform = CropTransform(float(centre[0] - side / 2), float(centre[1] - side / 2), output_sz / side)
+    output_sz, side, transform = search_region_transform(box, search_area_factor, output_sz)
     if isinstance(source, np.ndarray):
         image, k = source, 1
     else:

@@ -150,11 +150,19 @@ def _draw_object(frame: np.ndarray, plan_obj: ObjectPlan, assets: ObjectAssets, 
     if alpha_out is not None:
         alpha_out[y0:y1, x0:x1] = np.maximum(alpha_out[y0:y1, x0:x1], alpha)
     premult = colour * (alpha[:, :, None] * colour_gain[None, None, :].astype(np.float32))
+    composite(frame, x0, y0, premult, alpha, blur_vec)
+
+
+def composite(frame: np.ndarray, x0: int, y0: int, premult: np.ndarray, alpha: np.ndarray,
+              blur_vec: np.ndarray) -> None:
+    """Blend a layer over ``frame`` (float32 ``[H, W, 3]``, in place) at ``(x0, y0)``: both the premultiplied
+    colour ``premult = colour * alpha`` and ``alpha`` are motion-blurred along ``blur_vec`` (:func:`motion_kernel`),
+    then ``frame = frame * (1 - alpha) + premult`` over the layer's extent."""
     kernel = motion_kernel(blur_vec)
     if kernel is not None:
         premult = cv2.filter2D(premult, -1, kernel, borderType=cv2.BORDER_CONSTANT)
         alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    region = frame[y0:y1, x0:x1]
+    region = frame[y0:y0 + alpha.shape[0], x0:x0 + alpha.shape[1]]
     region *= (1.0 - alpha)[:, :, None]
     region += premult
 

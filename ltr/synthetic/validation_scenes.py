@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ltr.synthetic.rendering import motion_kernel
+from ltr.synthetic.rendering import composite
 from ltr.synthetic.scenes import rotation_scale
 from ltr.synthetic.validation_motion import (approach_scale, random_walk_path, raised_cosine_window, rotation_walk,
                                              speed_profile)
@@ -398,14 +398,7 @@ def _draw(frame: np.ndarray, layer: Layer, t: int) -> None:
     colour = cv2.warpAffine(tex, mat, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(alpha_src, mat, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0)
-    premult = colour * alpha[:, :, None]
-    kernel = motion_kernel(blur)
-    if kernel is not None:
-        premult = cv2.filter2D(premult, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    region = frame[y0:y1, x0:x1]
-    region *= (1.0 - alpha)[:, :, None]
-    region += premult
+    composite(frame, x0, y0, colour * alpha[:, :, None], alpha, blur)
 
 
 def render_validation_frame(plan: ValidationPlan, t: int) -> np.ndarray:
