@@ -63,7 +63,7 @@ def run_training(module: str, name: str, device: str | None = None, resume: bool
 
     ``data_root``: dataset roots at ``data_root/<name>`` for the dataset folders there (see
     :meth:`ltr.admin.local_settings.Settings.with_data_root`) instead of the local settings' roots."""
-    from ltr.admin.multigpu import cleanup_distributed
+    from ltr.admin.multigpu import barrier, cleanup_distributed
     from ltr.admin.settings import TrainSettings
 
     if name not in available_settings(module):
@@ -78,7 +78,11 @@ def run_training(module: str, name: str, device: str | None = None, resume: bool
                              visdom_port=visdom_port, amp=amp)
     setting = importlib.import_module(f"ltr.train_settings.{module}.{name}")
     try:
-        return setting.run(settings)
+        result = setting.run(settings)
+        # every rank has finished (rank 0 wrote the last checkpoint) before any tears its process group down:
+        # a rank leaving early was seen to abort at exit ("terminate called without an active exception")
+        barrier()
+        return result
     finally:
         cleanup_distributed()
 

@@ -31,7 +31,8 @@ def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeyp
 
 def test_validation_default_rows_and_argument_errors(tmp_path, capsys):
     assert [(e.tracker, e.param) for e in demo_comparison.VALIDATION_ENTRIES] == [
-        ("atom", "default"), ("atom", "iou"), ("atom", "no_refine"), ("opencv", "csrt")]
+        ("atom", "default"), ("atom", "nce"), ("atom", "iou"), ("atom", "gauss"), ("atom", "no_refine"),
+        ("opencv", "csrt"), ("opencv", "kcf")]
     with pytest.raises(SystemExit):
         run_demo.main(["--benchmark", "both"])
     assert "needs --compare" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_values_are_converted_and_defaults_come_from_one_place():
     assert settings.image_sample_size == 128 and settings.scale_factors == (1.0,)
     # an unset key takes the dataclass default; the default step is the paper's x 0.25 (chosen on the train split)
     assert ATOMSettings.from_params(TrackerParams()).refinement == RefinementSettings()
-    assert RefinementSettings().step_length == pytest.approx((5e-5, 5e-5, 2.5e-4, 2.5e-4))
+    assert RefinementSettings().step_length == pytest.approx((2e-4, 2e-4, 1e-3, 1e-3))
     assert PAPER_STEP_LENGTH == (2e-4, 2e-4, 1e-3, 1e-3)
     with pytest.raises(ValueError, match="'image_sample_size'"):
         ATOMSettings.from_params(TrackerParams(image_sample_size="big"))

@@ -8,7 +8,7 @@ Rows (:data:`DEFAULT_ENTRIES`), all with the same online classifier where they a
 row                tracker/param           box estimate
 =================  ======================  ==========================================================
 EBM (ML-IS)        ``atom/default``        EBM trained by ML-IS, gradient ascent (Algorithm S1)
-EBM (NCE+)         ``atom/nce``            EBM trained by NCE+, same refinement
+EBM (NCE+)         ``atom/nce``            EBM trained by NCE+, same ascent, its own step lengths
 IoU-Net            ``atom/iou``            IoU-Net (MSE to 2 IoU - 1), same accept/reject ascent
 Gaussian-NLL       ``atom/gauss``          regression head's mean box (one forward pass)
 no refinement      ``atom/no_refine``      first frame's size kept
@@ -64,14 +64,8 @@ DEFAULT_ENTRIES: tuple[ComparisonEntry, ...] = (
     ComparisonEntry("OpenCV KCF", "opencv", "kcf"),
 )
 
-#: Rows of the validation benchmark's table (``run_demo --benchmark validation``).
-VALIDATION_ENTRIES: tuple[ComparisonEntry, ...] = (
-    ComparisonEntry("EBM (ML-IS)", "atom", "default"),
-    ComparisonEntry("IoU-Net", "atom", "iou"),
-    ComparisonEntry("no refinement", "atom", "no_refine"),
-    ComparisonEntry("OpenCV CSRT", "opencv", "csrt"),
-)
-
+#: Rows of the validation benchmark's table (``run_demo --benchmark validation``): the same trackers.
+VALIDATION_ENTRIES: tuple[ComparisonEntry, ...] = DEFAULT_ENTRIES
 
 @dataclass
 class ComparisonOutcome:

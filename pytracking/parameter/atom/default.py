@@ -3,9 +3,8 @@
 Every number of this tracker is a default of :mod:`pytracking.tracker.atom.settings` (one home per
 value; this file sets only the network). Refinement numbers are the paper's (DESIGN.md): 10 boxes,
 jitter (0.1, 0.5), T = 10, decay 0.5, aspect ratio in (1/6, 6), mean of the top 3. The step lengths are the
-paper's (2e-4 centre, 1e-3 log-size, relative space) x 0.25 = (5e-5, 5e-5, 2.5e-4, 2.5e-4): the best multiplier
-for the shipped ML-IS weights in ``python -m pytracking.tune_refinement`` on the demo benchmark's train split
-(docs/tuning_on_train.md). They assume an EBM whose score has this network's scale; with another network
+paper's (2e-4 centre, 1e-3 log-size, relative space): the best multiplier for the shipped ML-IS weights in
+``python -m pytracking.tune_refinement`` on the demo benchmark's train split (docs/tuning_on_train.md). They assume an EBM whose score has this network's scale; with another network
 re-run that search, or check that boxes move (debug output ``refinement``: starting and final boxes with
 their scores).
 
@@ -28,11 +27,13 @@ from pytracking.utils.params import TrackerParams
 REPO_ROOT = Path(__file__).resolve().parents[3]
 NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"   # <repo>/pytracking/networks
 
-# shipped estimator weights (exported with ltr.admin.checkpoint export, each with a .sha256 sidecar)
-EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (ltr.run_training bbreg atom_ebm_cached --epochs 7)
-NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (ltr.run_training bbreg atom_nce_cached)
-IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (ltr.run_training bbreg atom_iou_cached)
-GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (ltr.run_training bbreg atom_gauss_cached)
+# shipped estimator weights, float16, each with a .sha256 sidecar; all four trained by one rule on one cache:
+#   python -m ltr.train_estimators --methods ml-is nce+ iou gauss --cache_spec default --out DIR
+# (8 epochs, batch 8, checkpoint = lowest validation loss; selected epochs 5, 7, 6, 8; docs/training_log.md)
+EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (setting atom_ebm_cached)
+NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_cached)
+IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (setting atom_iou_cached)
+GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (setting atom_gauss_cached)
 
 
 def network_path(file_name: str) -> str:

@@ -80,10 +80,11 @@ class RefinementSettings(ParamSettings):
     jitter_pos: float = param(0.1, key="box_jitter_pos")
     jitter_sz: float = param(0.5, key="box_jitter_sz")
     num_iter: int = param(10, key="box_refinement_iter")
-    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's steps x 0.25, the best multiplier of
-    # `python -m pytracking.tune_refinement` for the shipped ML-IS head at T = 10 on the demo TRAIN split
-    # (x 0.125 / 0.25 / 0.5 / 1: mean AUC 61.7 / 66.5 / 64.4 / 64.4; docs/tuning_on_train.md)
-    step_length: tuple[float, ...] = param(tuple(0.25 * s for s in PAPER_STEP_LENGTH), key="box_refinement_step_length")
+    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's steps, the best multiplier of
+    # `python -m pytracking.tune_refinement` for the shipped ML-IS head (re-trained under the one training rule)
+    # at T = 10 on the demo TRAIN split (paper x 0.125 / 0.25 / 0.5 / 1 / 2: mean AUC 64.1 / 61.4 / 63.4 / 65.3 /
+    # 63.4; docs/tuning_on_train.md). The step is a property of the weights: re-run the search for others
+    step_length: tuple[float, ...] = param(PAPER_STEP_LENGTH, key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
@@ -99,8 +100,8 @@ class GateSettings(ParamSettings):
     """The refinement gate's numbers (:mod:`pytracking.tracker.atom.refinement_gate`); ``enabled=False``
     accepts every refinement. Off by default: on the demo's train split no gate setting beat the ungated tracker
     (mean AUC over its 40 sequences: off 64.3; steps 1.25 62.0, 1.5 61.7, 2.0 64.1; score and centre only 64.0),
-    so the step limits below are the best gated setting there (parameter file ``gated``). Chosen at the paper's
-    step lengths (``PAPER_STEP_LENGTH``), before ``default`` moved to x 0.25."""
+    so the step limits below are the best gated setting there (parameter file ``gated``). Chosen with the
+    former shipped ML-IS weights (the paper's step lengths)."""
 
     enabled: bool = param(False, key="refinement_gate")
     min_score_gain: float = param(0.0, key="gate_min_score_gain")
