@@ -3,6 +3,7 @@ path behind them, on a tiny demo benchmark built in tmp_path (2 test sequences x
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,11 @@ def test_parameter_files_point_at_shipped_weights():
         assert Path(params.net_path) == networks / name
         assert ATOMSettings.from_params(params).network.use_registry_fallback is False
     settings = {m: ATOMSettings.from_params(m.parameters()) for m in (default_params, nce_params, gauss_params)}
-    assert settings[nce_params].refinement == settings[default_params].refinement
+    # the same refinement budget; only the step lengths are each head's own (searched on the demo train split)
+    nce_refinement = settings[nce_params].refinement
+    assert replace(nce_refinement, step_length=settings[default_params].refinement.step_length) == \
+        settings[default_params].refinement
+    assert nce_refinement.step_length != settings[default_params].refinement.step_length
     assert settings[gauss_params].network.box_estimator_type == "regression"
     for module in (no_refine_params, multiscale_params):       # backbone only: never the estimator files
         params = module.parameters()

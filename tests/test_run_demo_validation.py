@@ -18,7 +18,7 @@ def validation_root(tmp_path_factory):
 def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo_comparison, "prepare_validation_benchmark", lambda progress=True: validation_root)
     monkeypatch.setattr(demo_comparison, "VALIDATION_ENTRIES", (ComparisonEntry("OpenCV KCF", "opencv", "kcf"),))
-    argv = ["--benchmark", "validation", "--results_path", str(tmp_path), "--out", str(tmp_path / "out"),
+    argv = ["--compare", "--benchmark", "validation", "--results_path", str(tmp_path), "--out", str(tmp_path / "out"),
             "--threads", "0", "--quiet"]
     assert run_demo.main(argv) == 0
     printed = capsys.readouterr().out
@@ -27,6 +27,23 @@ def test_validation_table_of_the_main_command(validation_root, tmp_path, monkeyp
     assert len(list((tmp_path / "validation" / "opencv" / "kcf").glob("*-1.txt"))) == 9
     assert not (tmp_path / "demo").exists()
     assert "| OpenCV KCF" in (tmp_path / "out" / "compare.md").read_text()
+
+
+def test_one_tracker_with_a_run_id_on_the_validation_benchmark(validation_root, tmp_path, monkeypatch, capsys):
+    """Without --compare, --benchmark validation runs the named tracker (its run id kept), not the comparison."""
+    from pytracking.evaluation import demo
+
+    monkeypatch.setattr(demo, "prepare_validation_benchmark", lambda progress=True: validation_root)
+    argv = ["opencv", "kcf", "--runid", "1", "--benchmark", "validation", "--results_path", str(tmp_path),
+            "--out", str(tmp_path / "out"), "--threads", "0", "--quiet"]
+    assert run_demo.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "validation benchmark, test split" in printed and "opencv/kcf_001" in printed
+    assert len(list((tmp_path / "validation" / "opencv" / "kcf_001").glob("*-1.txt"))) == 9
+    assert not (tmp_path / "validation" / "atom").exists() and not (tmp_path / "demo").exists()
+    with pytest.raises(SystemExit):
+        run_demo.main(["--benchmark", "validation", "--dataset_path", str(tmp_path)])
+    assert "demo benchmark only" in capsys.readouterr().err
 
 
 def test_validation_default_rows_and_argument_errors(tmp_path, capsys):

@@ -173,17 +173,25 @@ class DemoOutcome:
 def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | None = None, threads: int | None = None,
              device: str | None = None, dataset_path: str | Path | None = None, results_path: str | Path | None = None,
              out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True,
-             batch_sequences: int = 0, check_sequential: bool = False, runs: int = 1) -> DemoOutcome:
+             batch_sequences: int = 0, check_sequential: bool = False, runs: int = 1,
+             benchmark: str = DATASET_NAME) -> DemoOutcome:
     """Build (first use) the demo benchmark, run ``tracker_name/param`` on its test split, score it,
     write the table (CSV + Markdown) and plots; see the module docstring. ``batch_sequences`` B > 0: the batched
     engine, B sequences at a time; ``check_sequential``: also run one sequence at a time (``threads`` workers) into
     ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``). ``runs`` N > 1: run ids
-    ``runid .. runid + N - 1`` (default from 0), e.g. to fill a wide batch; the table has one row per run."""
+    ``runid .. runid + N - 1`` (default from 0), e.g. to fill a wide batch; the table has one row per run.
+    ``benchmark`` 'validation': the report-only validation benchmark instead (``dataset_path`` must be None; results
+    under ``<results>/validation``)."""
     start = time.perf_counter()
+    if benchmark not in (DATASET_NAME, VALIDATION_NAME):
+        raise ValueError(f"benchmark: expected {DATASET_NAME!r} or {VALIDATION_NAME!r}, got {benchmark!r}")
+    validation = benchmark == VALIDATION_NAME
+    if validation and (dataset_path is not None or batch_sequences):
+        raise ValueError("--dataset_path and --batch_sequences: apply to the demo benchmark only")
     threads = default_threads() if threads is None else int(threads)
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
-    results_root = demo_results_root(results_path)
+    results_root = demo_results_root(results_path, benchmark)
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     run_ids = [runid] if runs == 1 else [(runid or 0) + k for k in range(runs)]
@@ -192,8 +200,8 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     absent = missing_weights(tracker)
     if absent is not None:
         raise FileNotFoundError(f"{tracker.run_label}: " + missing_weights_message(absent))
-    root = prepare_demo_benchmark(dataset_path, progress=progress)
-    sequences = get_dataset(DATASET_NAME, root, SPLIT)
+    root = prepare_validation_benchmark(progress) if validation else prepare_demo_benchmark(dataset_path, progress)
+    sequences = get_dataset(benchmark, root, SPLIT)
     print(f"[demo] benchmark {root}: {len(sequences)} test sequences, {sum(len(s) for s in sequences)} frames")
     failed = run_on_demo(trackers, sequences, root, threads, device, skip_existing, batch_sequences)
     check = None
@@ -208,10 +216,10 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
                               for name, v in c.per_sequence.items()})
     results = [evaluate_tracker(results_root, t.run_label, sequences) for t in trackers]
     table = summary_table(results)[MAIN_COLUMNS]
-    out = Path(out_dir) if out_dir is not None else default_out_dir(tracker.run_label)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(tracker.run_label, benchmark=benchmark)
     csv_path = out / "results.csv"
     md_path = save_table(table, csv_path)
-    plots = save_plots(results, out, f"demo {SPLIT}")
+    plots = save_plots(results, out, f"{benchmark} {SPLIT}")
     return DemoOutcome(table=table, csv_path=csv_path, md_path=md_path, plots=plots, failed=failed,
                        wall_seconds=time.perf_counter() - start, benchmark_sha256=benchmark_identity(root),
                        sequential_check=check)
