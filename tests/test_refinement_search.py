@@ -68,7 +68,7 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
     assert params.box_refinement_iter == FAIR_NUM_ITER == 10 and params.box_refinement_num_boxes == FAIR_NUM_BOXES == 10
     assert params.net_path == str(tmp_path / "atom_iou_effnet.pth")
     assert params.seed == 1
-    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.25_001"
+    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.25_0.05_0.05_0.05_0.05_001"
     shipped = StepVariant("default", 2, 0, WeightsSource(), tmp_path).get_parameters(device="cpu")
     assert shipped.box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))
     assert Path(shipped.net_path).parent.name == "networks"
@@ -78,6 +78,18 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
     for param, message in (("gauss", "regression head"), ("no_refine", "does not refine")):
         with pytest.raises(ValueError, match=message):
             base_step_length(Tracker("atom", param).get_parameters(device="cpu"))
+
+
+def test_results_folder_follows_the_absolute_steps(tmp_path, monkeypatch):
+    """A resumed search after the file's own steps changed must not read results made with the old steps under the
+    same multiplier (the folder names the absolute step vector)."""
+    from pytracking.evaluation import refinement_search
+
+    before = StepVariant("default", 2, 0, WeightsSource(), tmp_path).results_dir
+    monkeypatch.setattr(refinement_search, "base_step_length", lambda params: (5e-5, 5e-5, 2.5e-4, 2.5e-4))
+    after = StepVariant("default", 2, 0, WeightsSource(), tmp_path)
+    assert after.results_dir != before and after.results_dir.name == "default_x2_0.0001_0.0001_0.0005_0.0005_000"
+    assert after.get_parameters(device="cpu").box_refinement_step_length == pytest.approx((1e-4, 1e-4, 5e-4, 5e-4))
 
 
 def test_sequence_selection():

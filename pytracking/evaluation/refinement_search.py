@@ -111,22 +111,27 @@ def _fmt_scale(scale: float) -> str:
 class StepVariant(Tracker):
     """``atom <param>`` with its step vector times ``scale``, ``FAIR_NUM_BOXES`` boxes, ``FAIR_NUM_ITER`` steps, the
     weights file of ``source`` and seed ``params.seed + run_id``. The parameters are the file's, then these fields
-    set (:meth:`get_parameters`); nothing else changes."""
+    set (:meth:`get_parameters`); nothing else changes. The results folder names the multiplier and the absolute
+    step vector (``<param>_x<scale>_<c>_<c>_<s>_<s>_<seed>``): after the file's own steps change, a resumed search
+    runs anew instead of reading results made with other steps under the same multiplier."""
 
     def __init__(self, parameter_name: str, scale: float, seed: int, source: WeightsSource, results_root: str | Path):
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"--scales: step multipliers must be > 0, got {scale}")
         self.scale = float(scale)
         self.source = source
+        base = base_step_length(Tracker("atom", parameter_name).get_parameters(device="cpu"))
+        self.step_length = tuple(self.scale * s for s in base)
         super().__init__("atom", parameter_name, run_id=seed, results_root=Path(results_root) / source.tag)
 
     @property
     def run_label(self) -> str:
-        return f"{self.name}/{self.parameter_name}_x{_fmt_scale(self.scale)}_{self.run_id:03d}"
+        steps = "_".join(f"{s:.3g}" for s in self.step_length)
+        return f"{self.name}/{self.parameter_name}_x{_fmt_scale(self.scale)}_{steps}_{self.run_id:03d}"
 
     def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
         params = super().get_parameters(debug=debug, device=device)
-        params.box_refinement_step_length = tuple(self.scale * s for s in base_step_length(params))
+        params.box_refinement_step_length = self.step_length
         params.box_refinement_iter = FAIR_NUM_ITER
         params.box_refinement_num_boxes = FAIR_NUM_BOXES
         if self.source.net_dir is not None:
