@@ -88,3 +88,43 @@ def test_resnet50_key_names_and_mismatch_error(tmp_path):
     resnet50(weights_path=str(path))
     with pytest.raises(ValueError, match="wrong.pth"):
         resnet18(weights_path=str(path))
+
+
+def _reference_same_conv(conv, x):
+    """TF 'SAME' written out: ``F.pad`` of the full asymmetric padding, then an unpadded convolution."""
+    left, right, top, bottom = conv.same_pads(x.shape[-2], x.shape[-1])
+    return F.conv2d(F.pad(x, (left, right, top, bottom)), conv.weight, conv.bias, conv.stride, 0, 1, conv.groups)
+
+
+@pytest.mark.parametrize("kernel, stride, groups, size", [(3, 1, 8, 13), (5, 1, 8, 12), (3, 2, 8, 16), (5, 2, 8, 15),
+                                                          (3, 2, 1, 16), (1, 1, 1, 12)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_same_pad_conv_fast_paths_equal_the_written_out_padding(kernel, stride, groups, size, channels_last):
+    from ltr.models.backbone.efficientnet_lite import SamePadConv2d
+    torch.manual_seed(0)
+    conv = SamePadConv2d(8, 16, kernel, stride, groups)
+    conv.bias = torch.nn.Parameter(torch.randn(16))
+    x = torch.randn(2, 8, size, size + 1)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = conv(x)
+    expected = _reference_same_conv(conv, x.contiguous())
+    assert out.shape == expected.shape == (2, 16, -(-size // stride), -(-(size + 1) // stride))
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    # TF 'SAME' conventions: symmetric for stride 1, the extra pixel right/bottom for stride 2
+    left, right, top, bottom = conv.same_pads(size, size + 1)
+    assert right - left in (0, 1) and bottom - top in (0, 1)
+    if stride == 1:
+        assert (left, right, top, bottom) == (kernel // 2,) * 4
+
+
+def test_same_pad_conv_pointwise_path_keeps_gradients():
+    from ltr.models.backbone.efficientnet_lite import SamePadConv2d
+    conv = SamePadConv2d(6, 4, 1)
+    x = torch.randn(1, 6, 5, 7).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    conv(x).square().sum().backward()
+    x2 = x.detach().contiguous().requires_grad_(True)
+    weight = conv.weight.detach().clone().requires_grad_(True)
+    F.conv2d(x2, weight).square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(conv.weight.grad, weight.grad, rtol=1e-5, atol=1e-6)

@@ -52,21 +52,38 @@ def lite0_weights_path() -> str:
 
 class SamePadConv2d(nn.Conv2d):
     """Conv2d with TensorFlow 'SAME' padding: total pad = max((ceil(i/s) - 1) * s + k - i, 0), split
-    floor/ceil between left/top and right/bottom. Equals symmetric ``k // 2`` padding for stride 1."""
+    floor/ceil between left/top and right/bottom. Equals symmetric ``k // 2`` padding for stride 1.
+
+    Two CPU-speed paths, same values: a symmetric pad is the convolution's own ``padding`` (no padded copy of
+    the input; only an asymmetric stride-2 pad is written out with ``F.pad``), and a 1x1 convolution of a
+    channels-last input is the matrix product ``x[N, H, W, C] @ W^T`` (what the tracker's channels-last backbone
+    pass runs: oneDNN's 1x1 path is slower for these small maps, and torch sends maps of <= 20480 elements to its
+    slowest kernel). Outputs agree with ``F.pad`` + ``conv2d`` to float rounding (bit for bit on the padded
+    layers; about 1e-6 relative on some 1x1 layers, checked in ``tests/test_models_backbones.py``)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  groups: int = 1) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, groups=groups,
                          bias=False)
+        self.pointwise = self.kernel_size == (1, 1) and self.stride == (1, 1) and groups == 1
 
-    def forward(self, x: Tensor) -> Tensor:
+    def same_pads(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """``(left, right, top, bottom)`` TF 'SAME' padding of an ``height x width`` input."""
         pads = []
-        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride)):
+        for size, k, s in ((width, self.kernel_size[1], self.stride[1]), (height, self.kernel_size[0], self.stride[0])):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
             pads += [total // 2, total - total // 2]
-        if any(pads):
-            x = F.pad(x, pads)
-        return super().forward(x)
+        return pads[0], pads[1], pads[2], pads[3]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pointwise and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+            out = F.linear(x.permute(0, 2, 3, 1), self.weight.reshape(self.out_channels, self.in_channels), self.bias)
+            return out.permute(0, 3, 1, 2)
+        left, right, top, bottom = self.same_pads(x.shape[-2], x.shape[-1])
+        if left == right and top == bottom:
+            return F.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, self.bias, self.stride, 0,
+                        self.dilation, self.groups)
 
 
 class ConvBNAct(nn.Module):
