@@ -311,7 +311,7 @@ class AtomIoUNetInference:
         ``[N, 4]`` w.r.t. ``(x, y, w, h)`` (both in the network's dtype).
 
         Per level (pool ``P``, window ``Hw x Ww``): ``R1 = A F`` ``[N, P(q), Hw, C]``, ``bins = B R1``
-        ``[N, P(q), P(p), C]``, ``score = w . relu(W bins * norm + b)``. Backward: ``G = dscore/dbins``;
+        ``[N, P(q), P(p), C]``, ``score = w . relu((W bins) norm + b)``. Backward: ``G = dscore/dbins``;
         ``dA = G . (B F)``, ``dB = G . R1``; edge ``e`` of the x axis gets ``sum_w k(x_e - w) (dA[e-1, w] - dA[e, w])``
         (``A[q] = K(x_{q+1} - .) - K(x_q - .)``), same for y; ``norm = P^2 / (ext_x ext_y)`` adds its own term
         (``d norm / d ext_x = -norm / ext_x = -norm^2 ext_y / P^2``). With ``x2 = x + w``: ``d/dx = d/dx1 + d/dx2``
@@ -361,16 +361,19 @@ class AtomIoUNetInference:
             weights_y = weights_all[level, :, 1, :pool, :rows]              # B [N, P, Hw]
             by_cols = (weights_x.reshape(-1, cols) @ map_w).view(num_boxes, pool, rows, channels)   # R1
             bins = torch.matmul(weights_y.unsqueeze(1), by_cols)           # [N, P(q), P(p), C]
-            norm = norm_all[level].view(-1, 1, 1, 1)
+            norm = norm_all[level].view(-1, 1)
             weight, weight_t, bias = self.linear[level]
-            hidden = torch.addmm(bias, (bins * norm).view(num_boxes, -1), weight_t)
+            # the normalisation applied after the product, on [N, H] rather than on the [N, P * P * C] bins
+            linear = bins.view(num_boxes, -1) @ weight_t                   # W bins [N, H]
+            hidden = torch.addcmul(bias, linear, norm)                      # W (bins * norm) + b
             score = torch.addmv(score, torch.relu(hidden), self.pred_weights[level])
             if not need_grad:
                 continue
-            grad_pooled = torch.where(hidden > 0, self.pred_weights[level], self.zero) @ weight   # [N, P * P * C]
-            # slice assignment rather than ``out=`` (same kernel; torch.compile cannot trace a strided ``out``)
-            grad_norm_all[level] = torch.linalg.vecdot(grad_pooled, bins.view(num_boxes, -1))
-            grad_bins = grad_pooled.view_as(bins) * norm                    # [N, q, p, C]
+            grad_hidden = torch.where(hidden > 0, self.pred_weights[level], self.zero)   # [N, H]
+            # d score / d norm = g . (W bins); slice assignment rather than ``out=`` (same kernel; torch.compile
+            # cannot trace a strided ``out``)
+            grad_norm_all[level] = torch.linalg.vecdot(grad_hidden, linear)
+            grad_bins = ((grad_hidden * norm) @ weight).view_as(bins)      # [N, q, p, C]
             by_rows = (weights_y.reshape(-1, rows) @ map_h).view(num_boxes, pool * channels, cols)   # B F [N, (p, c), Ww]
             grad_wx = torch.bmm(grad_bins.view(num_boxes, pool, pool * channels), by_rows)       # dA [N, P(q), Ww]
             grad_wy = torch.bmm(grad_bins.view(num_boxes * pool, pool, channels),                # dB [N, P(p), Hw]
