@@ -31,7 +31,7 @@ plots = "plots"                  # analysis plots and tables (kept out of the re
 [device]
 device = "auto"                  # auto | cpu | cuda | cuda:N
 
-[datasets]                       # roots of the official releases (see shared/data/README.md)
+[datasets]                       # roots of the official releases (layouts: docstrings of ltr/dataset, pytracking/evaluation)
 lasot = ""
 got10k = ""
 trackingnet = ""

@@ -1,6 +1,6 @@
 """The offline demo benchmark: procedural sequences written in the LaSOT layout.
 
-Layout (as LaSOT, see ``shared/data/README.md``)::
+Layout (as LaSOT, see ``ltr/dataset/lasot.py``)::
 
     <root>/<class>/<class>-<k>/img/00000001.jpg ...   # JPEG, fixed quality, 1-based
     <root>/<class>/<class>-<k>/groundtruth.txt        # one "x,y,w,h" row per frame (float, comma)
