@@ -4,8 +4,10 @@ A tiny random ATOM network (``atom_tiny``, one instance shared by all runs) on g
 lengths (PNG frames, lossless). Batched boxes equal sequential ones up to float rounding: the batched refinement
 uses the whole-map head (as on CUDA) where the CPU's sequential path uses the windowed one, and the batched backbone
 pass may round differently. Measured here: at most 2e-4 px on three of the four sequences, 0.22 px on the fourth
-(the untrained network's scores are nearly flat, so rounding can reorder the top-k candidates); the test allows
-``BOX_TOL``.
+(the untrained network's scores are nearly flat, so rounding can reorder the top-k candidates). Such a reorder
+moves that frame's box, and the tracker then follows another (chaotic) path: on another CPU (an Intel Xeon, 2026-12-05)
+a last frame differed by 8.4 px while every earlier frame agreed to 2e-4 px. So the run-level tests ask that most
+tracked frames agree to ``FRAME_TOL`` (a slot, seed or frame mix-up leaves almost none agreeing), not all of them.
 """
 from __future__ import annotations
 
@@ -28,7 +30,23 @@ from pytracking.evaluation.tracker import Tracker
 from pytracking.parameter.atom import default as default_params
 from pytracking.tracker.atom import get_tracker_class
 
-BOX_TOL = 0.5   # px; measured 0.22 px on one sequence (scores of an untrained net are flat), <= 2e-4 on the others
+FRAME_TOL = 1e-2       # px: a frame that agrees up to float rounding
+AGREEING_SHARE = 0.75  # of the tracked frames (measured: all but one or two per run)
+
+
+def assert_mostly_equal(dir_a, dir_b, sequences) -> None:
+    """Both folders hold every sequence's boxes, and at least ``AGREEING_SHARE`` of the tracked frames (frame 0 is the
+    given box) agree within ``FRAME_TOL``."""
+    from pytracking.evaluation.results_io import read_boxes
+    agreeing, tracked, worst = 0, 0, {}
+    for seq in sequences:
+        a, b = read_boxes(dir_a / f"{seq.name}.txt"), read_boxes(dir_b / f"{seq.name}.txt")
+        assert a.shape == b.shape == (len(seq), 4), seq.name
+        diff = np.abs(a - b).max(axis=1)[1:]
+        agreeing += int((diff <= FRAME_TOL).sum())
+        tracked += diff.size
+        worst[seq.name] = float(diff.max(initial=0.0))
+    assert agreeing >= AGREEING_SHARE * tracked, f"{agreeing} of {tracked} frames agree; largest per sequence {worst}"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -107,8 +125,7 @@ def test_batched_equals_sequential(tmp_path, network, pad):
     assert run.frames == sum(len(s) for s in sequences)
     assert run.steps == 8   # seq0's 8 tracked frames; seq3 (3 frames) runs in seq1's slot after its 4
     assert max(run.active_per_step) == 3 and min(run.active_per_step) >= 1
-    agreement = compare_results(batched.results_dir, sequential.results_dir, [s.name for s in sequences])
-    assert agreement.max_abs_px < BOX_TOL, agreement.describe()
+    assert_mostly_equal(batched.results_dir, sequential.results_dir, sequences)
     for seq in sequences:   # the usual layout and row count
         assert (batched.results_dir / f"{seq.name}.txt").read_text().count("\n") == len(seq)
         assert (batched.results_dir / f"{seq.name}_time.txt").is_file()
@@ -206,6 +223,5 @@ def test_run_on_demo_batches_several_runs(tmp_path, network):
         assert (tracker.results_dir / BENCHMARK_MARKER).is_file()
         alone = TinyTracker(network, tmp_path / "alone", run_id=k)
         run_dataset(sequences, [alone], threads=0)
-        agreement = compare_results(tracker.results_dir, alone.results_dir, names)
-        assert agreement.max_abs_px < BOX_TOL, agreement.describe()
+        assert_mostly_equal(tracker.results_dir, alone.results_dir, sequences)
     assert compare_results(batched[0].results_dir, batched[1].results_dir, names).max_abs_px > 1e-3

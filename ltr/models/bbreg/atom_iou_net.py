@@ -209,6 +209,10 @@ class AtomIoUNetInference:
         with torch.no_grad():
             self.convs = [[fold_batchnorm_weights(block[0].weight, block[0].bias, block[1], "divide") for block in seq]
                           for seq in (net.conv8_test, net.conv16_test)]
+            # the same weights channels-last, for channels-last features (the tracker's CPU backbone pass): oneDNN
+            # would otherwise reorder the weights on every call
+            self.convs_channels_last = [[(w.contiguous(memory_format=torch.channels_last), b) for w, b in layers]
+                                        for layers in self.convs]
             self.modulation = [m.detach().reshape(1, -1, 1, 1).clone() for m in modulation]
             self.linear = []
             for fc, pool, channels in ((net.fc8_box, TEST_POOL[0], net.pred_input_dim[0]),
@@ -272,7 +276,10 @@ class AtomIoUNetInference:
         """The modulated test features on ``window`` (rows, cols half-open) as ``[Ww, Hw * C]`` (w, h, c) and
         ``[Hw, C * Ww]`` (h, c, w); ``modulation`` ``[1, C, 1, 1]`` (default the snapshot's)."""
         modulation = self.modulation[level] if modulation is None else modulation.reshape(1, -1, 1, 1)
-        out = (_conv_window(feat, self.convs[level], window[:2], window[2:]) * modulation)[0]
+        channels_last = (feat.device.type == "cpu" and not torch._C._functorch.is_batchedtensor(feat)   # (vmap cannot
+                         and feat.is_contiguous(memory_format=torch.channels_last))              # ask a layout)
+        layers = (self.convs_channels_last if channels_last else self.convs)[level]
+        out = (_conv_window(feat, layers, window[:2], window[2:]) * modulation)[0]
         channels, rows, cols = out.shape
         return (out.permute(2, 1, 0).reshape(cols, rows * channels).contiguous(),
                 out.permute(1, 0, 2).reshape(rows, channels * cols).contiguous())
