@@ -128,3 +128,21 @@ def test_same_pad_conv_pointwise_path_keeps_gradients():
     F.conv2d(x2, weight).square().sum().backward()
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(conv.weight.grad, weight.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel, size", [(3, 16), (5, 16)])
+def test_same_pad_conv_depthwise_stride2_path_keeps_gradients(kernel, size):
+    """The depthwise asymmetric pad as a zero tap in front of the kernel: input and weight gradients equal the
+    written-out padding's (the zero tap's own gradient is dropped by ``F.pad``'s backward)."""
+    from ltr.models.backbone.efficientnet_lite import SamePadConv2d
+    torch.manual_seed(1)
+    conv = SamePadConv2d(6, 6, kernel, 2, groups=6)
+    assert conv.same_pads(size, size)[1] - conv.same_pads(size, size)[0] == 1   # the asymmetric case
+    x = torch.randn(1, 6, size, size).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    conv(x).square().sum().backward()
+    x2 = x.detach().contiguous().requires_grad_(True)
+    reference = SamePadConv2d(6, 6, kernel, 2, groups=6)
+    reference.weight = torch.nn.Parameter(conv.weight.detach().clone())
+    _reference_same_conv(reference, x2).square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(conv.weight.grad, reference.weight.grad, rtol=1e-5, atol=1e-5)

@@ -55,7 +55,9 @@ class SamePadConv2d(nn.Conv2d):
     floor/ceil between left/top and right/bottom. Equals symmetric ``k // 2`` padding for stride 1.
 
     Two CPU-speed paths, same values: a symmetric pad is the convolution's own ``padding`` (no padded copy of
-    the input; only an asymmetric stride-2 pad is written out with ``F.pad``), and a 1x1 convolution of a
+    the input; a depthwise layer's asymmetric stride-2 pad ``(b, b + 1)`` becomes the symmetric pad ``b + 1`` of a kernel
+    with one zero tap in front, which is bit for bit the same sum; only a dense layer's asymmetric pad, the stem's, is
+    written out with ``F.pad``, where the bigger kernel would cost more than the copy), and a 1x1 convolution of a
     channels-last input is the matrix product ``x[N, H, W, C] @ W^T`` (what the tracker's channels-last backbone
     pass runs: oneDNN's 1x1 path is slower for these small maps, and torch sends maps of <= 20480 elements to its
     slowest kernel). Outputs agree with ``F.pad`` + ``conv2d`` to float rounding (bit for bit on the padded
@@ -82,6 +84,11 @@ class SamePadConv2d(nn.Conv2d):
         left, right, top, bottom = self.same_pads(x.shape[-2], x.shape[-1])
         if left == right and top == bottom:
             return F.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups)
+        if self.groups > 1 and self.dilation == (1, 1):
+            # depthwise: pad (b, b + 1) on an axis == symmetric pad b + 1 with a zero tap in front of the kernel
+            # (output row i reads input rows s*i - b - 1 .. s*i - b - 1 + k; the zero tap takes the first one)
+            weight = F.pad(self.weight, (right - left, 0, bottom - top, 0))
+            return F.conv2d(x, weight, self.bias, self.stride, (bottom, right), self.dilation, self.groups)
         return F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, self.bias, self.stride, 0,
                         self.dilation, self.groups)
 
