@@ -21,6 +21,8 @@ def test_benchmark_command_names_the_machine_and_writes_json(tmp_path, capsys):
     seconds = record["seconds"]
     assert all(seconds[k] > 0 for k in ("backbone", "refinement", "total"))
     assert abs(record["fps"] - 1.0 / seconds["total"]) < 1e-9
+    assert abs(record["mean_fps"] - 1.0 / seconds["mean_total"]) < 1e-9 and seconds["mean_total"] > 0
+    assert "mean over all frames" in out
     assert 0.0 < record["non_backbone_share"] < 1.0
     assert record["machine"] in out
 
@@ -62,13 +64,16 @@ def test_compare_capabilities_runs_each_kernel_set_beside_csrt(tmp_path, capsys)
     for row in rows:
         assert row["fps"] > 0 and row["baseline_fps"] > 0
         assert row["ratio"] == pytest.approx(row["fps"] / row["baseline_fps"])
+        assert row["mean_ratio"] == pytest.approx(row["mean_fps"] / row["mean_baseline_fps"])
 
 
 def test_compare_capabilities_flag_prints_the_table(tmp_path, capsys, monkeypatch):
-    fake = [{"kernels": "native", "capability": "AVX512", "fps": 30.0, "baseline_fps": 20.0, "ratio": 1.5}]
+    fake = [{"kernels": "native", "capability": "AVX512", "fps": 30.0, "baseline_fps": 20.0, "ratio": 1.5,
+             "mean_fps": 25.0, "mean_baseline_fps": 20.0, "mean_ratio": 1.25}]
     monkeypatch.setattr(benchmark_tracker, "compare_capabilities", lambda *a, **k: fake)
     out = tmp_path / "caps.json"
     assert benchmark_tracker.main(["atom", "fast", "--compare_capabilities", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "native" in printed and "ratio 1.50x CSRT" in printed and "machine: CPU" in printed
+    assert "means: 25.0 against 20.0 fps, 1.25x" in printed
     assert json.loads(out.read_text())["rows"] == fake
