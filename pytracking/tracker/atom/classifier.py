@@ -18,8 +18,9 @@ Loss over the weighted sample memory ``{(x_n, y_n, w_n)}`` with Gaussian labels 
 First frame: Gauss-Newton over (P, f) with CG inner solves (``pytracking.libs.optimization``),
 P initialised by PCA of the first-frame features, f by zero. Later updates keep P fixed, so L is
 quadratic in f and a few warm-started CG iterations on the normal equations
-``(sum_n w_n Z_n^T Z_n + lambda_f) f = sum_n w_n Z_n^T y_n`` do the update; the projected features
-``z_n`` are what the memory stores.
+``(sum_n w_n Z_n^T Z_n + lambda_f) f = sum_n w_n Z_n^T y_n`` do the update. The memory stores the
+projected features' spectra, on which both the correlation and its filter gradient are per-frequency
+matrix-vector products (``pytracking.libs.fourier_correlation``).
 
 Memory: fixed capacity; a new sample gets weight ``lr`` while the others decay by ``(1 - lr)``
 (exponential forgetting); it replaces the lowest-weight non-initial sample when full; the initial
@@ -34,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pytracking.libs.fourier_correlation import correlate, feature_spectra, filter_gradient, spectral_size
 from pytracking.libs.optimization import conjugate_gradient, gauss_newton
 from pytracking.tracker.atom.settings import ClassifierSettings
 
@@ -227,10 +229,12 @@ class OnlineClassifier:
 
         with torch.inference_mode():
             z = F.conv2d(x, self.projection[:, :, None, None])
-        self._memory_z = torch.zeros((self.memory_size,) + tuple(z.shape[1:]), device=self.device)
+            self._spectral_size = spectral_size((z.shape[2], z.shape[3]), self.filter_size)
+            spectra = feature_spectra(z, self._spectral_size)               # [F, n, D]
+            self._memory_spectra = spectra.new_zeros((spectra.shape[0], self.memory_size, spectra.shape[2]))
+            self._memory_spectra[:, :n] = spectra
         self._memory_y = torch.zeros((self.memory_size,) + tuple(y.shape[1:]), device=self.device)
         self._weights = torch.zeros(self.memory_size, device=self.device)
-        self._memory_z[:n] = z
         self._memory_y[:n] = y
         self._weights[:n] = 1.0 / n
         self.num_init_samples = n
@@ -257,7 +261,7 @@ class OnlineClassifier:
                 self.num_samples += 1
             else:
                 slot = self.num_init_samples + int(torch.argmin(w[self.num_init_samples:]))
-            self._memory_z[slot] = z
+            self._memory_spectra[:, slot] = feature_spectra(z[None], self._spectral_size)[:, 0]
             self._memory_y[slot] = label.to(self.device, torch.float32)
             w[slot] = learning_rate
             init_total = float(w[: self.num_init_samples].sum())
@@ -275,15 +279,15 @@ class OnlineClassifier:
             raise RuntimeError("classifier is not initialised")
         iters = int(self.settings.CG_iter if num_cg_iter is None else num_cg_iter)
         n = self.num_samples
-        z, y, w = self._memory_z[:n], self._memory_y[:n], self._weights[:n, None, None, None]
-        shape, pad, reg = self.filter.shape, self.padding, self.filter_reg
+        spectra, y, w = self._memory_spectra[:, :n], self._memory_y[:n], self._weights[:n, None, None]
+        size, out, k, reg = self._spectral_size, tuple(self._memory_y.shape[1:]), self.filter_size, self.filter_reg
 
         def normal_op(v: list[torch.Tensor]) -> list[torch.Tensor]:
-            s = F.conv2d(z, v[0], padding=pad)
-            return [torch.nn.grad.conv2d_weight(z, shape, w * s, padding=pad) + reg * v[0]]
+            s = correlate(spectra, v[0], size, out)
+            return [filter_gradient(spectra, w * s, size, k) + reg * v[0]]
 
         with torch.inference_mode():
-            rhs = torch.nn.grad.conv2d_weight(z, shape, w * y[:, None], padding=pad)
+            rhs = filter_gradient(spectra, w * y, size, k)
             result = conjugate_gradient(normal_op, [rhs], x0=[self.filter], num_iter=iters)
             self.filter = result.x[0].detach()  # type: ignore[index]
         return result.residual_norms
@@ -292,7 +296,7 @@ class OnlineClassifier:
         """``L(P, f)`` over the current memory (for diagnostics and tests)."""
         n = self.num_samples
         with torch.inference_mode():
-            s = self._filter_scores(self._memory_z[:n], self.filter)
+            s = correlate(self._memory_spectra[:, :n], self.filter, self._spectral_size, tuple(self._memory_y.shape[1:]))
             data = (self._weights[:n, None, None] * (s - self._memory_y[:n]) ** 2).sum()
             return float(data + self.filter_reg * self.filter.pow(2).sum()
                          + self.projection_reg * self.projection.pow(2).sum())

@@ -1,0 +1,75 @@
+"""The classifier's filter correlation and its filter gradient, computed on stored feature spectra.
+
+For feature maps ``z_n`` ``[D, H, W]`` and one filter ``f`` ``[1, D, k, k]`` with zero padding
+``p = k // 2``, the score map and the filter gradient of ``sum_n <g_n, s_n>`` are
+
+    s_n[y, x] = sum_{c, i, j} f[c, i, j] z_n[c, y + i - p, x + j - p]          (= F.conv2d(z, f, padding=p))
+    grad[c, i, j] = sum_n sum_{y, x} g_n[y, x] z_n[c, y + i - p, x + j - p]      (= conv2d_weight)
+
+on an output grid ``Ho x Wo = (H + 2p - k + 1) x (W + 2p - k + 1)``. Both index ``z`` at
+``u = y + i - p`` in ``[-p, H + p - 1]``. On a circular grid of size ``S >= H + p`` (per axis) those
+indices never wrap onto a stored value, so with ``Z = rfft2(z, S)``:
+
+    s_n    = irfft2(Z_n * K)[:Ho, :Wo],   K = rfft2(f placed at (p - i) mod S)
+    grad_c = irfft2(sum_n conj(G_n) Z_{n,c})[(i - p) mod S, (j - p) mod S],   G_n = rfft2(g_n, S)
+
+Per frequency both are matrix-vector products with the ``[n, D]`` matrix of stored spectra, so an
+operator application reads the spectra once instead of running a convolution over the samples: the
+classifier's conjugate-gradient update (``OnlineClassifier.update``) is several times cheaper than with
+``F.conv2d`` and its weight gradient (measured in ``docs/speed.md``). The results equal the direct
+convolutions up to float rounding.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["spectral_size", "feature_spectra", "correlate", "filter_gradient"]
+
+
+def spectral_size(feature_size: tuple[int, int], filter_size: int) -> tuple[int, int]:
+    """The smallest circular grid ``(H + p, W + p)`` with ``p = filter_size // 2`` on which the correlation
+    and its filter gradient do not wrap (module docstring)."""
+    p = filter_size // 2
+    return feature_size[0] + p, feature_size[1] + p
+
+
+def feature_spectra(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``z`` ``[N, D, H, W]`` -> its spectra ``[F, N, D]`` complex (``F = S_h (S_w // 2 + 1)`` frequencies
+    first: the layout the per-frequency matrix products read)."""
+    spectra = torch.fft.rfft2(z, s=size)                              # [N, D, S_h, S_w // 2 + 1]
+    return spectra.flatten(2).permute(2, 0, 1)
+
+
+def _filter_spectrum(filt: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``K`` of the module docstring for ``filt`` ``[1, D, k, k]``: ``[F, D, 1]`` complex."""
+    k = filt.shape[-1]
+    placed = filt.new_zeros((filt.shape[1],) + tuple(size))
+    placed[:, :k, :k] = filt[0].flip(-1, -2)                          # f[i] at k - 1 - i ...
+    shift = k - 1 - k // 2
+    placed = torch.roll(placed, shifts=(-shift, -shift), dims=(1, 2))   # ... then at (p - i) mod S
+    placed = torch.fft.rfft2(placed)
+    return placed.flatten(1).T[:, :, None]
+
+
+def correlate(spectra: torch.Tensor, filt: torch.Tensor, size: tuple[int, int],
+              output_size: tuple[int, int]) -> torch.Tensor:
+    """Score maps ``[N, Ho, Wo]`` of ``filt`` ``[1, D, k, k]`` on the samples whose :func:`feature_spectra`
+    (grid ``size``) are ``spectra`` ``[F, N, D]``: ``F.conv2d(z, filt, padding=k // 2)[:, 0]``."""
+    products = torch.bmm(spectra, _filter_spectrum(filt, size))     # [F, N, 1]
+    sh, sw = size
+    maps = torch.fft.irfft2(products[:, :, 0].T.reshape(-1, sh, sw // 2 + 1), s=size)
+    return maps[:, : output_size[0], : output_size[1]]
+
+
+def filter_gradient(spectra: torch.Tensor, g: torch.Tensor, size: tuple[int, int],
+                    filter_size: int) -> torch.Tensor:
+    """``[1, D, k, k]``: the gradient of ``sum_n <g_n, s_n>`` in the filter for output-grid weights ``g``
+    ``[N, Ho, Wo]`` (``torch.nn.grad.conv2d_weight(z, (1, D, k, k), g[:, None], padding=k // 2)``)."""
+    g_spectra = torch.fft.rfft2(g, s=size).flatten(1).T[:, None, :]   # [F, 1, N]
+    summed = torch.bmm(g_spectra.conj(), spectra)                     # [F, 1, D]
+    sh, sw = size
+    corr = torch.fft.irfft2(summed[:, 0, :].T.reshape(-1, sh, sw // 2 + 1), s=size)  # [D, S_h, S_w]
+    p = filter_size // 2
+    rows = [(i - p) % sh for i in range(filter_size)]
+    cols = [(j - p) % sw for j in range(filter_size)]
+    return corr[:, rows][:, :, cols][None]
