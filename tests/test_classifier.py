@@ -7,7 +7,10 @@ import torch
 
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
-from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, gaussian_label
+import torch.nn.functional as F
+
+from pytracking.libs.optimization import gauss_newton
+from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, first_frame_linearization, gaussian_label
 from pytracking.tracker.atom.settings import ClassifierSettings
 from test_atom_tracker import RandomConvFeatures, synthetic_sequence
 
@@ -102,3 +105,45 @@ def test_geometry_round_trip_and_label_peak():
     peak = find_peaks(label, (1.5, 1.5))
     assert np.allclose(peak.position, (2.0, 5.0), atol=1e-6)
     assert peak.second_score < 0.2
+
+
+@pytest.mark.parametrize("feature_size,k", [((8, 8), 4), ((7, 9), 3)])
+def test_first_frame_linearization_equals_autograd_gauss_newton(feature_size, k):
+    """The written-out linearisation (spectral, no autograd) has the loss, -J^T r and J^T J p of the
+    convolutional residual that autograd differentiates, and Gauss-Newton takes the same path on it."""
+    gen = torch.Generator().manual_seed(k)
+    n, c, d, p = 4, 6, 5, k // 2
+    x = torch.randn(n, c, *feature_size, generator=gen, dtype=torch.float64)
+    out = (feature_size[0] + 2 * p - k + 1, feature_size[1] + 2 * p - k + 1)
+    y = torch.rand(n, *out, generator=gen, dtype=torch.float64)
+    reg_f, reg_p = 0.1, 0.05
+
+    def residual(v):
+        proj, filt = v
+        s = F.conv2d(F.conv2d(x, proj[:, :, None, None]), filt, padding=p)[:, 0]
+        return [(s - y) / n ** 0.5, reg_f ** 0.5 * filt, reg_p ** 0.5 * proj]
+
+    proj = torch.randn(d, c, generator=gen, dtype=torch.float64)
+    filt = torch.randn(1, d, k, k, generator=gen, dtype=torch.float64)
+    linearize = first_frame_linearization(x, y, k, reg_f, reg_p)
+    loss, rhs, normal_op = linearize([proj, filt])
+
+    pv, fv = proj.clone().requires_grad_(True), filt.clone().requires_grad_(True)
+    r = torch.cat([t.reshape(-1) for t in residual([pv, fv])])
+    assert loss == pytest.approx(float((r.detach() ** 2).sum()), rel=1e-10)
+    jt_r = torch.autograd.grad(r, [pv, fv], r.detach(), retain_graph=True)
+    for mine, ref in zip(rhs, jt_r):
+        assert torch.allclose(mine, -ref, atol=1e-9)
+    direction = [torch.randn(d, c, generator=gen, dtype=torch.float64), torch.randn(1, d, k, k, generator=gen, dtype=torch.float64)]
+    jp = torch.autograd.functional.jvp(lambda a, b: torch.cat([t.reshape(-1) for t in residual([a, b])]),
+                                       (proj, filt), tuple(direction))[1]
+    jtjp = torch.autograd.grad(r, [pv, fv], jp)
+    for mine, ref in zip(normal_op(direction), jtjp):
+        assert torch.allclose(mine, ref, atol=1e-9)
+
+    spectral = gauss_newton(None, [proj, filt], num_gn_iter=3, num_cg_iter=8, linearize=linearize)
+    autograd = gauss_newton(residual, [proj, filt], num_gn_iter=3, num_cg_iter=8)
+    assert spectral.losses == pytest.approx(autograd.losses, rel=1e-8)
+    assert spectral.losses[-1] < spectral.losses[0]
+    for mine, ref in zip(spectral.x, autograd.x):
+        assert torch.allclose(mine, ref, atol=1e-8)

@@ -80,3 +80,8 @@ def test_gauss_newton_works_inside_inference_mode():
         result = gauss_newton(lambda v: a @ v[0] - y, [torch.zeros(4)], num_gn_iter=2, num_cg_iter=10)
     expected = torch.linalg.lstsq(a, y.unsqueeze(1)).solution.squeeze(1)
     assert torch.allclose(result.x[0], expected, atol=1e-4)
+
+
+def test_gauss_newton_needs_a_residual_or_a_linearization():
+    with pytest.raises(ValueError, match="residual_fn or linearize"):
+        gauss_newton(None, [torch.zeros(3)])

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["spectral_size", "feature_spectra", "correlate", "filter_gradient"]
+__all__ = ["spectral_size", "feature_spectra", "filter_spectrum", "map_spectra", "maps_from_spectra",
+           "filter_from_spectrum", "inner_product_weights", "correlate", "filter_gradient"]
 
 
 def spectral_size(feature_size: tuple[int, int], filter_size: int) -> tuple[int, int]:
@@ -37,39 +38,66 @@ def feature_spectra(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``z`` ``[N, D, H, W]`` -> its spectra ``[F, N, D]`` complex (``F = S_h (S_w // 2 + 1)`` frequencies
     first: the layout the per-frequency matrix products read)."""
     spectra = torch.fft.rfft2(z, s=size)                              # [N, D, S_h, S_w // 2 + 1]
-    return spectra.flatten(2).permute(2, 0, 1)
+    return spectra.flatten(2).permute(2, 0, 1).contiguous()
 
 
-def _filter_spectrum(filt: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def filter_spectrum(filt: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``K`` of the module docstring for ``filt`` ``[1, D, k, k]``: ``[F, D, 1]`` complex."""
     k = filt.shape[-1]
     placed = filt.new_zeros((filt.shape[1],) + tuple(size))
     placed[:, :k, :k] = filt[0].flip(-1, -2)                          # f[i] at k - 1 - i ...
     shift = k - 1 - k // 2
     placed = torch.roll(placed, shifts=(-shift, -shift), dims=(1, 2))   # ... then at (p - i) mod S
-    placed = torch.fft.rfft2(placed)
-    return placed.flatten(1).T[:, :, None]
+    return torch.fft.rfft2(placed).flatten(1).T[:, :, None]
+
+
+def map_spectra(g: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Output-grid maps ``g`` ``[N, Ho, Wo]`` (placed at the grid's origin) -> spectra ``[F, N]``."""
+    return torch.fft.rfft2(g, s=size).flatten(1).T.contiguous()
+
+
+def maps_from_spectra(products: torch.Tensor, size: tuple[int, int], output_size: tuple[int, int]) -> torch.Tensor:
+    """Spectra ``[F, N]`` -> the ``[N, Ho, Wo]`` corner of their inverse transforms (the correlation's valid grid)."""
+    sh, sw = size
+    maps = torch.fft.irfft2(products.T.reshape(-1, sh, sw // 2 + 1), s=size)
+    return maps[:, : output_size[0], : output_size[1]]
+
+
+def filter_from_spectrum(summed: torch.Tensor, size: tuple[int, int], filter_size: int) -> torch.Tensor:
+    """``sum_n conj(G_n) Z_n`` ``[F, D]`` -> the filter gradient ``[1, D, k, k]``: its inverse transform at lags
+    ``(i - p) mod S`` (module docstring)."""
+    sh, sw = size
+    corr = torch.fft.irfft2(summed.T.reshape(-1, sh, sw // 2 + 1), s=size)   # [D, S_h, S_w]
+    p = filter_size // 2
+    rows = [(i - p) % sh for i in range(filter_size)]
+    cols = [(j - p) % sw for j in range(filter_size)]
+    return corr[:, rows][:, :, cols][None]
+
+
+def inner_product_weights(size: tuple[int, int], dtype: torch.dtype = torch.float32,
+                          device: torch.device | str = "cpu") -> torch.Tensor:
+    """``[F]`` weights with ``sum_u a[u] b[u] = sum_F weight * Re(A conj(B))`` for real maps ``a, b`` on the grid
+    ``size`` and their half spectra (Parseval): ``1 / (S_h S_w)``, doubled for the columns whose conjugate
+    twins the half spectrum leaves out (all but column 0 and, for even ``S_w``, column ``S_w / 2``)."""
+    sh, sw = size
+    cols = torch.full((sw // 2 + 1,), 2.0, dtype=dtype, device=device)
+    cols[0] = 1.0
+    if sw % 2 == 0:
+        cols[-1] = 1.0
+    return (cols[None, :] / (sh * sw)).expand(sh, -1).reshape(-1)
 
 
 def correlate(spectra: torch.Tensor, filt: torch.Tensor, size: tuple[int, int],
               output_size: tuple[int, int]) -> torch.Tensor:
     """Score maps ``[N, Ho, Wo]`` of ``filt`` ``[1, D, k, k]`` on the samples whose :func:`feature_spectra`
     (grid ``size``) are ``spectra`` ``[F, N, D]``: ``F.conv2d(z, filt, padding=k // 2)[:, 0]``."""
-    products = torch.bmm(spectra, _filter_spectrum(filt, size))     # [F, N, 1]
-    sh, sw = size
-    maps = torch.fft.irfft2(products[:, :, 0].T.reshape(-1, sh, sw // 2 + 1), s=size)
-    return maps[:, : output_size[0], : output_size[1]]
+    products = torch.bmm(spectra, filter_spectrum(filt, size))       # [F, N, 1]
+    return maps_from_spectra(products[:, :, 0], size, output_size)
 
 
 def filter_gradient(spectra: torch.Tensor, g: torch.Tensor, size: tuple[int, int],
                     filter_size: int) -> torch.Tensor:
     """``[1, D, k, k]``: the gradient of ``sum_n <g_n, s_n>`` in the filter for output-grid weights ``g``
     ``[N, Ho, Wo]`` (``torch.nn.grad.conv2d_weight(z, (1, D, k, k), g[:, None], padding=k // 2)``)."""
-    g_spectra = torch.fft.rfft2(g, s=size).flatten(1).T[:, None, :]   # [F, 1, N]
-    summed = torch.bmm(g_spectra.conj(), spectra)                     # [F, 1, D]
-    sh, sw = size
-    corr = torch.fft.irfft2(summed[:, 0, :].T.reshape(-1, sh, sw // 2 + 1), s=size)  # [D, S_h, S_w]
-    p = filter_size // 2
-    rows = [(i - p) % sh for i in range(filter_size)]
-    cols = [(j - p) % sw for j in range(filter_size)]
-    return corr[:, rows][:, :, cols][None]
+    summed = torch.bmm(map_spectra(g, size).conj().resolve_conj()[:, None, :], spectra)   # [F, 1, D]
+    return filter_from_spectrum(summed[:, 0, :], size, filter_size)

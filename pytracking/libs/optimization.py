@@ -113,20 +113,27 @@ def _flat_residual(res: Variables) -> torch.Tensor:
     return torch.cat([t.reshape(-1) for t in _as_list(res, "residual")])
 
 
+#: ``x -> (||r(x)||^2, -J^T r, p -> J^T J p)``: a problem's Gauss-Newton linearisation at ``x``, written out
+Linearization = Callable[[list[torch.Tensor]], tuple[float, list[torch.Tensor], Callable[[list[torch.Tensor]], list[torch.Tensor]]]]
+
+
 def gauss_newton(
-    residual_fn: Callable[[list[torch.Tensor]], Variables],
+    residual_fn: Callable[[list[torch.Tensor]], Variables] | None,
     x0: Variables,
     num_gn_iter: int = 5,
     num_cg_iter: int = 10,
     damping: float = 0.0,
+    linearize: Linearization | None = None,
 ) -> GNResult:
     """Minimise ``||r(x)||^2`` by Gauss-Newton with inner CG on ``(J^T J + damping I) p = -J^T r``.
 
     ``residual_fn`` takes a list of tensors (the variables) and returns a tensor or a list of
-    tensors (flattened and concatenated into one residual vector). Runs with grad enabled and
-    outside inference mode whatever the caller's mode (tensors that ``residual_fn`` closes over
-    must then be ordinary tensors, not inference tensors: ``clone()`` them outside inference
-    mode). Returns detached tensors of the input structure.
+    tensors (flattened and concatenated into one residual vector); ``J p`` and ``J^T v`` then come
+    from autograd. Runs with grad enabled and outside inference mode whatever the caller's mode
+    (tensors that ``residual_fn`` closes over must then be ordinary tensors, not inference tensors:
+    ``clone()`` them outside inference mode). ``linearize`` instead (``residual_fn`` ignored): the
+    problem's own loss, right-hand side ``-J^T r`` and normal operator ``J^T J`` at the current
+    variables (see :data:`Linearization`), no autograd. Returns detached tensors of the input structure.
     """
     if num_gn_iter < 0 or num_cg_iter < 0:
         raise ValueError(f"num_gn_iter and num_cg_iter must be >= 0, got {num_gn_iter}, {num_cg_iter}")
@@ -134,6 +141,21 @@ def gauss_newton(
         raise ValueError(f"damping must be >= 0, got {damping}")
     single = isinstance(x0, torch.Tensor)
     losses: list[float] = []
+    if linearize is not None:
+        x = [t.detach().clone() for t in _as_list(x0, "x0")]
+        for _ in range(num_gn_iter):
+            loss, rhs, normal_op = linearize(x)
+            losses.append(float(loss))
+
+            def damped(p: list[torch.Tensor], normal_op=normal_op) -> list[torch.Tensor]:
+                return [a + damping * pi for a, pi in zip(normal_op(p), p)] if damping else normal_op(p)
+
+            step = conjugate_gradient(damped, rhs, num_iter=num_cg_iter).x
+            x = [xi + si for xi, si in zip(x, step)]
+        losses.append(float(linearize(x)[0]))
+        return GNResult(x[0] if single else x, losses)
+    if residual_fn is None:
+        raise ValueError("gauss_newton needs residual_fn or linearize")
     with torch.inference_mode(False), torch.enable_grad():
         x = [t.detach().clone() for t in _as_list(x0, "x0")]
         for _ in range(num_gn_iter):

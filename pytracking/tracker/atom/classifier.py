@@ -35,11 +35,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pytracking.libs.fourier_correlation import correlate, feature_spectra, filter_gradient, spectral_size
-from pytracking.libs.optimization import conjugate_gradient, gauss_newton
+from pytracking.libs.fourier_correlation import (correlate, feature_spectra, filter_from_spectrum, filter_gradient,
+                                                 filter_spectrum, inner_product_weights, map_spectra,
+                                                 maps_from_spectra, spectral_size)
+from pytracking.libs.optimization import Linearization, conjugate_gradient, gauss_newton
 from pytracking.tracker.atom.settings import ClassifierSettings
 
-__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "PeakResult"]
+__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "PeakResult", "first_frame_linearization"]
 
 
 def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, int]) -> torch.Tensor:
@@ -54,6 +56,55 @@ def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, i
     dy = (ys[None, :] - center[:, 1:2]) ** 2
     dx = (xs[None, :] - center[:, 0:1]) ** 2
     return torch.exp(-(dy[:, :, None] + dx[:, None, :]) / (2 * sigma ** 2))
+
+
+def first_frame_linearization(x: torch.Tensor, y: torch.Tensor, filter_size: int, filter_reg: float,
+                              projection_reg: float) -> Linearization:
+    """The first frame's problem over ``(P, f)`` for :func:`pytracking.libs.optimization.gauss_newton`:
+
+        L(P, f) = (1 / N) sum_n ||f (*) (P x_n) - y_n||^2 + lambda_f ||f||^2 + lambda_P ||P||^2
+
+    for normalised features ``x`` ``[N, C, H, W]`` and labels ``y`` ``[N, Ho, Wo]``, linearised without autograd on
+    the features' spectra ``X`` (``pytracking.libs.fourier_correlation``). With ``K(f)`` the filter's spectrum,
+    ``f (*) (P x)`` has the spectrum ``X P^T K(f)``; for output-grid weights ``g`` (spectra ``G``) and
+    ``H = sum_n conj(G_n) X_n`` the transposed Jacobian is ``d/df = filter taps of H P^T`` and
+    ``d/dP = Re(sum_F w_F conj(K(f)) conj(H)^T)`` (Parseval, ``w`` = :func:`inner_product_weights`): the gradient in
+    ``z = P x`` (the correlation of ``g`` with ``f``) never has to be formed. Equals the autograd Gauss-Newton
+    on the convolutions to float rounding (``tests/test_classifier.py``)."""
+    weight = 1.0 / x.shape[0]
+    size = spectral_size((x.shape[2], x.shape[3]), filter_size)
+    out = (y.shape[1], y.shape[2])
+    spectra = feature_spectra(x, size)                                  # [F, N, C]
+    freq_weights = inner_product_weights(size, x.dtype, x.device)[:, None]
+
+    def linearize(v: list[torch.Tensor]):
+        proj, filt = v
+        proj_c = proj.to(spectra.dtype)                                  # [D, C]
+        k_filt = filter_spectrum(filt, size)[:, :, 0]                    # [F, D]
+
+        def scores(effective: torch.Tensor) -> torch.Tensor:           # effective filter spectrum [F, C]
+            return maps_from_spectra(torch.bmm(spectra, effective[:, :, None])[:, :, 0], size, out)
+
+        def transposed(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            h = torch.bmm(map_spectra(g, size).conj().resolve_conj()[:, None, :], spectra)[:, 0, :]   # [F, C]
+            d_filt = filter_from_spectrum(h @ proj_c.T, size, filter_size)
+            d_proj = ((freq_weights * k_filt.conj()).T @ h.conj()).real
+            return d_proj, d_filt
+
+        error = scores(k_filt @ proj_c) - y
+        loss = weight * error.pow(2).sum() + filter_reg * filt.pow(2).sum() + projection_reg * proj.pow(2).sum()
+        g_proj, g_filt = transposed(weight * error)
+        rhs = [-(g_proj + projection_reg * proj), -(g_filt + filter_reg * filt)]
+
+        def normal_op(p: list[torch.Tensor]) -> list[torch.Tensor]:
+            d_proj, d_filt = p
+            jp = scores(filter_spectrum(d_filt, size)[:, :, 0] @ proj_c + k_filt @ d_proj.to(spectra.dtype))
+            a_proj, a_filt = transposed(weight * jp)
+            return [a_proj + projection_reg * d_proj, a_filt + filter_reg * d_filt]
+
+        return float(loss), rhs, normal_op
+
+    return linearize
 
 
 @dataclass
@@ -211,17 +262,10 @@ class OnlineClassifier:
                 proj = torch.randn(self.projection_dim, x.shape[1], generator=generator).to(self.device)
                 proj = proj / math.sqrt(x.shape[1])
             filt = torch.zeros(1, self.projection_dim, self.filter_size, self.filter_size, device=self.device)
-            sqrt_w = math.sqrt(1.0 / n)
-            sqrt_rf, sqrt_rp = math.sqrt(self.filter_reg), math.sqrt(self.projection_reg)
-
-            def residual(v: list[torch.Tensor]) -> list[torch.Tensor]:
-                p, f = v
-                s = self._filter_scores(F.conv2d(x, p[:, :, None, None]), f)
-                return [sqrt_w * (s - y), sqrt_rf * f, sqrt_rp * p]
-
+            problem = first_frame_linearization(x, y, self.filter_size, self.filter_reg, self.projection_reg)
             num_gn = max(1, self.settings.init_GN_iter)
             num_cg = max(1, self.settings.init_CG_iter // num_gn)
-            result = gauss_newton(residual, [proj, filt], num_gn_iter=num_gn, num_cg_iter=num_cg)
+            result = gauss_newton(None, [proj, filt], num_gn_iter=num_gn, num_cg_iter=num_cg, linearize=problem)
             proj, filt = result.x  # type: ignore[misc]
             self.init_losses = result.losses
         self.projection = proj.detach()
