@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
-import torch.nn.functional as F
-
+from pytracking.libs.fourier_correlation import feature_spectra, spectral_size
 from pytracking.libs.optimization import gauss_newton
 from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, first_frame_linearization, gaussian_label
 from pytracking.tracker.atom.settings import ClassifierSettings
@@ -77,6 +77,11 @@ def test_sample_memory_weights_and_update():
     labels = gaussian_label(torch.tensor([[3.0, 3.0]] * 3), 1.0, out)
     clf.initialize(feats, labels)
     assert torch.allclose(clf.sample_weights, torch.full((3,), 1 / 3))
+    # the stored memory spectra are those of the projected features (Z = X P^T): the loss over the memory
+    # equals the loss of the direct convolutional scores
+    direct = (float(((clf.score(feats) - labels) ** 2).sum()) / 3 + clf.filter_reg * float(clf.filter.pow(2).sum())
+              + clf.projection_reg * float(clf.projection.pow(2).sum()))
+    assert clf.training_loss() == pytest.approx(direct, rel=1e-4)
     for i in range(12):
         slot = clf.add_sample(torch.randn(12, 6, 6), gaussian_label(torch.tensor([[2.0, 4.0]]), 1.0, out)[0], 0.3)
         assert slot >= 3                                        # initial samples are never replaced
@@ -125,7 +130,8 @@ def test_first_frame_linearization_equals_autograd_gauss_newton(feature_size, k)
 
     proj = torch.randn(d, c, generator=gen, dtype=torch.float64)
     filt = torch.randn(1, d, k, k, generator=gen, dtype=torch.float64)
-    linearize = first_frame_linearization(x, y, k, reg_f, reg_p)
+    size = spectral_size(feature_size, k)
+    linearize = first_frame_linearization(feature_spectra(x, size), size, y, k, reg_f, reg_p)
     loss, rhs, normal_op = linearize([proj, filt])
 
     pv, fv = proj.clone().requires_grad_(True), filt.clone().requires_grad_(True)

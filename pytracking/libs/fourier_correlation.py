@@ -24,7 +24,8 @@ from __future__ import annotations
 import torch
 
 __all__ = ["spectral_size", "feature_spectra", "filter_spectrum", "map_spectra", "maps_from_spectra",
-           "filter_from_spectrum", "inner_product_weights", "correlate", "filter_gradient"]
+           "filter_from_spectrum", "inner_product_weights", "correlate_spectrum", "weighted_spectra_sum",
+           "correlate", "filter_gradient"]
 
 
 def spectral_size(feature_size: tuple[int, int], filter_size: int) -> tuple[int, int]:
@@ -42,13 +43,13 @@ def feature_spectra(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def filter_spectrum(filt: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``K`` of the module docstring for ``filt`` ``[1, D, k, k]``: ``[F, D, 1]`` complex."""
+    """``K`` of the module docstring for ``filt`` ``[1, D, k, k]``: ``[F, D]`` complex."""
     k = filt.shape[-1]
     placed = filt.new_zeros((filt.shape[1],) + tuple(size))
     placed[:, :k, :k] = filt[0].flip(-1, -2)                          # f[i] at k - 1 - i ...
     shift = k - 1 - k // 2
     placed = torch.roll(placed, shifts=(-shift, -shift), dims=(1, 2))   # ... then at (p - i) mod S
-    return torch.fft.rfft2(placed).flatten(1).T[:, :, None]
+    return torch.fft.rfft2(placed).flatten(1).T
 
 
 def map_spectra(g: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -87,17 +88,29 @@ def inner_product_weights(size: tuple[int, int], dtype: torch.dtype = torch.floa
     return (cols[None, :] / (sh * sw)).expand(sh, -1).reshape(-1)
 
 
+def correlate_spectrum(spectra: torch.Tensor, spectrum: torch.Tensor, size: tuple[int, int],
+                       output_size: tuple[int, int]) -> torch.Tensor:
+    """Score maps ``[N, Ho, Wo]`` of the filter whose spectrum (:func:`filter_spectrum`) is ``spectrum`` ``[F, D]``
+    on the samples with spectra ``[F, N, D]``: ``irfft2(Z_n K)`` cut to the valid grid."""
+    products = torch.bmm(spectra, spectrum[:, :, None])              # [F, N, 1]
+    return maps_from_spectra(products[:, :, 0], size, output_size)
+
+
+def weighted_spectra_sum(spectra: torch.Tensor, g: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``sum_n conj(G_n) Z_n`` ``[F, D]`` for output-grid weights ``g`` ``[N, Ho, Wo]`` and sample spectra
+    ``[F, N, D]``: the spectrum of the filter gradient before :func:`filter_from_spectrum` picks its taps."""
+    return torch.bmm(map_spectra(g, size).conj().resolve_conj()[:, None, :], spectra)[:, 0, :]
+
+
 def correlate(spectra: torch.Tensor, filt: torch.Tensor, size: tuple[int, int],
               output_size: tuple[int, int]) -> torch.Tensor:
     """Score maps ``[N, Ho, Wo]`` of ``filt`` ``[1, D, k, k]`` on the samples whose :func:`feature_spectra`
     (grid ``size``) are ``spectra`` ``[F, N, D]``: ``F.conv2d(z, filt, padding=k // 2)[:, 0]``."""
-    products = torch.bmm(spectra, filter_spectrum(filt, size))       # [F, N, 1]
-    return maps_from_spectra(products[:, :, 0], size, output_size)
+    return correlate_spectrum(spectra, filter_spectrum(filt, size), size, output_size)
 
 
 def filter_gradient(spectra: torch.Tensor, g: torch.Tensor, size: tuple[int, int],
                     filter_size: int) -> torch.Tensor:
     """``[1, D, k, k]``: the gradient of ``sum_n <g_n, s_n>`` in the filter for output-grid weights ``g``
     ``[N, Ho, Wo]`` (``torch.nn.grad.conv2d_weight(z, (1, D, k, k), g[:, None], padding=k // 2)``)."""
-    summed = torch.bmm(map_spectra(g, size).conj().resolve_conj()[:, None, :], spectra)   # [F, 1, D]
-    return filter_from_spectrum(summed[:, 0, :], size, filter_size)
+    return filter_from_spectrum(weighted_spectra_sum(spectra, g, size), size, filter_size)

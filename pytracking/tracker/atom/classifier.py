@@ -35,9 +35,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pytracking.libs.fourier_correlation import (correlate, feature_spectra, filter_from_spectrum, filter_gradient,
-                                                 filter_spectrum, inner_product_weights, map_spectra,
-                                                 maps_from_spectra, spectral_size)
+from pytracking.libs.fourier_correlation import (correlate, correlate_spectrum, feature_spectra, filter_from_spectrum,
+                                                 filter_gradient, filter_spectrum, inner_product_weights,
+                                                 spectral_size, weighted_spectra_sum)
 from pytracking.libs.optimization import Linearization, conjugate_gradient, gauss_newton
 from pytracking.tracker.atom.settings import ClassifierSettings
 
@@ -58,35 +58,34 @@ def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, i
     return torch.exp(-(dy[:, :, None] + dx[:, None, :]) / (2 * sigma ** 2))
 
 
-def first_frame_linearization(x: torch.Tensor, y: torch.Tensor, filter_size: int, filter_reg: float,
-                              projection_reg: float) -> Linearization:
+def first_frame_linearization(spectra: torch.Tensor, size: tuple[int, int], y: torch.Tensor, filter_size: int,
+                              filter_reg: float, projection_reg: float) -> Linearization:
     """The first frame's problem over ``(P, f)`` for :func:`pytracking.libs.optimization.gauss_newton`:
 
         L(P, f) = (1 / N) sum_n ||f (*) (P x_n) - y_n||^2 + lambda_f ||f||^2 + lambda_P ||P||^2
 
     for normalised features ``x`` ``[N, C, H, W]`` and labels ``y`` ``[N, Ho, Wo]``, linearised without autograd on
-    the features' spectra ``X`` (``pytracking.libs.fourier_correlation``). With ``K(f)`` the filter's spectrum,
+    the features' spectra ``X = feature_spectra(x, size)`` ``[F, N, C]`` with ``size = spectral_size((H, W),
+    filter_size)`` (``pytracking.libs.fourier_correlation``). With ``K(f)`` the filter's spectrum,
     ``f (*) (P x)`` has the spectrum ``X P^T K(f)``; for output-grid weights ``g`` (spectra ``G``) and
     ``H = sum_n conj(G_n) X_n`` the transposed Jacobian is ``d/df = filter taps of H P^T`` and
     ``d/dP = Re(sum_F w_F conj(K(f)) conj(H)^T)`` (Parseval, ``w`` = :func:`inner_product_weights`): the gradient in
     ``z = P x`` (the correlation of ``g`` with ``f``) never has to be formed. Equals the autograd Gauss-Newton
     on the convolutions to float rounding (``tests/test_classifier.py``)."""
-    weight = 1.0 / x.shape[0]
-    size = spectral_size((x.shape[2], x.shape[3]), filter_size)
+    weight = 1.0 / y.shape[0]
     out = (y.shape[1], y.shape[2])
-    spectra = feature_spectra(x, size)                                  # [F, N, C]
-    freq_weights = inner_product_weights(size, x.dtype, x.device)[:, None]
+    freq_weights = inner_product_weights(size, y.dtype, y.device)[:, None]
 
     def linearize(v: list[torch.Tensor]):
         proj, filt = v
         proj_c = proj.to(spectra.dtype)                                  # [D, C]
-        k_filt = filter_spectrum(filt, size)[:, :, 0]                    # [F, D]
+        k_filt = filter_spectrum(filt, size)                             # [F, D]
 
         def scores(effective: torch.Tensor) -> torch.Tensor:           # effective filter spectrum [F, C]
-            return maps_from_spectra(torch.bmm(spectra, effective[:, :, None])[:, :, 0], size, out)
+            return correlate_spectrum(spectra, effective, size, out)
 
         def transposed(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            h = torch.bmm(map_spectra(g, size).conj().resolve_conj()[:, None, :], spectra)[:, 0, :]   # [F, C]
+            h = weighted_spectra_sum(spectra, g, size)                   # [F, C]
             d_filt = filter_from_spectrum(h @ proj_c.T, size, filter_size)
             d_proj = ((freq_weights * k_filt.conj()).T @ h.conj()).real
             return d_proj, d_filt
@@ -98,7 +97,7 @@ def first_frame_linearization(x: torch.Tensor, y: torch.Tensor, filter_size: int
 
         def normal_op(p: list[torch.Tensor]) -> list[torch.Tensor]:
             d_proj, d_filt = p
-            jp = scores(filter_spectrum(d_filt, size)[:, :, 0] @ proj_c + k_filt @ d_proj.to(spectra.dtype))
+            jp = scores(filter_spectrum(d_filt, size) @ proj_c + k_filt @ d_proj.to(spectra.dtype))
             a_proj, a_filt = transposed(weight * jp)
             return [a_proj + projection_reg * d_proj, a_filt + filter_reg * d_filt]
 
@@ -262,7 +261,10 @@ class OnlineClassifier:
                 proj = torch.randn(self.projection_dim, x.shape[1], generator=generator).to(self.device)
                 proj = proj / math.sqrt(x.shape[1])
             filt = torch.zeros(1, self.projection_dim, self.filter_size, self.filter_size, device=self.device)
-            problem = first_frame_linearization(x, y, self.filter_size, self.filter_reg, self.projection_reg)
+            self._spectral_size = spectral_size((x.shape[2], x.shape[3]), self.filter_size)
+            x_spectra = feature_spectra(x, self._spectral_size)         # [F, n, C]
+            problem = first_frame_linearization(x_spectra, self._spectral_size, y, self.filter_size, self.filter_reg,
+                                                self.projection_reg)
             num_gn = max(1, self.settings.init_GN_iter)
             num_cg = max(1, self.settings.init_CG_iter // num_gn)
             result = gauss_newton(None, [proj, filt], num_gn_iter=num_gn, num_cg_iter=num_cg, linearize=problem)
@@ -272,9 +274,7 @@ class OnlineClassifier:
         self.filter = filt.detach()
 
         with torch.inference_mode():
-            z = F.conv2d(x, self.projection[:, :, None, None])
-            self._spectral_size = spectral_size((z.shape[2], z.shape[3]), self.filter_size)
-            spectra = feature_spectra(z, self._spectral_size)               # [F, n, D]
+            spectra = x_spectra @ self.projection.T.to(x_spectra.dtype)     # Z = X P^T by linearity: [F, n, D]
             self._memory_spectra = spectra.new_zeros((spectra.shape[0], self.memory_size, spectra.shape[2]))
             self._memory_spectra[:, :n] = spectra
         self._memory_y = torch.zeros((self.memory_size,) + tuple(y.shape[1:]), device=self.device)
