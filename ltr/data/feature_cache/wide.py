@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from ltr.admin.checkpoint import atomic_torch_save
 from ltr.data.feature_cache.pairs import still_pair, video_pairs
+from ltr.data.feature_cache.shards import backbone_features
 from ltr.data.feature_cache.spec import CACHE_VERSION, FEATURE_KEYS, WideCacheSpec, shard_path
 
 __all__ = ["ensure_wide_cache", "shard_tasks"]
@@ -132,7 +133,6 @@ def ensure_wide_cache(root: str | Path, spec: WideCacheSpec, shards: Sequence[in
         from ltr.models import registry
         net = registry.build(spec.network)
     net.eval().to(device)
-    layers = net.bb_regressor_layer
     outputs = {s: {k: [] for k in FEATURE_KEYS + ("train_boxes", "test_boxes", "sequence", "source")} for s in missing}
     pending: list[tuple[int, int, int, dict[str, torch.Tensor]]] = []
     bar = tqdm(total=len(missing) * spec.pairs_per_shard, desc=f"wide cache ({processes} proc, {device})",
@@ -143,8 +143,7 @@ def ensure_wide_cache(root: str | Path, spec: WideCacheSpec, shards: Sequence[in
         if not pending:
             return
         images = torch.cat([torch.cat([c["train_images"], c["test_images"]]) for *_, c in pending])
-        feats = net.extract_backbone_features(images.to(device, non_blocking=True).float())
-        s8, s16 = feats[layers[0]].half().cpu(), feats[layers[1]].half().cpu()
+        s8, s16 = (f.cpu() for f in backbone_features(net, images.to(device, non_blocking=True)))
         for i, (shard, source, seq, crops) in enumerate(pending):
             o = outputs[shard]
             o["train_feat_s8"].append(s8[2 * i:2 * i + 1])
