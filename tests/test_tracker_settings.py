@@ -12,7 +12,8 @@ from pytracking.tracker.atom import get_tracker_class
 from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH, ATOMSettings, ClassifierSettings, RefinementSettings
 from pytracking.utils.params import ParamSettings, TrackerParams, UnknownParameterError, param
 
-PARAM_FILES = ("default", "fast", "gauss", "iou", "iou_atom", "multiscale", "nce", "no_refine")
+PARAM_FILES = ("default", "default_wide", "fast", "gated", "gauss", "iou", "iou_atom", "iou_wide", "multiscale", "nce",
+               "no_refine")
 
 
 @pytest.mark.parametrize("name", PARAM_FILES)

@@ -34,6 +34,11 @@ EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (setting ato
 NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_cached)
 IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (setting atom_iou_cached)
 GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (setting atom_gauss_cached)
+# the same rule on the wide cache, 10 x 1000 pairs (8 train, 2 val; docs/training_data.md), trained on a 2-core CPU:
+#   python -m ltr.train_estimators --methods ml-is iou --cache_spec wide --num_shards 10 --pairs_per_shard 1000
+#       --val_shards 2 --out DIR   (selected epochs: docs/training_log.md)
+EBM_WIDE_NETWORK = "atom_ebm_wide_effnet.pth"   # EBM, ML-IS, wide cache   (parameter file default_wide)
+IOU_WIDE_NETWORK = "atom_iou_wide_effnet.pth"   # IoU-Net, wide cache      (parameter file iou_wide)
 
 
 def network_path(file_name: str) -> str:
