@@ -117,6 +117,33 @@ def _flat_residual(res: Variables) -> torch.Tensor:
 Linearization = Callable[[list[torch.Tensor]], tuple[float, list[torch.Tensor], Callable[[list[torch.Tensor]], list[torch.Tensor]]]]
 
 
+def _autograd_linearization(residual_fn: Callable[[list[torch.Tensor]], Variables]) -> Linearization:
+    """The :data:`Linearization` of ``||r(x)||^2`` for a residual function, ``J p`` and ``J^T v`` by autograd
+    (``J p`` by the double-backward trick: the gradient in ``u`` of ``(J^T u) . p``). Call it with grad enabled."""
+
+    def linearize(x: list[torch.Tensor]):
+        xv = [t.detach().requires_grad_(True) for t in x]
+        r = _flat_residual(residual_fn(xv))
+        u = torch.zeros_like(r, requires_grad=True)
+        jt_u = torch.autograd.grad(r, xv, u, create_graph=True, allow_unused=True)
+        jt_u = [g if g is not None else torch.zeros_like(v) for g, v in zip(jt_u, xv)]
+        jt_r = torch.autograd.grad(r, xv, r.detach(), retain_graph=True, allow_unused=True)
+        rhs = [-(g.detach()) if g is not None else torch.zeros_like(v) for g, v in zip(jt_r, xv)]
+        graph_u = [g for g in jt_u if g.requires_grad]
+
+        def normal_op(p: list[torch.Tensor]) -> list[torch.Tensor]:
+            if not graph_u:
+                return [torch.zeros_like(pi) for pi in p]
+            pairs = [(g, pi) for g, pi in zip(jt_u, p) if g.requires_grad]
+            (jp,) = torch.autograd.grad([g for g, _ in pairs], u, [pi for _, pi in pairs], retain_graph=True)
+            jtjp = torch.autograd.grad(r, xv, jp, retain_graph=True, allow_unused=True)
+            return [g.detach() if g is not None else torch.zeros_like(pi) for g, pi in zip(jtjp, p)]
+
+        return float((r.detach() ** 2).sum()), rhs, normal_op
+
+    return linearize
+
+
 def gauss_newton(
     residual_fn: Callable[[list[torch.Tensor]], Variables] | None,
     x0: Variables,
@@ -139,9 +166,13 @@ def gauss_newton(
         raise ValueError(f"num_gn_iter and num_cg_iter must be >= 0, got {num_gn_iter}, {num_cg_iter}")
     if damping < 0:
         raise ValueError(f"damping must be >= 0, got {damping}")
+    if linearize is None:
+        if residual_fn is None:
+            raise ValueError("gauss_newton needs residual_fn or linearize")
+        linearize = _autograd_linearization(residual_fn)
     single = isinstance(x0, torch.Tensor)
     losses: list[float] = []
-    if linearize is not None:
+    with torch.inference_mode(False), torch.enable_grad():
         x = [t.detach().clone() for t in _as_list(x0, "x0")]
         for _ in range(num_gn_iter):
             loss, rhs, normal_op = linearize(x)
@@ -151,37 +182,6 @@ def gauss_newton(
                 return [a + damping * pi for a, pi in zip(normal_op(p), p)] if damping else normal_op(p)
 
             step = conjugate_gradient(damped, rhs, num_iter=num_cg_iter).x
-            x = [xi + si for xi, si in zip(x, step)]
+            x = [(xi + si).detach() for xi, si in zip(x, step)]
         losses.append(float(linearize(x)[0]))
-        return GNResult(x[0] if single else x, losses)
-    if residual_fn is None:
-        raise ValueError("gauss_newton needs residual_fn or linearize")
-    with torch.inference_mode(False), torch.enable_grad():
-        x = [t.detach().clone() for t in _as_list(x0, "x0")]
-        for _ in range(num_gn_iter):
-            xv = [t.requires_grad_(True) for t in x]
-            r = _flat_residual(residual_fn(xv))
-            losses.append(float((r.detach() ** 2).sum()))
-            u = torch.zeros_like(r, requires_grad=True)
-            jt_u = torch.autograd.grad(r, xv, u, create_graph=True, allow_unused=True)
-            jt_u = [g if g is not None else torch.zeros_like(v) for g, v in zip(jt_u, xv)]
-            jt_r = torch.autograd.grad(r, xv, r.detach(), retain_graph=True, allow_unused=True)
-            rhs = [-(g.detach()) if g is not None else torch.zeros_like(v) for g, v in zip(jt_r, xv)]
-            graph_u = [g for g in jt_u if g.requires_grad]
-
-            def apply_normal(p: list[torch.Tensor]) -> list[torch.Tensor]:
-                if not graph_u:
-                    return [damping * pi for pi in p]
-                pairs = [(g, pi) for g, pi in zip(jt_u, p) if g.requires_grad]
-                (jp,) = torch.autograd.grad([g for g, _ in pairs], u, [pi for _, pi in pairs], retain_graph=True)
-                jtjp = torch.autograd.grad(r, xv, jp, retain_graph=True, allow_unused=True)
-                return [
-                    (g.detach() if g is not None else torch.zeros_like(pi)) + damping * pi
-                    for g, pi in zip(jtjp, p)
-                ]
-
-            step = conjugate_gradient(apply_normal, rhs, num_iter=num_cg_iter).x
-            x = [(xi.detach() + si).detach() for xi, si in zip(xv, step)]
-        with torch.no_grad():
-            losses.append(float((_flat_residual(residual_fn(x)) ** 2).sum()))
     return GNResult(x[0] if single else x, losses)
