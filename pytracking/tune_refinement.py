@@ -1,7 +1,10 @@
-"""Search the refinement step length of each refining head, closed loop, on the demo benchmark's train split only.
+"""Search the refinement step length of each refining head, closed loop, on train-side sequences only.
 
 ``python -m pytracking.tune_refinement --params default nce iou --scales 0.0625 0.125 0.25 0.5 1 2
---sequences every_other --workers 16 [--net_dir shipped DIR] [--seeds 0 1]``
+--sequences every_other --workers 16 [--net_dir shipped DIR] [--seeds 0 1] [--dataset_name demo wide_train]``
+
+The sets: the demo benchmark's train split (``demo``, the default) and/or the wide train sequences (``wide_train``,
+:mod:`ltr.synthetic.wide_sequences`; needs the photo bank); ``--sequences`` selects within each set.
 
 Every head runs with 10 boxes and T = 10, its parameter file's step vector times each multiplier; the grid extends
 below (and above) a best value at its edge. Prints and writes (``--out``, default
@@ -40,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
     parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
     parser.add_argument("--max_extensions", type=int, default=4, help="grid extensions per direction (default 4)")
-    parser.add_argument("--dataset_name", default="demo", help="must be demo: the search is train-side only")
+    parser.add_argument("--dataset_name", nargs="+", default=["demo"],
+                        help="train-side sets: demo and/or wide_train (default demo); nothing else is accepted")
     parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
     parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
     parser.add_argument("--results_path", default=None,
@@ -60,18 +64,19 @@ def main(argv: list[str] | None = None) -> int:
                                      args.max_sequences)
         root = Path(args.results_path) if args.results_path else load_settings().results / "demo_train_search"
         print(f"[tune_refinement] {len(args.params)} heads x {len(sources)} weights sources x {len(args.scales)} "
-              f"multipliers x {len(args.seeds)} seeds on {len(sequences)} demo train sequences, {FAIR_NUM_BOXES} boxes, "
+              f"multipliers x {len(args.seeds)} seeds on {len(sequences)} train-side sequences "
+              f"({' + '.join(args.dataset_name)}), {FAIR_NUM_BOXES} boxes, "
               f"T = {FAIR_NUM_ITER}; results in {root}")
         searches = run_search(args.params, args.scales, sequences, root, sources, args.seeds, args.workers,
                               args.device, args.max_extensions)
     except ValueError as err:
         parser.error(str(err))
-    table = format_table(searches, len(sequences), args.seeds)
+    table = format_table(searches, len(sequences), args.seeds, " + ".join(args.dataset_name))
     out = Path(args.out) if args.out else root
     out.mkdir(parents=True, exist_ok=True)
     (out / "search.md").write_text(table)
     (out / "search.json").write_text(json.dumps({
-        "sequences": [s.name for s in sequences], "seeds": args.seeds, "num_boxes": FAIR_NUM_BOXES,
+        "sets": args.dataset_name, "sequences": [s.name for s in sequences], "seeds": args.seeds, "num_boxes": FAIR_NUM_BOXES,
         "num_iter": FAIR_NUM_ITER, "heads": {h: {**asdict(s), "scores": {str(k): v for k, v in s.scores.items()},
                                                  "best": s.best, "chosen_steps": s.chosen_steps, "at_edge": s.at_edge}
                                              for h, s in searches.items()}}, indent=1) + "\n")

@@ -22,7 +22,7 @@ CLI_MODULES = [
     "ltr.run_training", "ltr.benchmark_training", "ltr.estimator_check", "ltr.train_estimators", "pytracking.tune_refinement",
     "ltr.admin.checkpoint",
     "ltr.admin.local_settings", "ltr.data.feature_cache", "ltr.synthetic.demo_benchmark", "ltr.synthetic.validation_benchmark", "ltr.synthetic.layout_data",
-    "ltr.synthetic.photo_bank", "ltr.synthetic.wide_pairs", "ebm.examples.toy1d",
+    "ltr.synthetic.photo_bank", "ltr.synthetic.wide_pairs", "ltr.synthetic.wide_sequences", "ebm.examples.toy1d",
 ]
 #: tools that run a tracker: the pair is positional
 TRACKER_TOOLS = ["pytracking.run_tracker", "pytracking.run_demo", "pytracking.run_video", "pytracking.run_webcam",

@@ -50,7 +50,7 @@ def test_grid_extension_is_bounded_and_also_goes_up():
 
 
 @pytest.mark.parametrize("dataset, split, message", [
-    ("demo", "test", "never tuned on"), ("validation", "train", "report-only"), ("lasot", "train", "train split only")])
+    ("demo", "test", "never tuned on"), ("validation", "train", "report-only"), ("lasot", "train", "train-side sets only"), ("wide_train", "test", "never tuned on")])
 def test_search_refuses_test_split_and_validation(dataset, split, message, capsys):
     with pytest.raises(ValueError, match=message):
         check_train_side(dataset, split)

@@ -31,12 +31,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from ltr.admin.cli import cli_parser
 from ltr.synthetic.demo_benchmark import benchmark_root_from_settings, install_build, read_manifest
+from ltr.synthetic.sequence_writer import write_lasot_sequence
 from ltr.synthetic.validation_scenes import (IMAGE_SIZE, SCENARIOS, VALIDATION_GENERATOR_VERSION, Scenario,
                                              plan_validation_sequence, render_validation_frame)
 from ltr.synthetic.validation_sources import BACKGROUND_VIDEOS, MASK_SOURCES, TARGET_SOURCES
@@ -74,34 +74,15 @@ def is_up_to_date(root: str | os.PathLike, params: dict) -> bool:
             and (Path(root) / f"{SPLIT}.txt").is_file())
 
 
-def _flags(values: np.ndarray) -> str:
-    return ",".join("1" if v else "0" for v in values) + "\n"
-
-
 def _write_sequence(scenario: Scenario, seed: int, max_frames: int | None, build_root: str
                     ) -> tuple[str, str, int, dict]:
     """Render and write one sequence: ``(name, sha256 of its files, frames, attributes)``."""
     plan = plan_validation_sequence(scenario, seed)
     n = plan.num_frames if max_frames is None else min(plan.num_frames, max_frames)
     name = f"{scenario.name}-1"
-    seq_dir = Path(build_root) / scenario.name / name
-    (seq_dir / "img").mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for t in range(n):
-        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(render_validation_frame(plan, t)[:, :, ::-1]),
-                               [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError(f"JPEG encoding failed for {name} frame {t}")
-        data = buf.tobytes()
-        digest.update(data)
-        (seq_dir / "img" / f"{t + 1:08d}.jpg").write_bytes(data)
-    texts = {"groundtruth.txt": "".join(",".join(f"{v:.4f}" for v in box) + "\n" for box in plan.boxes[:n]),
-             "full_occlusion.txt": _flags(plan.full_occlusion[:n]),
-             "out_of_view.txt": _flags(plan.out_of_view[:n]),
-             "nlp.txt": plan.description() + "\n"}
-    for fname, text in texts.items():
-        digest.update(text.encode())
-        (seq_dir / fname).write_text(text)
+    digest = write_lasot_sequence(Path(build_root) / scenario.name / name,
+                                  (render_validation_frame(plan, t) for t in range(n)), plan.boxes[:n],
+                                  plan.full_occlusion[:n], plan.out_of_view[:n], plan.description(), JPEG_QUALITY)
     boxes = plan.boxes[:n]
     area = boxes[:, 2] * boxes[:, 3]
     speed = np.hypot(*np.diff(plan.target.center[:n], axis=0).T) if n > 1 else np.zeros(1)
@@ -114,7 +95,7 @@ def _write_sequence(scenario: Scenario, seed: int, max_frames: int | None, build
                   "min_box_side_px": round(float(boxes[:, 2:].min()), 2),
                   "max_aspect": round(float(max(scenario.size) / min(scenario.size)), 2),
                   "distractors": len(plan.distractors), "occluders": len(plan.occluders)}
-    return name, digest.hexdigest(), n, attributes
+    return name, digest, n, attributes
 
 
 def build_validation_benchmark(root: str | os.PathLike, seed: int = DEFAULT_SEED, max_frames: int | None = None,

@@ -37,7 +37,8 @@ import numpy as np
 
 from ltr.synthetic.rendering import motion_kernel
 
-__all__ = ["IMAGE_SIZE", "MASK_KINDS", "PairParams", "render_pair", "sample_pair_params", "wide_pair"]
+__all__ = ["IMAGE_SIZE", "MASK_KINDS", "PairParams", "add_sensor_noise", "box_wh", "camera_view", "composite",
+           "mask_box", "photo_crop", "placement", "render_pair", "sample_pair_params", "target_mask", "wide_pair"]
 
 IMAGE_SIZE = (480, 360)
 MASK_KINDS = ("rectangle", "ellipse", "rounded", "polygon")
@@ -77,7 +78,7 @@ class PairParams:
         return self.ref_size * self.scale_ratio
 
 
-def _wh(size: float, aspect: float) -> tuple[float, float]:
+def box_wh(size: float, aspect: float) -> tuple[float, float]:
     return size * math.sqrt(aspect), size / math.sqrt(aspect)
 
 
@@ -100,7 +101,7 @@ def sample_pair_params(rng: np.random.Generator, num_photos: int) -> PairParams:
     test_angle = float(np.clip(ref_angle + rng.normal(0.0, 12.0), -MAX_ROTATION, MAX_ROTATION))
 
     def inside_center(size: float, angle: float) -> tuple[float, float]:
-        ew, eh = _rotated_extent(*_wh(size, aspect), angle)
+        ew, eh = _rotated_extent(*box_wh(size, aspect), angle)
         mx, my = min(ew / 2, img_w / 2), min(eh / 2, img_h / 2)
         return float(rng.uniform(mx, img_w - mx)), float(rng.uniform(my, img_h - my))
 
@@ -108,7 +109,7 @@ def sample_pair_params(rng: np.random.Generator, num_photos: int) -> PairParams:
     out_of_view = bool(rng.random() < 0.2)
     test_size = ref_size * ratio
     if out_of_view:  # push the box over one image edge until 30-70 % of its area is outside
-        ew, eh = _rotated_extent(*_wh(test_size, aspect), test_angle)
+        ew, eh = _rotated_extent(*box_wh(test_size, aspect), test_angle)
         visible = rng.uniform(*OUT_OF_VIEW_VISIBLE)
         side = int(rng.integers(4))
         cx, cy = inside_center(test_size, test_angle)
@@ -145,7 +146,7 @@ def sample_pair_params(rng: np.random.Generator, num_photos: int) -> PairParams:
 
 
 # ---------------------------------------------------------------------------------------------- pixels
-def _photo_crop(photo: np.ndarray, aspect: float, rng: np.random.Generator, rel: tuple[float, float]) -> np.ndarray:
+def photo_crop(photo: np.ndarray, aspect: float, rng: np.random.Generator, rel: tuple[float, float]) -> np.ndarray:
     """A random crop of ``photo`` with width/height ``aspect``, its long side ``rel`` of the photo's fitting side."""
     ph, pw = photo.shape[:2]
     frac = rng.uniform(*rel)
@@ -156,7 +157,7 @@ def _photo_crop(photo: np.ndarray, aspect: float, rng: np.random.Generator, rel:
     return photo[y0:y0 + ch, x0:x0 + cw]
 
 
-def _mask(kind: str, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+def target_mask(kind: str, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     """float32 ``[h, w]`` mask in [0, 1] of shape ``kind`` filling its box."""
     if kind == "rectangle":
         return np.ones((h, w), np.float32)
@@ -180,7 +181,7 @@ def _mask(kind: str, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
-def _placement(w: float, h: float, angle: float, center: tuple[float, float], tex_w: int, tex_h: int) -> np.ndarray:
+def placement(w: float, h: float, angle: float, center: tuple[float, float], tex_w: int, tex_h: int) -> np.ndarray:
     """Affine ``[2, 3]`` from texture pixels to the image: texture box -> rotated ``w x h`` box at ``center``."""
     a = math.radians(angle)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
@@ -189,7 +190,7 @@ def _placement(w: float, h: float, angle: float, center: tuple[float, float], te
     return np.hstack([lin, t[:, None]])
 
 
-def _mask_box(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
+def mask_box(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
     """Tight xywh box of the mapped corners of the mask's pixels with coverage >= 0.5 (their convex hull)."""
     pts = cv2.findNonZero((mask >= 0.5).astype(np.uint8))
     if pts is None:
@@ -201,7 +202,7 @@ def _mask_box(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]])
 
 
-def _composite(frame: np.ndarray, texture: np.ndarray, alpha: np.ndarray, affine: np.ndarray,
+def composite(frame: np.ndarray, texture: np.ndarray, alpha: np.ndarray, affine: np.ndarray,
                blur: np.ndarray | None = None) -> None:
     """Warp ``texture`` (float32 RGB) with ``alpha`` by ``affine`` into ``frame`` (float32, in place), only
     inside the layer's bounding box; optional blur kernel on the premultiplied layer."""
@@ -227,7 +228,7 @@ def _composite(frame: np.ndarray, texture: np.ndarray, alpha: np.ndarray, affine
     roi += layer[:, :, :3]
 
 
-def _background(photo: np.ndarray, view: tuple[float, float, float, float]) -> np.ndarray:
+def camera_view(photo: np.ndarray, view: tuple[float, float, float, float]) -> np.ndarray:
     """The image seen by a camera whose view is the photo rectangle ``(x, y, w, h)`` (float32)."""
     img_w, img_h = IMAGE_SIZE
     x, y, w, h = view
@@ -242,6 +243,16 @@ def _background(photo: np.ndarray, view: tuple[float, float, float, float]) -> n
                           borderMode=cv2.BORDER_REFLECT_101).astype(np.float32)
 
 
+def add_sensor_noise(frame: np.ndarray, sigma: float, rng: np.random.Generator) -> None:
+    """Add Gaussian noise of ``sigma`` grey levels to ``frame`` (float32, in place): a 128 x 128 tile drawn from
+    ``rng``, tiled and shifted (cheap and seeded)."""
+    img_h, img_w = frame.shape[:2]
+    tile = rng.standard_normal((128, 128, 3)).astype(np.float32) * np.float32(sigma)
+    reps = (img_h // 128 + 2, img_w // 128 + 2, 1)
+    oy, ox = rng.integers(0, 128, 2)
+    frame += np.tile(tile, reps)[oy:oy + img_h, ox:ox + img_w]
+
+
 def render_pair(bank: list[np.ndarray], p: PairParams, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(reference image, reference box, test image, test box)``: RGB uint8 ``[360, 480, 3]`` and float64 xywh
@@ -249,11 +260,11 @@ def render_pair(bank: list[np.ndarray], p: PairParams, rng: np.random.Generator
     img_w, img_h = IMAGE_SIZE
     # --- target texture and mask, at the larger frame's resolution
     big = max(p.ref_size, p.test_size)
-    bw, bh = _wh(big, p.aspect)
+    bw, bh = box_wh(big, p.aspect)
     tw, th = max(2, int(round(bw))), max(2, int(round(bh)))
-    crop = _photo_crop(bank[p.target_photo], p.aspect, rng, (0.2, 0.9))
+    crop = photo_crop(bank[p.target_photo], p.aspect, rng, (0.2, 0.9))
     texture = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA).astype(np.float32)
-    mask = _mask(p.mask_kind, tw, th, rng)
+    mask = target_mask(p.mask_kind, tw, th, rng)
     # --- background views: the test view is the reference view panned and zoomed
     photo = bank[p.background_photo]
     ph, pw = photo.shape[:2]
@@ -269,37 +280,34 @@ def render_pair(bank: list[np.ndarray], p: PairParams, rng: np.random.Generator
     for k, (size, angle, center) in enumerate(((p.ref_size, p.ref_angle, p.ref_center),
                                                (p.test_size, p.test_angle, p.test_center))):
         is_test = k == 1
-        frame = _background(photo, views[k])
-        w, h = _wh(size, p.aspect)
+        frame = camera_view(photo, views[k])
+        w, h = box_wh(size, p.aspect)
         if p.distractor:  # a mirrored, recoloured copy beside the target, behind it
             d_tex = np.ascontiguousarray(texture[:, ::-1]) * rng.uniform(0.75, 1.25, 3).astype(np.float32)
             d_dir = rng.uniform(0, 2 * math.pi)
             dist = rng.uniform(1.0, 2.5) * max(w, h)
             d_center = (float(np.clip(center[0] + dist * math.cos(d_dir), 0, img_w)),
                         float(np.clip(center[1] + dist * math.sin(d_dir), 0, img_h)))
-            d_aff = _placement(w * rng.uniform(0.85, 1.15), h * rng.uniform(0.85, 1.15),
+            d_aff = placement(w * rng.uniform(0.85, 1.15), h * rng.uniform(0.85, 1.15),
                                angle + rng.normal(0, 10), d_center, tw, th)
-            _composite(frame, np.clip(d_tex, 0, 255), np.ascontiguousarray(mask[:, ::-1]), d_aff)
-        affine = _placement(w, h, angle, center, tw, th)
+            composite(frame, np.clip(d_tex, 0, 255), np.ascontiguousarray(mask[:, ::-1]), d_aff)
+        affine = placement(w, h, angle, center, tw, th)
         blur = motion_kernel(np.asarray(p.blur)) if is_test and p.blur is not None else None
-        _composite(frame, texture, mask, affine, blur)
-        box = _mask_box(mask, affine)
+        composite(frame, texture, mask, affine, blur)
+        box = mask_box(mask, affine)
         covered = p.occluder_test if is_test else p.occluder_ref
         if covered > 0:  # a piece of another photo over part of the target's box
             ow = max(2, int(box[2] * math.sqrt(covered) * rng.uniform(0.8, 1.25)))
             oh = max(2, int(box[2] * box[3] * covered / ow))
-            o_tex = cv2.resize(_photo_crop(occ_photo, ow / oh, rng, (0.1, 0.5)), (ow, oh),
+            o_tex = cv2.resize(photo_crop(occ_photo, ow / oh, rng, (0.1, 0.5)), (ow, oh),
                                interpolation=cv2.INTER_AREA).astype(np.float32)
-            o_mask = _mask(str(rng.choice(("rectangle", "ellipse"))), ow, oh, rng)
+            o_mask = target_mask(str(rng.choice(("rectangle", "ellipse"))), ow, oh, rng)
             oc = (box[0] + rng.uniform(0, 1) * box[2], box[1] + rng.uniform(0, 1) * box[3])
-            _composite(frame, o_tex, o_mask, _placement(ow, oh, rng.uniform(-30, 30), oc, ow, oh))
+            composite(frame, o_tex, o_mask, placement(ow, oh, rng.uniform(-30, 30), oc, ow, oh))
         if is_test and p.illumination is not None:
             frame *= np.asarray(p.illumination, np.float32)
-        if p.noise[k] > 0:  # a noise tile, rolled: cheap and seeded
-            tile = rng.standard_normal((128, 128, 3)).astype(np.float32) * np.float32(p.noise[k])
-            reps = (img_h // 128 + 2, img_w // 128 + 2, 1)
-            oy, ox = rng.integers(0, 128, 2)
-            frame += np.tile(tile, reps)[oy:oy + img_h, ox:ox + img_w]
+        if p.noise[k] > 0:
+            add_sensor_noise(frame, p.noise[k], rng)
         frames.append(np.clip(frame, 0, 255).astype(np.uint8))
         boxes.append(box)
     return frames[0], boxes[0], frames[1], boxes[1]

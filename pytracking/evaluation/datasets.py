@@ -15,6 +15,7 @@ otb            OTBDataset                   otb               -
 folder         FolderDataset                (path required)   all folders
 demo           FolderDataset                demo              test
 validation     FolderDataset                validation        test
+wide_train     FolderDataset                wide_train        train
 ============== ============================ ================= =====================
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ _REGISTRY: dict[str, tuple[str | None, Callable[[Path, str | None], BaseDataset]
     "folder": (None, lambda root, split: FolderDataset(root, split, name="folder")),
     "demo": ("demo", lambda root, split: FolderDataset(root, split or "test", name="demo")),
     "validation": ("validation", lambda root, split: FolderDataset(root, split or "test", name="validation")),
+    "wide_train": ("wide_train", lambda root, split: FolderDataset(root, split or "train", name="wide_train")),
 }
 
 

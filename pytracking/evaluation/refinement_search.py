@@ -1,5 +1,6 @@
-"""The step-length search of the refining box estimators: the same closed-loop search for every head, on the
-demo benchmark's TRAIN split only (``python -m pytracking.tune_refinement`` is its CLI).
+"""The step-length search of the refining box estimators: the same closed-loop search for every head, on TRAIN-SIDE
+sequences only (``python -m pytracking.tune_refinement`` is its CLI): the demo benchmark's train split and/or the
+wide train sequences (:mod:`ltr.synthetic.wide_sequences`, drawn by the wide pairs' renderer).
 
 For each ATOM parameter file (a refining head: ``default`` ML-IS, ``nce`` NCE+, ``iou`` IoU-Net, ...), each weights
 source (the shipped ``pytracking/networks`` files, or a folder of freshly trained files of the same names) and each
@@ -15,8 +16,8 @@ multiplier is the lowest one tried, the half of it is added (and the double whil
 ``max_extensions`` times per direction, so the optimum is bracketed. The chosen step vector of a head is its
 base vector times its best multiplier.
 
-Only ``demo`` / ``train`` is accepted (:func:`check_train_side`): the test split and the validation benchmark are
-never tuned on. Results are the usual per-sequence files, ``<root>/<source>/atom/<param>_x<s>_<seed:03d>/
+Only ``demo`` / ``train`` and ``wide_train`` / ``train`` are accepted (:func:`check_train_side`): the test split and
+the validation benchmark are never tuned on. With several sets, the sequences of all of them count alike. Results are the usual per-sequence files, ``<root>/<source>/atom/<param>_x<s>_<seed:03d>/
 <sequence>.txt``; finished sequences are skipped, so an interrupted search resumes.
 """
 from __future__ import annotations
@@ -40,17 +41,19 @@ __all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "Weig
 
 FAIR_NUM_BOXES = 10
 FAIR_NUM_ITER = 10
-TRAIN_SIDE = ("demo", "train")
+TRAIN_SIDE = {"demo": "train", "wide_train": "train"}  # dataset -> its train-side split
 SHIPPED = "shipped"
 
 
 def check_train_side(dataset_name: str, split: str) -> None:
-    """``ValueError`` unless ``(dataset_name, split)`` is the demo benchmark's train split."""
+    """``ValueError`` unless ``(dataset_name, split)`` is a train-side set: the demo benchmark's train split or the
+    wide train sequences."""
     if dataset_name == "validation":
         raise ValueError("--dataset_name: the validation benchmark is report-only; nothing is tuned on it")
-    if dataset_name != TRAIN_SIDE[0]:
-        raise ValueError(f"--dataset_name: the search runs on the demo benchmark's train split only, got {dataset_name!r}")
-    if split != TRAIN_SIDE[1]:
+    if dataset_name not in TRAIN_SIDE:
+        raise ValueError(f"--dataset_name: the search runs on train-side sets only ({', '.join(TRAIN_SIDE)}), "
+                         f"got {dataset_name!r}")
+    if split != TRAIN_SIDE[dataset_name]:
         raise ValueError(f"--split: the search runs on the train split only (the {split!r} split is never tuned on)")
 
 
@@ -68,15 +71,32 @@ def select_sequences(sequences: TypingSequence[Sequence], selection: str, limit:
     return ordered
 
 
-def search_sequences(dataset_name: str = "demo", split: str = "train", dataset_path: str | Path | None = None,
-                     selection: str = "every_other", limit: int | None = None) -> list[Sequence]:
-    """The train-side sequences of the search (the demo benchmark is built on first use)."""
+def search_sequences(dataset_names: TypingSequence[str] = ("demo",), split: str = "train",
+                     dataset_path: str | Path | None = None, selection: str = "every_other",
+                     limit: int | None = None) -> list[Sequence]:
+    """The train-side sequences of the search, ``selection`` and ``limit`` applied per set (the demo benchmark and
+    the wide train sequences are built on first use; ``dataset_path`` is the demo benchmark's root)."""
     from pytracking.evaluation.datasets import get_dataset
     from pytracking.evaluation.demo import prepare_demo_benchmark
 
-    check_train_side(dataset_name, split)
-    root = prepare_demo_benchmark(dataset_path)
-    return select_sequences(get_dataset(dataset_name, root, split=split), selection, limit)
+    if isinstance(dataset_names, str):
+        dataset_names = [dataset_names]
+    if not dataset_names or len(set(dataset_names)) != len(dataset_names):
+        raise ValueError(f"--dataset_name: give each train-side set once, got {list(dataset_names)}")
+    sequences: list[Sequence] = []
+    for name in dataset_names:
+        check_train_side(name, split)
+    for name in dataset_names:
+        if name == "demo":
+            root = prepare_demo_benchmark(dataset_path)
+        else:
+            from ltr.synthetic.wide_sequences import ensure_wide_sequences
+            root = ensure_wide_sequences()
+        sequences += select_sequences(get_dataset(name, root, split=split), selection, limit)
+    names = [s.name for s in sequences]
+    if len(set(names)) != len(names):
+        raise ValueError("--dataset_name: the sets share sequence names; results would overwrite each other")
+    return sequences
 
 
 @dataclass(frozen=True)
@@ -270,11 +290,13 @@ def run_search(params: TypingSequence[str], scales: TypingSequence[float], seque
     return search_grid(heads, scales, evaluate, max_extensions)
 
 
-def format_table(searches: Mapping[str, HeadSearch], num_sequences: int, seeds: TypingSequence[int]) -> str:
-    """Markdown: per head the mean AUC at every multiplier tried (best in bold), the base and chosen step vectors."""
+def format_table(searches: Mapping[str, HeadSearch], num_sequences: int, seeds: TypingSequence[int],
+                 sets: str = "demo") -> str:
+    """Markdown: per head the mean AUC at every multiplier tried (best in bold), the base and chosen step vectors.
+    ``sets`` names the train-side sets searched (e.g. ``demo + wide_train``)."""
     scales = sorted({s for search in searches.values() for s in search.scores})
     head_row = "| head | " + " | ".join(f"x{_fmt_scale(s)}" for s in scales) + " | best | base steps | chosen steps |"
-    lines = [f"Mean AUC over {num_sequences} demo TRAIN sequences (seeds {', '.join(map(str, seeds))}), "
+    lines = [f"Mean AUC over {num_sequences} train-side sequences ({sets}; seeds {', '.join(map(str, seeds))}), "
              f"{FAIR_NUM_BOXES} boxes, T = {FAIR_NUM_ITER} for every head.", "", head_row,
              "|" + "---|" * (len(scales) + 4)]
     for head, search in searches.items():
