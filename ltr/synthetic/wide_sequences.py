@@ -29,6 +29,8 @@ mask, before blur, occlusion included, not clipped to the image). Layout: LaSOT,
     <root>/wide/wide-<k>/img/00000001.jpg ...  groundtruth.txt, full_occlusion.txt, out_of_view.txt, nlp.txt
     <root>/train.txt, <root>/manifest.json     (parameters, bank digest, content hashes, challenges per sequence)
 
+``--contact_sheet FILE`` also writes a picture of six sequences with their boxes (``docs/wide_train_sequences.jpg``).
+
 ``python -m ltr.synthetic.wide_sequences [--root DIR] [--bank DIR] [--num_sequences N] [--seed S]`` (the root
 defaults to the ``wide_train`` dataset path of the local settings; the bank to ``<workspace>/photo_bank``). A build
 with the same parameters and bank is not redone.
@@ -376,7 +378,7 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
     manifest = {"generator": "ltr.synthetic.wide_sequences", "generator_version": GENERATOR_VERSION,
                 "params": params, "config_hash": config_hash(params), "content_sha256": content.hexdigest(),
                 "sequences": {SPLIT: names}, "sequence_sha256": {n: d for n, d, _ in results},
-                "challenges": {n: c for n, _, c in results}, "bank": str(bank_dir),
+                "attributes": {n: {"challenges": c} for n, _, c in results}, "bank": str(bank_dir),
                 "use": "train side: weights and parameter values may be chosen on it",
                 "build_seconds": round(time.perf_counter() - start, 2)}
     (build / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -405,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--contact_sheet", default=None, help="also write a picture of frames with their boxes")
     return parser
 
 
@@ -418,6 +421,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     manifest = read_manifest(out) or {}
+    if args.contact_sheet:
+        from ltr.synthetic.demo_benchmark import render_contact_sheet
+        print(f"[wide train sequences] contact sheet: {render_contact_sheet(out, args.contact_sheet, split=SPLIT)}")
     print(f"[wide train sequences] {out}: {len(manifest.get('sequences', {}).get(SPLIT, []))} sequences "
           f"(content sha256 {manifest.get('content_sha256', '?')[:12]})")
 
