@@ -14,8 +14,6 @@ SHIPPED = {
     "atom_iou_effnet.pth": "atom_efficientnet_lite0",
     "atom_nce_effnet.pth": "atom_efficientnet_lite0",
     "atom_gauss_effnet.pth": "regression_efficientnet_lite0",
-    "atom_ebm_wide_effnet.pth": "atom_efficientnet_lite0",
-    "atom_iou_wide_effnet.pth": "atom_efficientnet_lite0",
 }
 IMAGE_SIZE = 256  # pytracking/parameter/atom/default.py: image_sample_size
 
@@ -79,7 +77,7 @@ def held_out_pairs(tmp_path_factory):
     return load_cache(root, spec, [23])
 
 
-@pytest.mark.parametrize("param", ["default", "nce", "iou", "default_wide", "iou_wide"])
+@pytest.mark.parametrize("param", ["default", "nce", "iou"])
 def test_shipped_score_head_raises_the_iou_of_jittered_boxes(held_out_pairs, param):
     """Refinement with the shipped head (``ltr.estimator_check.refine_iou``, the tracker's step lengths)
     moves tracker-like jittered boxes towards the ground truth: the mean IoU goes up clearly."""

@@ -80,11 +80,11 @@ class RefinementSettings(ParamSettings):
     jitter_pos: float = param(0.1, key="box_jitter_pos")
     jitter_sz: float = param(0.5, key="box_jitter_sz")
     num_iter: int = param(10, key="box_refinement_iter")
-    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's steps, the best multiplier of
-    # `python -m pytracking.tune_refinement` for the shipped ML-IS head (re-trained under the one training rule)
-    # at T = 10 on the demo TRAIN split (paper x 0.125 / 0.25 / 0.5 / 1 / 2: mean AUC 64.1 / 61.4 / 63.4 / 65.3 /
-    # 63.4; docs/tuning_on_train.md). The step is a property of the weights: re-run the search for others
-    step_length: tuple[float, ...] = param(PAPER_STEP_LENGTH, key="box_refinement_step_length")
+    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's steps x 0.25, the best multiplier of
+    # `python -m pytracking.tune_refinement --dataset_name demo wide_train` for the shipped ML-IS head (wide cache)
+    # at T = 10 on 40 train-side sequences (paper x 0.125 / 0.25 / 0.5 / 1: mean AUC 72.12 / 73.11 / 72.21 / 72.26,
+    # seed 0; docs/tuning_on_train.md). The step is a property of the weights: re-run the search for others
+    step_length: tuple[float, ...] = param(tuple(0.25 * s for s in PAPER_STEP_LENGTH), key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
