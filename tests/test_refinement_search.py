@@ -61,16 +61,16 @@ def test_search_refuses_test_split_and_validation(dataset, split, message, capsy
 
 def test_step_variant_sets_the_fair_refinement(tmp_path):
     base = base_step_length(Tracker("atom", "iou").get_parameters(device="cpu"))
-    assert base == (0.2,) * 4
-    variant = StepVariant("iou", 0.25, 1, WeightsSource(tmp_path), tmp_path / "res")
+    assert base == (0.8,) * 4
+    variant = StepVariant("iou", 0.0625, 1, WeightsSource(tmp_path), tmp_path / "res")
     params = variant.get_parameters(device="cpu")
     assert params.box_refinement_step_length == pytest.approx((0.05,) * 4)
     assert params.box_refinement_iter == FAIR_NUM_ITER == 10 and params.box_refinement_num_boxes == FAIR_NUM_BOXES == 10
     assert params.net_path == str(tmp_path / "atom_iou_effnet.pth")
     assert params.seed == 1
-    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.25_0.05_0.05_0.05_0.05_001"
+    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.0625_0.05_0.05_0.05_0.05_001"
     shipped = StepVariant("default", 2, 0, WeightsSource(), tmp_path).get_parameters(device="cpu")
-    assert shipped.box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))
+    assert shipped.box_refinement_step_length == pytest.approx((1e-4, 1e-4, 5e-4, 5e-4))
     assert Path(shipped.net_path).parent.name == "networks"
     # the iou file runs the comparison's T = 10; ATOM's T = 5 is iou_atom
     assert Tracker("atom", "iou").get_parameters(device="cpu").get("box_refinement_iter", 10) == 10
@@ -86,10 +86,10 @@ def test_results_folder_follows_the_absolute_steps(tmp_path, monkeypatch):
     from pytracking.evaluation import refinement_search
 
     before = StepVariant("default", 2, 0, WeightsSource(), tmp_path).results_dir
-    monkeypatch.setattr(refinement_search, "base_step_length", lambda params: (5e-5, 5e-5, 2.5e-4, 2.5e-4))
+    monkeypatch.setattr(refinement_search, "base_step_length", lambda params: (2e-4, 2e-4, 1e-3, 1e-3))
     after = StepVariant("default", 2, 0, WeightsSource(), tmp_path)
-    assert after.results_dir != before and after.results_dir.name == "default_x2_0.0001_0.0001_0.0005_0.0005_000"
-    assert after.get_parameters(device="cpu").box_refinement_step_length == pytest.approx((1e-4, 1e-4, 5e-4, 5e-4))
+    assert after.results_dir != before and after.results_dir.name == "default_x2_0.0004_0.0004_0.002_0.002_000"
+    assert after.get_parameters(device="cpu").box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))
 
 
 def test_sequence_selection():
