@@ -29,14 +29,12 @@ NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"   # <repo>/pytra
 
 # shipped estimator weights, float16, each with a .sha256 sidecar, all by one training rule
 # (8 epochs, batch 8, checkpoint = lowest validation loss; docs/training_log.md):
-# - ML-IS, IoU-Net and Gaussian-NLL: the wide cache, 10 x 1000 pairs (8 train, 2 val; docs/training_data.md), chosen
-#   over the default-cache heads on 40 train-side sequences (docs/tuning_on_train.md):
-#     python -m ltr.train_estimators --methods ml-is iou gauss --cache_spec wide --num_shards 10
-#         --pairs_per_shard 1000 --val_shards 2 --out DIR   (selected epochs 7, 7, 7)
-# - NCE+: still the default cache, 4800 pairs (selected epoch 7); not yet re-trained on the wide cache, so its row
-#   is not comparable on data with the three above (README, Fair settings)
+# - all four from the wide cache, 10 x 1000 pairs (8 train, 2 val; docs/training_data.md), chosen over the
+#   default-cache heads on 40 train-side sequences (docs/tuning_on_train.md):
+#     python -m ltr.train_estimators --methods ml-is nce+ iou gauss --cache_spec wide --num_shards 10
+#         --pairs_per_shard 1000 --val_shards 2 --out DIR   (selected epochs 7, 8, 7, 7)
 EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (setting atom_ebm_wide)
-NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_cached)
+NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_wide)
 IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (setting atom_iou_wide)
 GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (setting atom_gauss_wide)
 
