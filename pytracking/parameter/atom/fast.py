@@ -1,7 +1,7 @@
 """ATOM + EBM with a cheaper refinement for real-time CPU use: 5 starting boxes, T = 3 steps
 (4 forward/backward passes of the estimator instead of 11), image_sample_size 224.
 
-The step lengths are ``default``'s (the paper's, ``PAPER_STEP_LENGTH``; searched at T = 10, no search was run at
+The step lengths are ``default``'s (the paper's x 0.25, the settings' default; searched at T = 10, no search was run at
 T = 3).
 Measure with ``python -m pytracking.benchmark_tracker atom fast``:
 about 21-24 ms per frame (40+ frames/s) on one thread of the development machine's 2-core Xeon,
