@@ -19,7 +19,7 @@ CLI_MODULES = [
     "pytracking.compare_demo", "pytracking.run_video", "pytracking.run_webcam", "pytracking.visdom_server",
     "pytracking.benchmark_tracker", "pytracking.util_scripts.pack_got10k", "pytracking.util_scripts.pack_trackingnet",
     "pytracking.run_vot", "pytracking.util_scripts.export_vot",
-    "ltr.run_training", "ltr.benchmark_training", "ltr.estimator_check", "ltr.train_estimators", "pytracking.tune_refinement",
+    "ltr.run_training", "ltr.benchmark_training", "ltr.estimator_check", "ltr.train_estimators", "pytracking.tune_refinement", "pytracking.tune_parameters",
     "ltr.admin.checkpoint",
     "ltr.admin.local_settings", "ltr.data.feature_cache", "ltr.synthetic.demo_benchmark", "ltr.synthetic.validation_benchmark", "ltr.synthetic.layout_data",
     "ltr.synthetic.photo_bank", "ltr.synthetic.wide_pairs", "ltr.synthetic.wide_sequences", "ebm.examples.toy1d",

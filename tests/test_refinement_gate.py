@@ -116,3 +116,32 @@ def test_broken_estimator_behind_the_gate_tracks_like_the_classifier_alone(seque
     # with it, every frame is within a few IoU points of the classifier alone's
     assert gated.mean() > classifier_only.mean() - 0.05, (gated.mean(), classifier_only.mean())
     assert np.abs(gated - classifier_only).max() < 0.1
+
+
+class CountingRepellingEstimator(RepellingEstimator):
+    """The broken estimator, counting how often the tracker asks it to refine (``prepare`` is called once per
+    refined frame)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def prepare(self, features, geometry):
+        self.calls += 1
+        return super().prepare(features, geometry)
+
+
+def test_no_refinement_while_the_classifier_peak_is_below_min_peak(sequence):
+    frames, boxes = sequence
+    classifier_only = _track_iou(_small_params(default_params, use_box_refinement=False), frames, boxes)
+    # min_peak above any classifier peak: the estimator is never run, the track is the classifier's own
+    broken = CountingRepellingEstimator()
+    never = _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=True,
+                                     gate_min_peak=1e6), frames, boxes, broken)
+    assert broken.calls == 0
+    np.testing.assert_allclose(never, classifier_only, atol=1e-6)
+    # min_peak 0: the gate's other checks alone; the estimator runs on every frame the target is found
+    broken = CountingRepellingEstimator()
+    _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=True, gate_min_peak=0.0),
+               frames, boxes, broken)
+    assert broken.calls > len(frames) // 2

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence as TypingSequence
+from typing import Mapping, Sequence as TypingSequence
 
 import numpy as np
 import pandas as pd
@@ -61,8 +61,9 @@ class _Runs:
     boxes: list[dict[str, np.ndarray]]   # one dict per run: sequence -> [N, 4]
 
 
-def _load_runs(results_root: str | Path, spec: str, sequences: TypingSequence[Sequence]) -> _Runs:
-    run_dirs = find_run_dirs(results_root, spec)
+def _load_runs(results_root: str | Path, spec: str, sequences: TypingSequence[Sequence],
+               run_dirs: TypingSequence[Path] | None = None) -> _Runs:
+    run_dirs = find_run_dirs(results_root, spec) if run_dirs is None else list(run_dirs)
     if not run_dirs:
         raise ValueError(f"--trackers/--compare_to: no results for {spec!r} in {results_root}")
     runs = []
@@ -81,15 +82,18 @@ def _load_runs(results_root: str | Path, spec: str, sequences: TypingSequence[Se
 
 
 def compare_to_reference(results_root: str | Path, trackers: TypingSequence[str], reference: str,
-                         sequences: TypingSequence[Sequence]) -> pd.DataFrame:
+                         sequences: TypingSequence[Sequence],
+                         run_dirs: Mapping[str, TypingSequence[Path]] | None = None) -> pd.DataFrame:
     """The comparison table (module docstring): index = sequence names + ``mean``; columns
-    ``AUC <C>``, then per tracker ``AUC <A>``, ``dAUC <A>``, ``harm% <A>``."""
+    ``AUC <C>``, then per tracker ``AUC <A>``, ``dAUC <A>``, ``harm% <A>``. A spec's runs are its run folders
+    under ``results_root`` (``find_run_dirs``), or exactly ``run_dirs[spec]`` where given."""
     if not sequences:
         raise ValueError("sequences: empty dataset")
     if not trackers:
         raise ValueError("--trackers: nothing to compare with the reference")
-    ref = _load_runs(results_root, reference, sequences)
-    others = [_load_runs(results_root, t, sequences) for t in trackers]
+    run_dirs = run_dirs or {}
+    ref = _load_runs(results_root, reference, sequences, run_dirs.get(reference))
+    others = [_load_runs(results_root, t, sequences, run_dirs.get(t)) for t in trackers]
     names = [s.name for s in sequences]
     table = pd.DataFrame(index=pd.Index([*names, MEAN_ROW], name="sequence"))
 

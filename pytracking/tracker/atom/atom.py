@@ -371,12 +371,20 @@ class ATOM(BaseTracker):
         frame.scores = self.classifier.score(feat)
         frame.best, frame.new_pos, frame.flag, frame.peak = self._localise(frame.scores, frame.geometries, feat)
         frame.times.append(time.perf_counter())   # classifier done
-        if frame.flag == "not_found" or self.estimator is None:
+        if self.estimator is None or not self._may_refine(frame):
             return None
         best, geom = frame.best, frame.geometries[frame.best]
         start_patch = geom.box_to_patch(np.concatenate([frame.new_pos - self.target_sz / 2, self.target_sz]))
         return RefinementRequest(features={n: features[n][best:best + 1] for n in self.estimator_layers},
                                  geometry=geom, start_patch=start_patch)
+
+    def _may_refine(self, frame: FrameWork) -> bool:
+        """False while the target is judged lost (``not_found``) or, with the gate on, while the classifier's peak
+        is below ``gate.min_peak``: the estimator is not run, the tracker keeps the classifier's position and the
+        previous size, and after such frames the estimator's size waits for ``gate.reacquire_frames`` gated frames."""
+        if frame.flag == "not_found":
+            return False
+        return not (self.gate.enabled and frame.peak.score < self.gate.min_peak)
 
     def refine_frame(self, request: RefinementRequest) -> RefinedBox:
         """Phase 4, one sequence: the estimator's refinement of the request's start box (draws from
@@ -393,7 +401,7 @@ class ATOM(BaseTracker):
         feat = frame.features[self.classifier_layer]
         new_pos, new_sz = frame.new_pos, self.target_sz.copy()
         gate = None
-        if flag == "not_found":
+        if not self._may_refine(frame):
             self.size_hold = self.gate.reacquire_frames if self.gate.enabled else 0
         elif refined is not None:
             new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz)

@@ -1,0 +1,82 @@
+"""Compare ATOM parameter variants closed loop on train-side sequences only (how the gate's numbers are chosen).
+
+``python -m pytracking.tune_parameters --dataset_name demo wide_train --workers 2
+--variant off --variant gated param=gated --variant peak0.5 refinement_gate=True gate_min_peak=0.5``
+
+Each ``--variant NAME [param=FILE] [key=value ...]`` is the parameter file (default ``--param``, ``default``) with
+those keys set (values are Python literals). Every variant and the reference (``--reference``, default
+``no_refine``, the classifier alone) runs the same sequences and seeds. Prints and writes (``--out``, default the
+results root) ``variants.md`` / ``variants.json``: mean AUC, its difference from the reference, the harm rate
+(frames where the variant's IoU is below the reference's) and the sequences more than 5 AUC below the reference.
+The test split and the validation benchmark are refused. See :mod:`pytracking.evaluation.parameter_variants` and
+``docs/tuning_on_train.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ltr.admin.cli import cli_parser
+from ltr.admin.local_settings import load_settings
+from pytracking.evaluation.parameter_variants import (VariantSpec, compare_variants, format_variants_table,
+                                                       parse_variant, variant_summary)
+from pytracking.evaluation.refinement_search import search_sequences
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli_parser("pytracking.tune_parameters", __doc__)
+    parser.add_argument("--variant", nargs="+", action="append", required=True, metavar="NAME [key=value]",
+                        help="a variant: its name, then param=FILE and/or parameter overrides key=value (repeat)")
+    parser.add_argument("--param", default="default", help="parameter file of variants without param= (default default)")
+    parser.add_argument("--reference", default="no_refine",
+                        help="parameter file of the reference every variant is compared with (default no_refine)")
+    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
+                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
+    parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences per set")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
+    parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
+    parser.add_argument("--dataset_name", nargs="+", default=["demo", "wide_train"],
+                        help="train-side sets: demo and/or wide_train (default both); nothing else is accepted")
+    parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
+    parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
+    parser.add_argument("--results_path", default=None,
+                        help="results root of the runs (default <results>/train_side_variants)")
+    parser.add_argument("--out", default=None, help="folder of variants.md / variants.json (default: the results root)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.workers < 0:
+            raise ValueError(f"--workers must be >= 0, got {args.workers}")
+        specs = [parse_variant(tokens, args.param) for tokens in args.variant]
+        reference = VariantSpec(args.reference, args.reference)
+        sequences = search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences,
+                                     args.max_sequences)
+        root = Path(args.results_path) if args.results_path else load_settings().results / "train_side_variants"
+        print(f"[tune_parameters] {len(specs)} variants + reference {args.reference} x {len(args.seeds)} seeds on "
+              f"{len(sequences)} train-side sequences ({' + '.join(args.dataset_name)}); results in {root}")
+        table = compare_variants(specs, reference, sequences, root, args.seeds, args.workers, args.device)
+    except ValueError as err:
+        parser.error(str(err))
+    rows = variant_summary(table, specs, reference)
+    text = format_variants_table(rows, len(sequences), args.seeds, " + ".join(args.dataset_name))
+    out = Path(args.out) if args.out else root
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "variants.md").write_text(text)
+    (out / "variants.json").write_text(json.dumps({
+        "sets": args.dataset_name, "sequences": [s.name for s in sequences], "seeds": args.seeds,
+        "variants": rows, "per_sequence": json.loads(table.to_json(orient="index"))}, indent=1, default=repr) + "\n")
+    print(text)
+    print(f"[tune_parameters] wrote {out / 'variants.md'} and {out / 'variants.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
