@@ -6,7 +6,7 @@
 The sets: the demo benchmark's train split (``demo``, the default) and/or the wide train sequences (``wide_train``,
 :mod:`ltr.synthetic.wide_sequences`; needs the photo bank); ``--sequences`` selects within each set.
 
-Every head runs with 10 boxes and T = 10, its parameter file's step vector times each multiplier; the grid extends
+Every head runs with 10 boxes and ``default``'s T (3; the settings' default), its parameter file's step vector times each multiplier; the grid extends
 below (and above) a best value at its edge. Prints and writes (``--out``, default
 ``<results>/demo_train_search/``) ``search.md`` / ``search.json``: mean AUC per head x multiplier (best in bold) and
 the chosen step vector per head. ``--net_dir`` lists weights sources: ``shipped`` (the ``pytracking/networks``

@@ -95,9 +95,10 @@ def _track(stop_tol: float) -> tuple[np.ndarray, int]:
     frames, boxes = synthetic_sequence(num_frames=30)
     oracle = CountingOracle()
     # the oracle's sharpness (OracleEstimator's weights) is matched to the paper's step lengths: at default's
-    # x0.25 steps it has not converged after T = 10 steps and the stop never triggers
+    # x0.25 steps it has not converged after T = 10 steps and the stop never triggers; T = 10 (the paper's, the
+    # upper bound): at default's T = 3 there is little left to stop early
     params = _small_params(default_params, box_estimator=oracle, box_refinement_stop_tol=stop_tol,
-                           box_refinement_step_length=PAPER_STEP_LENGTH)
+                           box_refinement_step_length=PAPER_STEP_LENGTH, box_refinement_iter=10)
     tracker = ATOM(params)
     tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
     out = []

@@ -98,18 +98,18 @@ def sequence():
 def test_broken_estimator_behind_the_gate_tracks_like_the_classifier_alone(sequence):
     frames, boxes = sequence
     classifier_only = _track_iou(_small_params(default_params, use_box_refinement=False), frames, boxes)
-    # a quarter of the paper's (default's) step lengths: at the full steps this broken estimator's refinement
+    # T = 10 (the paper's) and a quarter of the paper's step lengths: at the full steps this broken estimator's refinement
     # happens to leave the track as the classifier alone's (nothing to guard against). The gate's step limits at
     # 1.25 per frame (GATE above): with the looser 2.0 of ``gated`` the small per-frame moves pass the gate and
     # add up (mean IoU 0.20 against 0.53 here): the gate bounds each frame's change, not a slow drift
     quarter_steps = tuple(0.25 * s for s in PAPER_STEP_LENGTH)
     broken = RepellingEstimator()
     gated = _track_iou(_small_params(default_params, box_estimator=broken, box_refinement_step_length=quarter_steps,
-                                     refinement_gate=True, gate_max_scale_step=1.25, gate_max_aspect_step=1.25),
+                                     box_refinement_iter=10, refinement_gate=True, gate_max_scale_step=1.25, gate_max_aspect_step=1.25),
                        frames, boxes, broken)
     broken = RepellingEstimator()
     ungated = _track_iou(_small_params(default_params, box_estimator=broken, box_refinement_step_length=quarter_steps,
-                                       refinement_gate=False), frames, boxes, broken)
+                                       box_refinement_iter=10, refinement_gate=False), frames, boxes, broken)
     assert classifier_only.mean() > 0.5, classifier_only.mean()
     # negative control: without the gate the broken estimator ruins the track
     assert ungated.mean() < classifier_only.mean() - 0.2, (ungated.mean(), classifier_only.mean())

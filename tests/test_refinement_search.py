@@ -8,6 +8,7 @@ from pytracking.evaluation.refinement_search import (FAIR_NUM_BOXES, FAIR_NUM_IT
                                                       base_step_length, check_train_side, format_table, next_scales,
                                                       search_grid, select_sequences)
 from pytracking.evaluation.tracker import Tracker
+from pytracking.tracker.atom.settings import ATOMSettings, RefinementSettings
 from pytracking.tune_refinement import main as tune_main
 
 
@@ -65,15 +66,18 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
     variant = StepVariant("iou", 0.0625, 1, WeightsSource(tmp_path), tmp_path / "res")
     params = variant.get_parameters(device="cpu")
     assert params.box_refinement_step_length == pytest.approx((0.05,) * 4)
-    assert params.box_refinement_iter == FAIR_NUM_ITER == 10 and params.box_refinement_num_boxes == FAIR_NUM_BOXES == 10
+    # every head runs default's T (the settings' default) and 10 boxes
+    assert params.box_refinement_iter == FAIR_NUM_ITER == RefinementSettings().num_iter
+    assert params.box_refinement_num_boxes == FAIR_NUM_BOXES == 10
     assert params.net_path == str(tmp_path / "atom_iou_effnet.pth")
     assert params.seed == 1
-    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / "iou_x0.0625_0.05_0.05_0.05_0.05_001"
+    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / f"iou_x0.0625_0.05_0.05_0.05_0.05_T{FAIR_NUM_ITER}_001"
     shipped = StepVariant("default", 2, 0, WeightsSource(), tmp_path).get_parameters(device="cpu")
-    assert shipped.box_refinement_step_length == pytest.approx((1e-4, 1e-4, 5e-4, 5e-4))
+    assert shipped.box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))   # the paper's x 2
     assert Path(shipped.net_path).parent.name == "networks"
-    # the iou file runs the comparison's T = 10; ATOM's T = 5 is iou_atom
-    assert Tracker("atom", "iou").get_parameters(device="cpu").get("box_refinement_iter", 10) == 10
+    # the iou file runs the comparison's T (default's); ATOM's T = 5 is iou_atom
+    iou_settings = ATOMSettings.from_params(Tracker("atom", "iou").get_parameters(device="cpu"))
+    assert iou_settings.refinement.num_iter == FAIR_NUM_ITER
     assert Tracker("atom", "iou_atom").get_parameters(device="cpu").box_refinement_iter == 5
     for param, message in (("gauss", "regression head"), ("no_refine", "does not refine")):
         with pytest.raises(ValueError, match=message):
@@ -82,14 +86,17 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
 
 def test_results_folder_follows_the_absolute_steps(tmp_path, monkeypatch):
     """A resumed search after the file's own steps changed must not read results made with the old steps under the
-    same multiplier (the folder names the absolute step vector)."""
+    same multiplier, nor results made with another T (the folder names the absolute step vector and T)."""
     from pytracking.evaluation import refinement_search
 
     before = StepVariant("default", 2, 0, WeightsSource(), tmp_path).results_dir
-    monkeypatch.setattr(refinement_search, "base_step_length", lambda params: (2e-4, 2e-4, 1e-3, 1e-3))
+    monkeypatch.setattr(refinement_search, "base_step_length", lambda params: (1e-4, 1e-4, 5e-4, 5e-4))
     after = StepVariant("default", 2, 0, WeightsSource(), tmp_path)
-    assert after.results_dir != before and after.results_dir.name == "default_x2_0.0004_0.0004_0.002_0.002_000"
-    assert after.get_parameters(device="cpu").box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))
+    assert after.results_dir != before
+    assert after.results_dir.name == f"default_x2_0.0002_0.0002_0.001_0.001_T{FAIR_NUM_ITER}_000"
+    assert after.get_parameters(device="cpu").box_refinement_step_length == pytest.approx((2e-4, 2e-4, 1e-3, 1e-3))
+    monkeypatch.setattr(refinement_search, "FAIR_NUM_ITER", 10)
+    assert StepVariant("default", 2, 0, WeightsSource(), tmp_path).results_dir.name.endswith("_T10_000")
 
 
 def test_sequence_selection():

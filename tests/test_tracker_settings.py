@@ -12,7 +12,7 @@ from pytracking.tracker.atom import get_tracker_class
 from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH, ATOMSettings, ClassifierSettings, RefinementSettings
 from pytracking.utils.params import ParamSettings, TrackerParams, UnknownParameterError, param
 
-PARAM_FILES = ("default", "fast", "gated", "gauss", "iou", "iou_atom", "multiscale", "nce",
+PARAM_FILES = ("default", "fast", "gated", "gauss", "iou", "iou_atom", "multiscale", "nce", "t10",
                "no_refine")
 
 
@@ -45,9 +45,13 @@ def test_values_are_converted_and_defaults_come_from_one_place():
     assert settings.refinement.step_length == (1.0, 2.0, 3.0, 4.0)
     assert all(type(v) is float for v in settings.refinement.step_length)
     assert settings.image_sample_size == 128 and settings.scale_factors == (1.0,)
-    # an unset key takes the dataclass default; the default step is the paper's x 0.25 (chosen on train-side data)
+    # an unset key takes the dataclass default; the default is the paper's step at T = 3 (chosen on train-side data)
     assert ATOMSettings.from_params(TrackerParams()).refinement == RefinementSettings()
-    assert RefinementSettings().step_length == pytest.approx((5e-5, 5e-5, 2.5e-4, 2.5e-4))
+    assert RefinementSettings().step_length == pytest.approx((2e-4, 2e-4, 1e-3, 1e-3))
+    assert RefinementSettings().num_iter == 3 and RefinementSettings().num_boxes == 10
+    from pytracking.parameter.atom import t10
+    paper_t = ATOMSettings.from_params(t10.parameters()).refinement    # the paper's T at its best step for T = 10
+    assert paper_t.num_iter == 10 and paper_t.step_length == pytest.approx((5e-5, 5e-5, 2.5e-4, 2.5e-4))
     assert PAPER_STEP_LENGTH == (2e-4, 2e-4, 1e-3, 1e-3)
     with pytest.raises(ValueError, match="'image_sample_size'"):
         ATOMSettings.from_params(TrackerParams(image_sample_size="big"))

@@ -7,8 +7,8 @@ source (the shipped ``pytracking/networks`` files, or a folder of freshly traine
 step multiplier ``s`` of the grid, the tracker runs whole train sequences with
 
 - the parameter file's refinement, its step vector multiplied by ``s`` (all four components alike), and
-- the same number of starting boxes (:data:`FAIR_NUM_BOXES` = 10) and steps T (:data:`FAIR_NUM_ITER` = 10)
-  for every head;
+- the same number of starting boxes (:data:`FAIR_NUM_BOXES` = 10) and steps T (:data:`FAIR_NUM_ITER`, ``default``'s
+  T = 3) for every head;
 
 the score of ``(head, s)`` is the mean over sequences of the per-sequence AUC (mean over seeds first;
 :func:`pytracking.analysis.compare.sequence_auc`). **The grid extends below the best value**: while a head's best
@@ -34,13 +34,15 @@ from pytracking.analysis.compare import sequence_auc
 from pytracking.evaluation.results_io import read_boxes, results_paths
 from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
+from pytracking.tracker.atom.settings import RefinementSettings
 
 __all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "WeightsSource", "base_step_length",
            "check_train_side", "next_scales", "run_search", "search_grid", "search_sequences", "select_sequences",
            "format_table"]
 
 FAIR_NUM_BOXES = 10
-FAIR_NUM_ITER = 10
+#: T of every head in the search: ``default``'s (the settings' default, 3 since 2026-12-06; 10 before)
+FAIR_NUM_ITER = RefinementSettings().num_iter
 TRAIN_SIDE = {"demo": "train", "wide_train": "train"}  # dataset -> its train-side split
 SHIPPED = "shipped"
 
@@ -132,8 +134,8 @@ class StepVariant(Tracker):
     """``atom <param>`` with its step vector times ``scale``, ``FAIR_NUM_BOXES`` boxes, ``FAIR_NUM_ITER`` steps, the
     weights file of ``source`` and seed ``params.seed + run_id``. The parameters are the file's, then these fields
     set (:meth:`get_parameters`); nothing else changes. The results folder names the multiplier and the absolute
-    step vector (``<param>_x<scale>_<c>_<c>_<s>_<s>_<seed>``): after the file's own steps change, a resumed search
-    runs anew instead of reading results made with other steps under the same multiplier."""
+    step vector and T (``<param>_x<scale>_<c>_<c>_<s>_<s>_T<T>_<seed>``): after the file's own steps or T change, a
+    resumed search runs anew instead of reading results made with other steps under the same multiplier."""
 
     def __init__(self, parameter_name: str, scale: float, seed: int, source: WeightsSource, results_root: str | Path):
         if not (math.isfinite(scale) and scale > 0):
@@ -147,7 +149,7 @@ class StepVariant(Tracker):
     @property
     def run_label(self) -> str:
         steps = "_".join(f"{s:.3g}" for s in self.step_length)
-        return f"{self.name}/{self.parameter_name}_x{_fmt_scale(self.scale)}_{steps}_{self.run_id:03d}"
+        return f"{self.name}/{self.parameter_name}_x{_fmt_scale(self.scale)}_{steps}_T{FAIR_NUM_ITER}_{self.run_id:03d}"
 
     def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
         params = super().get_parameters(debug=debug, device=device)

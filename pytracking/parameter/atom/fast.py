@@ -1,11 +1,8 @@
-"""ATOM + EBM with a cheaper refinement for real-time CPU use: 5 starting boxes, T = 3 steps
-(4 forward/backward passes of the estimator instead of 11), image_sample_size 224.
+"""ATOM + EBM, cheaper still for slow CPUs: ``default`` (T = 3 steps at the paper's step lengths) with 5 starting
+boxes instead of 10 and image_sample_size 224 instead of 256 (a smaller backbone pass).
 
-The step lengths are ``default``'s (the paper's x 0.25, the settings' default; searched at T = 10, no search was run at
-T = 3).
-Measure with ``python -m pytracking.benchmark_tracker atom fast``:
-about 21-24 ms per frame (40+ frames/s) on one thread of the development machine's 2-core Xeon,
-against about 40 ms for ``default`` (docs/speed.md).
+Nothing here was searched: the step and T are ``default``'s. Measure with ``python -m pytracking.benchmark_tracker
+atom fast`` (docs/speed.md); its accuracy is in the README's comparison tables.
 """
 from __future__ import annotations
 

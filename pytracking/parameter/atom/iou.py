@@ -3,12 +3,13 @@
 
 The estimator output is ``2 IoU - 1`` in [-1, 1]; its gradient in relative space is of order 1-4 per unit, so
 its step lengths are of another order than the EBM's. ATOM used 5 steps of plain gradient ascent; here the same
-accept/reject rule as the EBM (Algorithm S1), decay 0.5, T = 10 steps and 10 boxes, as every refining head of
-the comparison (the fair settings, README); ATOM's own T = 5 is the parameter file ``iou_atom``.
+accept/reject rule as the EBM (Algorithm S1), decay 0.5, ``default``'s T = 3 steps and 10 boxes, as every refining
+head of the comparison (the fair settings, README); ATOM's own T = 5 is the parameter file ``iou_atom``.
 
 Step 0.8 on every dimension: the best multiplier of ``python -m pytracking.tune_refinement --dataset_name demo
-wide_train`` for these weights (wide cache) on 40 train-side sequences (0.4 / 0.8 / 1.6: mean AUC 67.45 / 69.51 /
-68.87, seed 0; docs/tuning_on_train.md). A too-long step cannot make a box worse: a step that lowers the score is
+wide_train`` for these weights (wide cache) at T = 3 on 40 train-side sequences (0.4 / 0.8 / 1.6: mean AUC 65.10 /
+66.02 / 64.13, seed 0), as at T = 10 (67.45 / 69.51 / 68.87; docs/tuning_on_train.md). IoU-Net loses 3.5 AUC going
+from T = 10 to T = 3 there; the EBM heads lose nothing (ML-IS) or gain (NCE+ at its own best step). A too-long step cannot make a box worse: a step that lowers the score is
 rejected and halved.
 """
 from __future__ import annotations

@@ -12,7 +12,8 @@ refinement started from: the classifier's position with the previous size):
 * **aspect**: ``|log((w' / h') / (w / h))| <= log(max_aspect_step)`` per frame.
 
 Otherwise the tracker keeps the classifier's position and the previous size: one doubtful refinement never moves
-the scale state. The tracker does not refine while the classifier reports the target lost (``not_found``), and
+the scale state. The tracker does not refine while the classifier reports the target lost (``not_found``) or, with
+the gate on, while the classifier's peak score is below ``min_peak`` (default 0: no such limit), and
 after such frames it takes the estimator's *size* only once ``reacquire_frames`` refinements in a row have passed
 the gate (positions pass at once). A regression head has no score: only the geometric checks apply to it.
 The numbers are parameter-file values (``pytracking.tracker.atom.settings.GateSettings``). The gate is off in

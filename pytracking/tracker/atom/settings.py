@@ -79,12 +79,16 @@ class RefinementSettings(ParamSettings):
     num_boxes: int = param(10, key="box_refinement_num_boxes")
     jitter_pos: float = param(0.1, key="box_jitter_pos")
     jitter_sz: float = param(0.5, key="box_jitter_sz")
-    num_iter: int = param(10, key="box_refinement_iter")
-    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's steps x 0.25, the best multiplier of
-    # `python -m pytracking.tune_refinement --dataset_name demo wide_train` for the shipped ML-IS head (wide cache)
-    # at T = 10 on 40 train-side sequences (paper x 0.125 / 0.25 / 0.5 / 1: mean AUC 72.12 / 73.11 / 72.21 / 72.26,
-    # seed 0; docs/tuning_on_train.md). The step is a property of the weights: re-run the search for others
-    step_length: tuple[float, ...] = param(tuple(0.25 * s for s in PAPER_STEP_LENGTH), key="box_refinement_step_length")
+    # T = 3 steps at the paper's step lengths (the paper: T = 10). Chosen with `python -m pytracking.tune_parameters`
+    # on 40 train-side sequences (docs/tuning_on_train.md): three seeds, T = 10 at its best step (paper x 0.25) 72.70,
+    # T = 5 at paper x 0.5 72.41, T = 3 at paper x 1 72.74 mean AUC; 4 estimator passes per frame instead of 11
+    # (1.06-1.09x CSRT instead of 0.75-0.81x on AVX2 kernels, docs/speed.md). The paper's T = 10 with this head:
+    # `box_refinement_iter = 10`, `box_refinement_step_length` = paper x 0.25 (its best step at T = 10)
+    num_iter: int = param(3, key="box_refinement_iter")
+    # (cx / w0, cy / h0, log w, log h) in relative space: the paper's (2e-4, 2e-4, 1e-3, 1e-3), the best at T = 3 for
+    # the shipped ML-IS head (wide cache) on those sequences (paper x 0.5 / 1 / 2: 72.16 / 72.64 / 72.25, seed 0).
+    # The step is a property of the weights and of T: re-run the search for others
+    step_length: tuple[float, ...] = param(PAPER_STEP_LENGTH, key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
@@ -101,7 +105,9 @@ class GateSettings(ParamSettings):
     accepts every refinement. Off by default: on the demo's train split no gate setting beat the ungated tracker
     (mean AUC over its 40 sequences: off 64.3; steps 1.25 62.0, 1.5 61.7, 2.0 64.1; score and centre only 64.0),
     so the step limits below are the best gated setting there (parameter file ``gated``). Re-searched with the
-    re-trained weights (20 train sequences: off 65.3; steps 1.25 / 1.5 / 2.0 / 4.0: 63.8 / 61.4 / 65.2 / 65.2)."""
+    re-trained weights (20 train sequences: off 65.3; steps 1.25 / 1.5 / 2.0 / 4.0: 63.8 / 61.4 / 65.2 / 65.2) and
+    with the wide-cache heads (``python -m pytracking.tune_parameters``, 40 train-side sequences, T = 10: off 72.53,
+    ``gated`` 72.47; ``min_peak`` 0.4 / 0.5 / 0.6 with the other checks opened: 72.19 / 69.88 / 65.12)."""
 
     enabled: bool = param(False, key="refinement_gate")
     min_score_gain: float = param(0.0, key="gate_min_score_gain")
