@@ -25,11 +25,22 @@ def test_parse_variant_reads_literals_and_the_parameter_file():
         parse_variant(["../x"])
 
 
-def test_digest_follows_the_overrides():
+def test_digest_follows_the_settings_run(monkeypatch):
     a = VariantSpec("a", "default", {"gate_min_peak": 0.5})
     assert a.digest == VariantSpec("b", "default", {"gate_min_peak": 0.5}).digest
     assert a.digest != VariantSpec("a", "default", {"gate_min_peak": 0.4}).digest
     assert a.digest != VariantSpec("a", "gated", {"gate_min_peak": 0.5}).digest
+    # a changed parameter file (here: default's T) does not reuse results made with its old values
+    from pytracking.parameter.atom import default as default_file
+    before = VariantSpec("off").digest
+    original = default_file.parameters
+
+    def with_t10():
+        params = original()
+        params.box_refinement_iter = 10
+        return params
+    monkeypatch.setattr(default_file, "parameters", with_t10)
+    assert VariantSpec("off").digest != before
 
 
 def test_an_unknown_key_or_file_names_the_variant():

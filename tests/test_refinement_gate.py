@@ -145,3 +145,21 @@ def test_no_refinement_while_the_classifier_peak_is_below_min_peak(sequence):
     _track_iou(_small_params(default_params, box_estimator=broken, refinement_gate=True, gate_min_peak=0.0),
                frames, boxes, broken)
     assert broken.calls > len(frames) // 2
+
+
+def test_the_size_is_held_while_the_classifier_peak_is_below_size_min_peak(sequence):
+    frames, boxes = sequence
+    broken = CountingRepellingEstimator()
+    tracker = get_tracker_class()(_small_params(default_params, box_estimator=broken, refinement_gate=True,
+                                                gate_max_scale_step=100.0, gate_max_aspect_step=100.0,
+                                                gate_max_centre_shift=100.0, gate_min_score_gain=-1e9,
+                                                gate_size_min_peak=1e6))
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    verdicts = []
+    for frame, box in zip(frames[1:], boxes[1:]):
+        broken.true_box = box
+        out = tracker.track(frame)
+        verdicts.append(out["debug"]["refinement_gate"])
+        np.testing.assert_allclose(out["target_bbox"][2:], boxes[0][2:])   # the first frame's size, every frame
+    assert broken.calls > len(frames) // 2          # the estimator still ran (its centre is taken)
+    assert "accepted, size held (low peak)" in verdicts

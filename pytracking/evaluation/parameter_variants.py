@@ -14,7 +14,8 @@ seeds, and is compared with a reference variant (by default ``no_refine``, the c
 
 Overrides are checked before anything runs: a key no settings class reads is an error naming the variant, the key
 and the closest valid key. Results are the usual per-sequence files, ``<root>/atom/<name>-<digest>_<seed:03d>/``,
-where ``digest`` is a hash of the parameter file and the overrides, so changed overrides never reuse old results;
+where ``digest`` is a hash of the settings the variant runs with (the parameter file's values after the overrides),
+so changed overrides, parameter files or settings defaults never reuse old results;
 finished sequences are skipped, so an interrupted comparison resumes.
 """
 from __future__ import annotations
@@ -53,8 +54,23 @@ class VariantSpec:
 
     @property
     def digest(self) -> str:
-        text = json.dumps({"param": self.param, "overrides": dict(self.overrides)}, sort_keys=True, default=repr)
+        """Hash of the settings the tracker will run with (the parameter file's values after the overrides, as
+        :class:`~pytracking.tracker.atom.settings.ATOMSettings` reads them), so a changed parameter file or settings
+        default never reuses results made with the old values; the overrides' hash if they are not valid settings."""
+        from pytracking.tracker.atom.settings import ATOMSettings
+
+        try:
+            text = repr(ATOMSettings.from_params(self.parameters()))
+        except (ValueError, TypeError):
+            text = json.dumps({"param": self.param, "overrides": dict(self.overrides)}, sort_keys=True, default=repr)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+    def parameters(self, seed: int = 0, debug: int | None = None, device: str | None = "cpu") -> Any:
+        """The parameter file's parameters (seed ``params.seed + seed``), then the overrides set."""
+        params = Tracker("atom", self.param, run_id=seed).get_parameters(debug=debug, device=device)
+        for key, value in self.overrides.items():
+            setattr(params, key, value)
+        return params
 
 
 def parse_variant(tokens: TypingSequence[str], default_param: str = "default") -> VariantSpec:
@@ -98,10 +114,7 @@ class ParameterVariant(Tracker):
         return f"{self.spec_label}_{self.run_id:03d}"
 
     def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
-        params = super().get_parameters(debug=debug, device=device)
-        for key, value in self.spec.overrides.items():
-            setattr(params, key, value)
-        return params
+        return self.spec.parameters(self.run_id, debug, device)
 
 
 def check_variant(spec: VariantSpec) -> None:
@@ -110,8 +123,7 @@ def check_variant(spec: VariantSpec) -> None:
     from pytracking.tracker.atom.settings import ATOMSettings
 
     try:
-        params = ParameterVariant(spec, 0, ".").get_parameters(device="cpu")
-        ATOMSettings.from_params(params)
+        ATOMSettings.from_params(spec.parameters())
     except (ValueError, TypeError) as err:
         raise ValueError(f"--variant {spec.name}: {err}") from err
 

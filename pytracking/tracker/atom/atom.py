@@ -331,7 +331,7 @@ class ATOM(BaseTracker):
         return best, pos1, "normal", peak
 
     def _gated(self, refined: RefinedBox, start_patch: np.ndarray, geom: PatchGeometry, pos: np.ndarray,
-               size: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+               size: np.ndarray, peak_score: float = math.inf) -> tuple[np.ndarray, np.ndarray, str]:
         """The new position and size after the refinement gate (``refinement_gate``), and the gate's verdict:
         ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's."""
         scored = refined.score is not None and refined.start_score is not None
@@ -348,6 +348,8 @@ class ATOM(BaseTracker):
         if self.size_hold > 0:
             self.size_hold -= 1
             return box_img[:2] + box_img[2:] / 2, size, "accepted, size held"
+        if self.gate.enabled and peak_score < self.gate.size_min_peak:
+            return box_img[:2] + box_img[2:] / 2, size, "accepted, size held (low peak)"
         return box_img[:2] + box_img[2:] / 2, box_img[2:], "accepted"
 
     # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----
@@ -404,7 +406,7 @@ class ATOM(BaseTracker):
         if not self._may_refine(frame):
             self.size_hold = self.gate.reacquire_frames if self.gate.enabled else 0
         elif refined is not None:
-            new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz)
+            new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz, peak.score)
         elif self.estimator is None:
             new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()

@@ -116,6 +116,7 @@ class GateSettings(ParamSettings):
     max_aspect_step: float = param(2.0, key="gate_max_aspect_step")
     reacquire_frames: int = param(3, key="gate_reacquire_frames")
     min_peak: float = param(0.0, key="gate_min_peak")   # no refinement while the classifier's peak is below this
+    size_min_peak: float = param(0.0, key="gate_size_min_peak")  # below this peak: the refined centre, the old size
 
     def __post_init__(self) -> None:
         if self.max_centre_shift <= 0 or self.max_scale_step < 1 or self.max_aspect_step < 1:
