@@ -107,7 +107,8 @@ class GateSettings(ParamSettings):
     so the step limits below are the best gated setting there (parameter file ``gated``). Re-searched with the
     re-trained weights (20 train sequences: off 65.3; steps 1.25 / 1.5 / 2.0 / 4.0: 63.8 / 61.4 / 65.2 / 65.2) and
     with the wide-cache heads (``python -m pytracking.tune_parameters``, 40 train-side sequences, T = 10: off 72.53,
-    ``gated`` 72.47; ``min_peak`` 0.4 / 0.5 / 0.6 with the other checks opened: 72.19 / 69.88 / 65.12)."""
+    ``gated`` 72.47; ``min_peak`` 0.4 / 0.5 / 0.6 with the other checks opened: 72.19 / 69.88 / 65.12; at T = 3:
+    off 72.64, ``size_min_peak`` 0.3 / 0.4 / 0.5: 72.47 / 72.52 / 72.02; docs/tuning_on_train.md)."""
 
     enabled: bool = param(False, key="refinement_gate")
     min_score_gain: float = param(0.0, key="gate_min_score_gain")
