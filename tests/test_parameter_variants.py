@@ -75,3 +75,23 @@ def test_the_cli_refuses_report_only_data(capsys):
     with pytest.raises(SystemExit):
         tune_parameters.main(["--variant", "off", "--dataset_name", "validation"])
     assert "report-only" in capsys.readouterr().err
+
+
+def test_the_cli_writes_the_table_and_the_json(hand_made, tmp_path, monkeypatch):  # noqa: F811
+    import json
+
+    root, _ = hand_made
+    sequences = get_dataset("folder", root)
+    monkeypatch.setattr(tune_parameters, "search_sequences", lambda *args, **kwargs: sequences)
+    results, out = tmp_path / "variants", tmp_path / "out"
+    new = parse_variant(["new", "gate_min_peak=0.5"])
+    for spec, boxes in ((VariantSpec("no_refine", "no_refine"), C_BOXES), (new, A_BOXES)):
+        run_dir = ParameterVariant(spec, 0, results).results_dir
+        for name, rows in boxes.items():     # finished results: the CLI only scores them
+            save_sequence_result(run_dir, name, {"target_bbox": np.array(rows, float), "time": np.zeros(len(rows))})
+    assert tune_parameters.main(["--variant", "new", "gate_min_peak=0.5", "--results_path", str(results),
+                                 "--out", str(out)]) == 0
+    written = json.loads((out / "variants.json").read_text())
+    assert [row["variant"] for row in written["variants"]] == ["no_refine", "new"]
+    assert written["variants"][1]["harm"] == pytest.approx(100 * 3 / 7)
+    assert "| new | `default` gate_min_peak=0.5 |" in (out / "variants.md").read_text()
