@@ -163,3 +163,24 @@ def test_the_size_is_held_while_the_classifier_peak_is_below_size_min_peak(seque
         np.testing.assert_allclose(out["target_bbox"][2:], boxes[0][2:])   # the first frame's size, every frame
     assert broken.calls > len(frames) // 2          # the estimator still ran (its centre is taken)
     assert "accepted, size held (low peak)" in verdicts
+
+
+def test_size_rate_moves_the_size_part_of_the_way(sequence):
+    """``box_refinement_size_rate``: 0 keeps the first frame's size (the refined centre is still taken), 1 is the
+    refined size itself (the default; the same boxes as without the key)."""
+    from test_atom_tracker import OracleEstimator
+    frames, boxes = sequence
+
+    def run(**extra):
+        oracle = OracleEstimator()
+        tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, **extra))
+        tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+        out = []
+        for frame, box in zip(frames[1:], boxes[1:]):
+            oracle.true_box = box
+            out.append(tracker.track(frame)["target_bbox"])
+        return np.asarray(out)
+    frozen, full, default = run(box_refinement_size_rate=0.0), run(box_refinement_size_rate=1.0), run()
+    np.testing.assert_allclose(frozen[:, 2:], np.tile(boxes[0][2:], (len(frozen), 1)))
+    np.testing.assert_array_equal(full, default)
+    assert np.abs(np.log(full[:, 2:] / boxes[0][2:])).max() > 0.05    # the true size changes in this sequence

@@ -350,6 +350,9 @@ class ATOM(BaseTracker):
             return box_img[:2] + box_img[2:] / 2, size, "accepted, size held"
         if self.gate.enabled and peak_score < self.gate.size_min_peak:
             return box_img[:2] + box_img[2:] / 2, size, "accepted, size held (low peak)"
+        rate = self.settings.refinement.size_rate
+        if rate != 1.0:   # the tracker's size moves a fraction of the way (log space) towards the refined size
+            return box_img[:2] + box_img[2:] / 2, size * (box_img[2:] / size) ** rate, "accepted"
         return box_img[:2] + box_img[2:] / 2, box_img[2:], "accepted"
 
     # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----

@@ -90,6 +90,8 @@ class RefinementSettings(ParamSettings):
     # The step is a property of the weights and of T: re-run the search for others
     step_length: tuple[float, ...] = param(PAPER_STEP_LENGTH, key="box_refinement_step_length")
     decay: float = param(0.5, key="box_refinement_decay")
+    # the tracker's new size: previous size x (refined / previous) ** size_rate (1: the refined size, as ATOM)
+    size_rate: float = param(1.0, key="box_refinement_size_rate")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
     stop_tol: float = param(0.0, key="box_refinement_stop_tol")
