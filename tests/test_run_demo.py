@@ -240,6 +240,13 @@ def test_comparison_reports_missing_weights_instead_of_crashing(demo_root, tmp_p
     markdown = outcome.md_path.read_text()
     assert "weights missing: atom_iou_effnet.pth" in markdown and "| OpenCV KCF" in markdown
     assert (tmp_path / "out" / "compare.csv").is_file() and (tmp_path / "out" / "success_plot.png").is_file()
+    # a second run folder of the same tracker (run_demo --runid 0): the row is the mean of both, and says so
+    import shutil
+    shutil.copytree(tmp_path / "demo" / "opencv" / "kcf", tmp_path / "demo" / "opencv" / "kcf_000")
+    again = run_comparison(entries[1:], threads=0, dataset_path=demo_root, results_path=tmp_path,
+                           out_dir=tmp_path / "out2", progress=False)
+    assert again.table.iloc[0]["note"] == "mean of 2 runs"
+    assert again.table.iloc[0]["AUC"] == pytest.approx(kcf_row["AUC"])
 
 
 def test_compare_flag_of_the_main_command(demo_root, tmp_path, monkeypatch, capsys):

@@ -17,7 +17,9 @@ OpenCV CSRT / KCF  ``opencv/csrt|kcf``     OpenCV's own trackers
 
 Every row is run with :func:`pytracking.evaluation.demo.run_on_demo` (resume: finished sequences are
 skipped) and scored with :mod:`pytracking.analysis`. A row whose trained weights are missing is
-reported as ``weights missing: <file>`` (no crash, no run). The table (``tracker, config, AUC, NP,
+reported as ``weights missing: <file>`` (no crash, no run). A tracker with several run folders
+(``<param>`` and ``<param>_NNN`` from ``--runid`` / ``--runs``) is scored as the mean over all of them, noted
+``mean of N runs``. The table (``tracker, config, AUC, NP,
 OP75, FPS, note``; scores in percent, FPS = the tracker's frames per second) is printed and written as
 ``compare.md`` and ``compare.csv`` (plus the success/precision plots) to ``--out`` (default
 ``<settings plots>/demo/compare``).
@@ -148,6 +150,8 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
                 row["note"] = f"incomplete: {len(result.missing)} sequences failed"
             else:
                 scored.append(result)
+                if len(result.runs) > 1:   # the folder and its _NNN siblings (run_demo --runid / --runs)
+                    row["note"] = f"mean of {len(result.runs)} runs"
         rows.append(row)
     table = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
     out = Path(out_dir) if out_dir is not None else default_out_dir("compare", benchmark=benchmark)
