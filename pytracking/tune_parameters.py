@@ -21,7 +21,7 @@ from ltr.admin.cli import cli_parser
 from ltr.admin.local_settings import load_settings
 from pytracking.evaluation.parameter_variants import (VariantSpec, compare_variants, format_variants_table,
                                                        parse_variant, variant_summary)
-from pytracking.evaluation.refinement_search import search_sequences
+from pytracking.evaluation.refinement_search import add_train_side_arguments, train_side_sequences
 
 __all__ = ["build_parser", "main"]
 
@@ -33,18 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--param", default="default", help="parameter file of variants without param= (default default)")
     parser.add_argument("--reference", default="no_refine",
                         help="parameter file of the reference every variant is compared with (default no_refine)")
-    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
-                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
-    parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences per set")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
-    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
-    parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
-    parser.add_argument("--dataset_name", nargs="+", default=["demo", "wide_train"],
-                        help="train-side sets: demo and/or wide_train (default both); nothing else is accepted")
-    parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
-    parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
-    parser.add_argument("--results_path", default=None,
-                        help="results root of the runs (default <results>/train_side_variants)")
+    add_train_side_arguments(parser, ["demo", "wide_train"], "train_side_variants")
     parser.add_argument("--out", default=None, help="folder of variants.md / variants.json (default: the results root)")
     return parser
 
@@ -53,12 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.workers < 0:
-            raise ValueError(f"--workers must be >= 0, got {args.workers}")
         specs = [parse_variant(tokens, args.param) for tokens in args.variant]
         reference = VariantSpec(args.reference, args.reference)
-        sequences = search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences,
-                                     args.max_sequences)
+        sequences = train_side_sequences(args)
         root = Path(args.results_path) if args.results_path else load_settings().results / "train_side_variants"
         print(f"[tune_parameters] {len(specs)} variants + reference {args.reference} x {len(args.seeds)} seeds on "
               f"{len(sequences)} train-side sequences ({' + '.join(args.dataset_name)}); results in {root}")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from ltr.admin.cli import cli_parser
 from ltr.admin.local_settings import load_settings
-from pytracking.evaluation.refinement_search import (FAIR_NUM_BOXES, FAIR_NUM_ITER, WeightsSource, format_table,
-                                                      run_search, search_sequences)
+from pytracking.evaluation.refinement_search import (FAIR_NUM_BOXES, FAIR_NUM_ITER, WeightsSource,
+                                                      add_train_side_arguments, format_table, run_search,
+                                                      train_side_sequences)
 
 __all__ = ["build_parser", "main"]
 
@@ -34,21 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="atom parameter files of refining heads (default: default nce iou)")
     parser.add_argument("--scales", nargs="+", type=float, default=[0.0625, 0.125, 0.25, 0.5, 1.0, 2.0],
                         help="step multipliers of each head's step vector (default 0.0625 .. 2)")
-    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
-                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
-    parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
+    add_train_side_arguments(parser, ["demo"], "demo_train_search")
     parser.add_argument("--net_dir", nargs="+", default=["shipped"],
                         help="weights sources: 'shipped' and/or folders of weights with the shipped names")
-    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
-    parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
     parser.add_argument("--max_extensions", type=int, default=4, help="grid extensions per direction (default 4)")
-    parser.add_argument("--dataset_name", nargs="+", default=["demo"],
-                        help="train-side sets: demo and/or wide_train (default demo); nothing else is accepted")
-    parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
-    parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
-    parser.add_argument("--results_path", default=None,
-                        help="results root of the runs (default <results>/demo_train_search)")
     parser.add_argument("--out", default=None, help="folder of search.md / search.json (default: the results root)")
     return parser
 
@@ -58,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sources = [WeightsSource.parse(text) for text in args.net_dir]
-        if args.workers < 0:
-            raise ValueError(f"--workers must be >= 0, got {args.workers}")
-        sequences = search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences,
-                                     args.max_sequences)
+        sequences = train_side_sequences(args)
         root = Path(args.results_path) if args.results_path else load_settings().results / "demo_train_search"
         print(f"[tune_refinement] {len(args.params)} heads x {len(sources)} weights sources x {len(args.scales)} "
               f"multipliers x {len(args.seeds)} seeds on {len(sequences)} train-side sequences "

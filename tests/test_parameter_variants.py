@@ -82,7 +82,7 @@ def test_the_cli_writes_the_table_and_the_json(hand_made, tmp_path, monkeypatch)
 
     root, _ = hand_made
     sequences = get_dataset("folder", root)
-    monkeypatch.setattr(tune_parameters, "search_sequences", lambda *args, **kwargs: sequences)
+    monkeypatch.setattr(tune_parameters, "train_side_sequences", lambda args: sequences)
     results, out = tmp_path / "variants", tmp_path / "out"
     new = parse_variant(["new", "gate_min_peak=0.5"])
     for spec, boxes in ((VariantSpec("no_refine", "no_refine"), C_BOXES), (new, A_BOXES)):

@@ -21,6 +21,7 @@ finished sequences are skipped, so an interrupted comparison resumes.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import math
@@ -52,7 +53,7 @@ class VariantSpec:
     param: str = "default"
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """Hash of the settings the tracker will run with (the parameter file's values after the overrides, as
         :class:`~pytracking.tracker.atom.settings.ATOMSettings` reads them), so a changed parameter file or settings
@@ -64,6 +65,12 @@ class VariantSpec:
         except (ValueError, TypeError):
             text = json.dumps({"param": self.param, "overrides": dict(self.overrides)}, sort_keys=True, default=repr)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+    @property
+    def label(self) -> str:
+        """``atom/<name>-<digest>``: this variant's name in the comparison table and its results folders (all
+        seeds)."""
+        return f"atom/{self.name}-{self.digest}"
 
     def parameters(self, seed: int = 0, debug: int | None = None, device: str | None = "cpu") -> Any:
         """The parameter file's parameters (seed ``params.seed + seed``), then the overrides set."""
@@ -105,13 +112,8 @@ class ParameterVariant(Tracker):
         super().__init__("atom", spec.param, run_id=seed, results_root=results_root)
 
     @property
-    def spec_label(self) -> str:
-        """``atom/<name>-<digest>``: the comparison table's name of this variant (all seeds)."""
-        return f"atom/{self.spec.name}-{self.spec.digest}"
-
-    @property
     def run_label(self) -> str:
-        return f"{self.spec_label}_{self.run_id:03d}"
+        return f"{self.spec.label}_{self.run_id:03d}"
 
     def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
         return self.spec.parameters(self.run_id, debug, device)
@@ -133,7 +135,7 @@ def compare_variants(specs: TypingSequence[VariantSpec], reference: VariantSpec,
                      device: str | None = "cpu") -> pd.DataFrame:
     """Run every variant and the reference on ``sequences`` with ``seeds`` (process pool of ``workers``, finished
     sequences skipped) and return the per-sequence comparison table of
-    :func:`pytracking.analysis.compare.compare_to_reference` (columns named by each variant's ``spec_label``)."""
+    :func:`pytracking.analysis.compare.compare_to_reference` (columns named by each variant's ``label``)."""
     from pytracking.evaluation.running import run_dataset
 
     if not sequences:
@@ -147,21 +149,18 @@ def compare_variants(specs: TypingSequence[VariantSpec], reference: VariantSpec,
     report = run_dataset(sequences, [t for ts in runs.values() for t in ts], threads=workers, device=device)
     if report.failed:
         raise ValueError(f"{len(report.failed)} runs failed, e.g. " + next(iter(report.failed.items()))[1])
-    labels = {name: ts[0].spec_label for name, ts in runs.items()}
-    run_dirs = {labels[name]: [t.results_dir for t in ts] for name, ts in runs.items()}
-    return compare_to_reference(results_root, [labels[s.name] for s in specs], labels[reference.name], sequences,
-                                run_dirs)
+    run_dirs = {ts[0].spec.label: [t.results_dir for t in ts] for ts in runs.values()}
+    return compare_to_reference(results_root, [s.label for s in specs], reference.label, sequences, run_dirs)
 
 
 def variant_summary(table: pd.DataFrame, specs: TypingSequence[VariantSpec], reference: VariantSpec) -> list[dict]:
     """Per variant (reference first): mean AUC, dAUC, pooled harm %, sequences more than :data:`RUINED_DAUC`
     below the reference, and the worst sequence with its dAUC."""
-    ref_label = f"atom/{reference.name}-{reference.digest}"
     rows = [{"variant": reference.name, "param": reference.param, "overrides": dict(reference.overrides),
-             "auc": float(table.loc[MEAN_ROW, f"AUC {ref_label}"])}]
+             "auc": float(table.loc[MEAN_ROW, f"AUC {reference.label}"])}]
     per_sequence = table.drop(index=MEAN_ROW)
     for spec in specs:
-        label = f"atom/{spec.name}-{spec.digest}"
+        label = spec.label
         d_auc = per_sequence[f"dAUC {label}"]
         worst = d_auc.idxmin() if d_auc.notna().any() else None
         rows.append({"variant": spec.name, "param": spec.param, "overrides": dict(spec.overrides),

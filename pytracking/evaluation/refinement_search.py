@@ -22,6 +22,7 @@ the validation benchmark are never tuned on. With several sets, the sequences of
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.atom.settings import RefinementSettings
 
-__all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "WeightsSource", "base_step_length",
-           "check_train_side", "next_scales", "run_search", "search_grid", "search_sequences", "select_sequences",
+__all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "WeightsSource", "add_train_side_arguments",
+           "base_step_length", "check_train_side", "next_scales", "run_search", "search_grid", "search_sequences",
+           "select_sequences", "train_side_sequences",
            "format_table"]
 
 FAIR_NUM_BOXES = 10
@@ -71,6 +73,34 @@ def select_sequences(sequences: TypingSequence[Sequence], selection: str, limit:
             raise ValueError(f"--max_sequences must be >= 1, got {limit}")
         ordered = ordered[:limit]
     return ordered
+
+
+def add_train_side_arguments(parser: argparse.ArgumentParser, default_sets: TypingSequence[str],
+                              default_results: str) -> None:
+    """The arguments the train-side CLIs (``tune_refinement``, ``tune_parameters``) share: which train-side
+    sequences (:func:`search_sequences`), seeds, workers, device and the results root (default
+    ``<results>/<default_results>``)."""
+    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
+                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
+    parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences per set")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
+    parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
+    parser.add_argument("--dataset_name", nargs="+", default=list(default_sets),
+                        help=f"train-side sets: demo and/or wide_train (default {' '.join(default_sets)}); "
+                             "nothing else is accepted")
+    parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
+    parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
+    parser.add_argument("--results_path", default=None,
+                        help=f"results root of the runs (default <results>/{default_results})")
+
+
+def train_side_sequences(args: argparse.Namespace) -> list[Sequence]:
+    """The sequences :func:`add_train_side_arguments`' arguments select; ``ValueError`` for negative ``--workers``
+    or a set that is not train-side."""
+    if args.workers < 0:
+        raise ValueError(f"--workers must be >= 0, got {args.workers}")
+    return search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences, args.max_sequences)
 
 
 def search_sequences(dataset_names: TypingSequence[str] = ("demo",), split: str = "train",

@@ -345,15 +345,15 @@ class ATOM(BaseTracker):
             if self.gate.enabled:
                 self.size_hold = self.gate.reacquire_frames if self.size_hold > 0 else 0
             return pos, size, reason or "invalid"
+        centre = box_img[:2] + box_img[2:] / 2
         if self.size_hold > 0:
             self.size_hold -= 1
-            return box_img[:2] + box_img[2:] / 2, size, "accepted, size held"
+            return centre, size, "accepted, size held"
         if self.gate.enabled and peak_score < self.gate.size_min_peak:
-            return box_img[:2] + box_img[2:] / 2, size, "accepted, size held (low peak)"
+            return centre, size, "accepted, size held (low peak)"
+        # the tracker's size moves a fraction size_rate of the way (log space) towards the refined size
         rate = self.settings.refinement.size_rate
-        if rate != 1.0:   # the tracker's size moves a fraction of the way (log space) towards the refined size
-            return box_img[:2] + box_img[2:] / 2, size * (box_img[2:] / size) ** rate, "accepted"
-        return box_img[:2] + box_img[2:] / 2, box_img[2:], "accepted"
+        return centre, (box_img[2:] if rate == 1.0 else size * (box_img[2:] / size) ** rate), "accepted"
 
     # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----
     def crop_frame(self, image: np.ndarray) -> FrameWork:
