@@ -13,7 +13,7 @@ from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH, ATOMSettings, Cl
 from pytracking.utils.params import ParamSettings, TrackerParams, UnknownParameterError, param
 
 PARAM_FILES = ("default", "fast", "gated", "gauss", "iou", "iou_atom", "multiscale", "nce", "t10",
-               "no_refine")
+               "no_refine", "poe")
 
 
 @pytest.mark.parametrize("name", PARAM_FILES)
@@ -55,6 +55,10 @@ def test_values_are_converted_and_defaults_come_from_one_place():
     assert PAPER_STEP_LENGTH == (2e-4, 2e-4, 1e-3, 1e-3)
     with pytest.raises(ValueError, match="'image_sample_size'"):
         ATOMSettings.from_params(TrackerParams(image_sample_size="big"))
+    # a tuple field with an empty default takes a list, but a single string is refused, not split into characters
+    assert ATOMSettings.from_params(TrackerParams(expert_paths=["a.pth"])).network.expert_paths == ("a.pth",)
+    with pytest.raises(ValueError, match="'expert_paths' = 'a.pth': expected a tuple"):
+        ATOMSettings.from_params(TrackerParams(expert_paths="a.pth"))
 
 
 def test_every_key_has_one_field_and_settings_are_frozen():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -75,8 +76,15 @@ def _inferred_converter(default: Any) -> Callable[[Any], Any] | None:
             element = kinds.pop()
             return lambda values: tuple(element(v) for v in values)   # type: ignore[misc]
         if not default:
-            return tuple
+            return _as_tuple
     return None
+
+
+def _as_tuple(values: Any) -> tuple:
+    """``tuple(values)``, refusing a single string (``tuple('ab')`` would be ``('a', 'b')``)."""
+    if isinstance(values, (str, bytes, os.PathLike)):
+        raise TypeError(f"expected a tuple, got the single value {values!r}: write ({values!r},)")
+    return tuple(values)
 
 
 def _param_items(params: Any) -> dict[str, Any]:

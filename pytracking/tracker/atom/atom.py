@@ -27,6 +27,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from pytracking.features.fusion import folded_backbone, layer_selector
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.tracker.atom.box_estimator import (
     NetworkBoxEstimator,
+    ProductOfExpertsEstimator,
     RegressionBoxEstimator,
     as_tracker_estimator,
     is_regression_head,
@@ -136,7 +138,7 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
             name, kwargs = constructor
             net = build(name, **dict(kwargs))
         elif path is not None and Path(path).is_file():
-            from ltr.admin.checkpoint import load_network
+            from ltr.admin.checkpoint import load_network, network_constructor
             net = load_network(path, device)
         elif network.use_registry_fallback:
             from ltr.models.registry import build
@@ -149,6 +151,34 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
     if not isinstance(net, nn.Module):
         raise ValueError(f"params.net must be an nn.Module, got {type(net).__name__}")
     return net.to(device).eval()
+
+
+def product_of_experts(estimator: Any, net: nn.Module | None, layers: Sequence[str], network: NetworkSettings,
+                       device: torch.device) -> ProductOfExpertsEstimator:
+    """``estimator`` (the head of the tracker's network ``net``) and the box-scoring heads of the checkpoints
+    ``network.expert_paths`` (fed the backbone maps ``layers``) as one :class:`ProductOfExpertsEstimator` with
+    ``network.expert_weights``. Every checkpoint must hold a box-scoring head (``AtomIoUNet``) built by the same
+    registry constructor as ``net``: the heads share the tracker's backbone features."""
+    experts = [estimator]
+    for path in network.expert_paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"params.expert_paths: no checkpoint {path}")
+        from ltr.admin.checkpoint import load_network, network_constructor
+        expert = load_network(path, device).to(device).eval()
+        head = getattr(expert, "bb_regressor", None)
+        if head is None or is_regression_head(head):
+            raise ValueError(f"params.expert_paths: {path} holds no box-scoring head (AtomIoUNet)")
+        if getattr(net, "constructor", None) is not None:
+            own, theirs = network_constructor(net)["name"], network_constructor(expert)["name"]
+            if own != theirs:
+                raise ValueError(f"params.expert_paths: {path} was built by {theirs!r}, the tracker's network by "
+                                 f"{own!r}: the heads must share one backbone")
+        experts.append(NetworkBoxEstimator(head, layers, fast=network.box_estimator_fast, cuda_graph=False))
+    weights = tuple(network.expert_weights) or None
+    if weights is not None and len(weights) != len(experts):
+        raise ValueError(f"params.expert_weights has {len(weights)} values for {len(experts)} heads "
+                         "(the network's head first, then params.expert_paths)")
+    return ProductOfExpertsEstimator(experts, weights)
 
 
 class ATOM(BaseTracker):
@@ -214,6 +244,8 @@ class ATOM(BaseTracker):
                                                       fast=network.box_estimator_fast,
                                                       cuda_graph=self.cuda_graph,
                                                       compile_head=network.compile_refinement))
+            if network.expert_paths:
+                estimator = product_of_experts(estimator, self.net, self.estimator_layers, network, self.device)
             self.estimator = as_tracker_estimator(estimator, self.device)
         self.refinement = settings.refinement
         self.gate = settings.gate

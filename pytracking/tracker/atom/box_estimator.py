@@ -276,3 +276,49 @@ class RegressionBoxEstimator(_HeadOnLayers):
             init = boxes.reshape(1, -1, 4).to(frame_state[0].device, frame_state[0].dtype)
             mean, log_var = self.net.predict(self.modulation, frame_state, init)
             return apply_offset(init, mean)[0].clone(), log_var[0].clone()
+
+
+class ProductOfExpertsEstimator:
+    """Several box-scoring estimators as one EBM: ``f(x, y) = sum_i w_i f_i(x, y)``, i.e. the product of the
+    experts' densities ``prod_i p_i(y | x)^{w_i}`` (up to its normaliser). Each expert keeps its own reference
+    modulation and frame state; refinement (Algorithm S1) runs on the summed score and gradient, one fused
+    evaluation of every expert per step. The experts must provide ``score_and_grad`` (:class:`NetworkBoxEstimator`)."""
+
+    def __init__(self, experts: Sequence[Any], weights: Sequence[float] | None = None) -> None:
+        experts = list(experts)
+        if not experts:
+            raise ValueError("ProductOfExpertsEstimator needs at least one expert")
+        for expert in experts:
+            if not callable(getattr(expert, "score_and_grad", None)):
+                raise ValueError(f"every expert must provide score_and_grad(), got {type(expert).__name__}")
+        weights = [1.0] * len(experts) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(experts):
+            raise ValueError(f"{len(experts)} experts but {len(weights)} weights")
+        self.experts = experts
+        self.weights = weights
+
+    def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
+        for expert in self.experts:
+            expert.initialize(features, box, geometry)
+
+    def prepare(self, features: Mapping[str, torch.Tensor], geometry: PatchGeometry) -> list[Any]:
+        return [expert.prepare(features, geometry) for expert in self.experts]
+
+    def score_and_grad(self, frame_state: list[Any], boxes: torch.Tensor,
+                       need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``sum_i w_i f_i`` ``[N]`` of boxes ``[N, 4]`` xywh (patch pixels) and its box gradient (None unless
+        ``need_grad``)."""
+        total, total_grad = None, None
+        for expert, state, weight in zip(self.experts, frame_state, self.weights):
+            score, grad = expert.score_and_grad(state, boxes, need_grad)
+            total = weight * score if total is None else total + weight * score
+            if need_grad:
+                total_grad = weight * grad if total_grad is None else total_grad + weight * grad
+        return total, total_grad
+
+    def estimate(self, frame_state: list[Any], box_xywh: torch.Tensor, settings: RefinementSettings,
+                 generator: torch.Generator | None = None) -> RefinedBox:
+        """Gradient ascent on the summed score (:func:`~pytracking.tracker.atom.box_refinement.refine_candidates`)."""
+        box_xywh = check_box(box_xywh)
+        return refine_candidates(lambda boxes, need_grad: self.score_and_grad(frame_state, boxes, need_grad), None,
+                                 box_xywh, draw_jitter(settings.num_boxes, generator), settings)

@@ -33,6 +33,10 @@ class NetworkSettings(ParamSettings):
     fold_batchnorm: bool = True          # backbone inference copy with BatchNorm folded (docs/speed.md)
     cuda_graph: bool = True              # CUDA graphs of the backbone pass and the refinement (on CUDA only)
     compile_refinement: bool = False     # experimental: torch.compile of the estimator's inference head
+    # more box-scoring heads (estimator checkpoints on the same backbone): the refinement ascends the sum of their
+    # scores and the network's head's, a product of experts (box_estimator.ProductOfExpertsEstimator)
+    expert_paths: tuple[str, ...] = ()
+    expert_weights: tuple[float, ...] = ()  # per head, the network's first; empty: all 1
 
 
 @dataclass(frozen=True)

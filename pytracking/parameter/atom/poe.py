@@ -1,0 +1,14 @@
+"""ATOM + a product of two EBMs: the ML-IS head (``default``) and the NCE+ head (``nce``), both shipped and trained on
+the wide cache, refined on the sum of their scores, ``f = f_ML-IS + f_NCE+`` (the product of the two densities).
+Everything else is ``default``'s (10 boxes, T = 3, the paper's step lengths)."""
+from __future__ import annotations
+
+from pytracking.parameter.atom.default import NCE_NETWORK, network_path
+from pytracking.parameter.atom.default import parameters as ebm_parameters
+from pytracking.utils.params import TrackerParams
+
+
+def parameters() -> TrackerParams:
+    params = ebm_parameters()
+    params.expert_paths = (network_path(NCE_NETWORK),)
+    return params
