@@ -3,8 +3,10 @@
 ``python -m pytracking.tune_refinement --params default nce iou --scales 0.0625 0.125 0.25 0.5 1 2
 --sequences every_other --workers 16 [--net_dir shipped DIR] [--seeds 0 1] [--dataset_name demo wide_train]``
 
-The sets: the demo benchmark's train split (``demo``, the default) and/or the wide train sequences (``wide_train``,
-:mod:`ltr.synthetic.wide_sequences`; needs the photo bank); ``--sequences`` selects within each set.
+The sets: the demo benchmark's train split (``demo``) and the wide train sequences (``wide_train``,
+:mod:`ltr.synthetic.wide_sequences`; needs the photo bank), both by default as every choice in
+``docs/tuning_on_train.md`` since 2026-12-06 (``--dataset_name demo`` without the photo bank); ``--sequences``
+selects within each set.
 
 Every head runs with 10 boxes and ``default``'s T (3; the settings' default), its parameter file's step vector times each multiplier; the grid extends
 below (and above) a best value at its edge. Prints and writes (``--out``, default
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="atom parameter files of refining heads (default: default nce iou)")
     parser.add_argument("--scales", nargs="+", type=float, default=[0.0625, 0.125, 0.25, 0.5, 1.0, 2.0],
                         help="step multipliers of each head's step vector (default 0.0625 .. 2)")
-    add_train_side_arguments(parser, ["demo"], "demo_train_search")
+    add_train_side_arguments(parser, ["demo", "wide_train"], "demo_train_search")
     parser.add_argument("--net_dir", nargs="+", default=["shipped"],
                         help="weights sources: 'shipped' and/or folders of weights with the shipped names")
     parser.add_argument("--max_extensions", type=int, default=4, help="grid extensions per direction (default 4)")

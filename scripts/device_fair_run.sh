@@ -34,6 +34,7 @@ SCALES="${SCALES:-0.0625 0.125 0.25 0.5 1 2}"
 SEQUENCES="${SEQUENCES:-every_other}"
 MAX_SEQUENCES="${MAX_SEQUENCES:-}"
 SEEDS="${SEEDS:-0}"
+DATASETS="${DATASETS:-demo wide_train}"  # train-side sets of the search (wide_train needs the photo bank)
 DATASET_PATH="${DATASET_PATH:-}" # demo benchmark root (default: the local settings', built on first use)
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -44,7 +45,7 @@ limit=()
 search() {  # search <workers> <net_dir...>
     local workers="$1"; shift
     # shellcheck disable=SC2086
-    "$PY" -m pytracking.tune_refinement --params default nce iou --scales $SCALES --sequences "$SEQUENCES" \
+    "$PY" -m pytracking.tune_refinement --params default nce iou --scales $SCALES --dataset_name $DATASETS --sequences "$SEQUENCES" \
         "${limit[@]}" --seeds $SEEDS --workers "$workers" --net_dir "$@" --results_path "$OUT/search" --out "$OUT/search"
 }
 spec_args=(--cache_spec "$CACHE_SPEC")
