@@ -13,7 +13,7 @@ from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH, ATOMSettings, Cl
 from pytracking.utils.params import ParamSettings, TrackerParams, UnknownParameterError, param
 
 PARAM_FILES = ("default", "fast", "gated", "gauss", "iou", "iou_atom", "multiscale", "nce", "t10",
-               "no_refine", "poe")
+               "no_refine", "poe", "wide20")
 
 
 @pytest.mark.parametrize("name", PARAM_FILES)

@@ -39,6 +39,11 @@ EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (setting ato
 NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_wide)
 IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (setting atom_iou_wide)
 GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (setting atom_gauss_wide)
+# - ML-IS on the wide cache at 20 x 1000 pairs (twice the training pairs; the other heads not yet re-trained on them,
+#   so it ships beside the set, parameter file wide20; docs/tuning_on_train.md):
+#     python -m ltr.train_estimators --methods ml-is --cache_spec wide --num_shards 20 --pairs_per_shard 1000
+#         --val_shards 2 --out DIR
+EBM_WIDE20_NETWORK = "atom_ebm_wide20_effnet.pth"
 
 
 def network_path(file_name: str) -> str:
