@@ -172,15 +172,22 @@ def test_target_not_found_keeps_state(sequence):
     assert np.allclose(out_blank["target_bbox"], out["target_bbox"])
 
 
-def test_network_estimator_with_tiny_atom_net(sequence):
-    frames, boxes = sequence
+def _tiny_net_params(**extra):
+    """``default`` with the registry's random ``atom_tiny`` network (backbone and estimator) on small patches."""
     params = default_params.parameters()
     params.device = "cpu"
     params.net_constructor = ("atom_tiny", {})
     params.image_sample_size = 128
     params.sample_memory_size = 40
     params.box_refinement_step_length = (0.05, 0.05, 0.05, 0.05)  # random network: any step
-    tracker = get_tracker_class()(params)
+    for key, value in extra.items():
+        setattr(params, key, value)
+    return params
+
+
+def test_network_estimator_with_tiny_atom_net(sequence):
+    frames, boxes = sequence
+    tracker = get_tracker_class()(_tiny_net_params())
     assert isinstance(tracker.estimator, NetworkBoxEstimator)
     tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
     for frame in frames[1:6]:

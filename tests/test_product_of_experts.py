@@ -7,9 +7,10 @@ import torch
 
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
 from pytracking.parameter.atom import default as default_params
+from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.box_estimator import NetworkBoxEstimator, ProductOfExpertsEstimator
 from pytracking.tracker.atom.settings import RefinementSettings
-from test_atom_tracker import _small_params, synthetic_sequence
+from test_atom_tracker import _small_params, _tiny_net_params, synthetic_sequence
 
 
 class QuadraticExpert:
@@ -89,7 +90,6 @@ def test_network_experts_in_the_tracker():
     assert torch.allclose(score, parts[0][0] + parts[1][0], atol=1e-5)
     assert torch.allclose(grad, parts[0][1] + parts[1][1], atol=1e-5)
 
-    from pytracking.tracker.atom.atom import ATOM
     frames, truth = synthetic_sequence(num_frames=5)
     tracker = ATOM(_small_params(default_params, box_estimator=ProductOfExpertsEstimator(
         [NetworkBoxEstimator(h) for h in heads])))
@@ -105,22 +105,9 @@ def _tiny_checkpoint(path, name: str = "atom_tiny", seed: int = 1):
     return save_checkpoint(path, build(name), None, None, epoch=1)
 
 
-def _tiny_params(**extra):
-    params = default_params.parameters()
-    params.device = "cpu"
-    params.net_constructor = ("atom_tiny", {})
-    params.image_sample_size = 128
-    params.sample_memory_size = 40
-    params.box_refinement_step_length = (0.05, 0.05, 0.05, 0.05)  # random networks: any step
-    for key, value in extra.items():
-        setattr(params, key, value)
-    return params
-
-
 def test_expert_paths_make_the_tracker_refine_on_the_product(tmp_path):
-    from pytracking.tracker.atom.atom import ATOM
     path = _tiny_checkpoint(tmp_path / "expert.pth")
-    tracker = ATOM(_tiny_params(expert_paths=(str(path),), expert_weights=(1.0, 0.5)))
+    tracker = ATOM(_tiny_net_params(expert_paths=(str(path),), expert_weights=(1.0, 0.5)))
     assert isinstance(tracker.estimator, ProductOfExpertsEstimator)
     assert len(tracker.estimator.experts) == 2 and tracker.estimator.weights == [1.0, 0.5]
     # the second expert is the checkpoint's head, not the tracker's own
@@ -134,14 +121,13 @@ def test_expert_paths_make_the_tracker_refine_on_the_product(tmp_path):
 
 
 def test_expert_paths_errors_name_the_parameter(tmp_path):
-    from pytracking.tracker.atom.atom import ATOM
     path = _tiny_checkpoint(tmp_path / "expert.pth")
     with pytest.raises(ValueError, match="expert_paths.*expected a tuple, got the single value"):
-        ATOM(_tiny_params(expert_paths=str(path)))
+        ATOM(_tiny_net_params(expert_paths=str(path)))
     with pytest.raises(FileNotFoundError, match="expert_paths: no checkpoint .*absent.pth"):
-        ATOM(_tiny_params(expert_paths=(str(tmp_path / "absent.pth"),)))
+        ATOM(_tiny_net_params(expert_paths=(str(tmp_path / "absent.pth"),)))
     with pytest.raises(ValueError, match="expert_weights has 3 values for 2 heads"):
-        ATOM(_tiny_params(expert_paths=(str(path),), expert_weights=(1.0, 1.0, 1.0)))
+        ATOM(_tiny_net_params(expert_paths=(str(path),), expert_weights=(1.0, 1.0, 1.0)))
     regression = _tiny_checkpoint(tmp_path / "regression.pth", name="regression_tiny")
     with pytest.raises(ValueError, match="no box-scoring head"):
-        ATOM(_tiny_params(expert_paths=(str(regression),)))
+        ATOM(_tiny_net_params(expert_paths=(str(regression),)))

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -138,7 +138,7 @@ def load_tracker_network(params: Any, device: torch.device) -> nn.Module | None:
             name, kwargs = constructor
             net = build(name, **dict(kwargs))
         elif path is not None and Path(path).is_file():
-            from ltr.admin.checkpoint import load_network, network_constructor
+            from ltr.admin.checkpoint import load_network
             net = load_network(path, device)
         elif network.use_registry_fallback:
             from ltr.models.registry import build
