@@ -15,8 +15,8 @@ import torch
 from ebm.boxes import box_iou
 from pytracking.parameter.atom import default as default_params
 from pytracking.tracker.atom import get_tracker_class
-from pytracking.tracker.atom.refinement_gate import GateSettings, gate_reason
-from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH
+from pytracking.tracker.atom.refinement_gate import GateSettings, deadbanded, gate_reason
+from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH, RefinementSettings
 from test_atom_tracker import OracleEstimator, _small_params, synthetic_sequence
 
 START = np.array([100.0, 80.0, 40.0, 30.0])   # centre (120, 95), sqrt(w h) = 34.64
@@ -68,6 +68,32 @@ def test_invalid_boxes_and_a_disabled_gate():
 def test_bad_gate_settings_are_refused():
     with pytest.raises(ValueError, match="max_scale_step"):
         GateSettings(enabled=True, max_scale_step=0.9)
+
+
+def test_deadbands_keep_small_corrections_out():
+    centre, size = np.array([120.0, 95.0]), np.array([40.0, 30.0])      # sqrt(w h) = 34.64
+    bands = RefinementSettings(size_deadband=0.1, centre_deadband=0.2)
+    # 5 % wider, 2 px off: both inside their bands, the classifier-alone box is kept exactly
+    c, s = deadbanded(centre, size, centre + [2.0, 0.0], size * [1.05, 1.0], bands)
+    np.testing.assert_array_equal(c, centre)
+    np.testing.assert_array_equal(s, size)
+    # 12 % taller (log 0.113 > 0.1): the refined size; 8 px off (> 0.2 x 34.64 = 6.9 px): the refined centre
+    c, s = deadbanded(centre, size, centre + [0.0, 8.0], size * [1.0, 1.12], bands)
+    np.testing.assert_allclose(c, centre + [0.0, 8.0])
+    np.testing.assert_allclose(s, size * [1.0, 1.12])
+    # shrinking counts as much as growing (|log|), and each band acts alone
+    c, s = deadbanded(centre, size, centre + [1.0, 1.0], size * [0.85, 1.0], bands)
+    np.testing.assert_array_equal(c, centre)
+    np.testing.assert_allclose(s, size * [0.85, 1.0])
+    # off (the default): every refinement is taken as it is
+    c, s = deadbanded(centre, size, centre + [0.1, 0.0], size * 1.001, RefinementSettings())
+    np.testing.assert_allclose(c, centre + [0.1, 0.0])
+    np.testing.assert_allclose(s, size * 1.001)
+
+
+def test_negative_deadbands_are_refused():
+    with pytest.raises(ValueError, match="box_refinement_size_deadband"):
+        RefinementSettings(size_deadband=-0.1)
 
 
 class RepellingEstimator(OracleEstimator):
@@ -184,3 +210,18 @@ def test_size_rate_moves_the_size_part_of_the_way(sequence):
     np.testing.assert_allclose(frozen[:, 2:], np.tile(boxes[0][2:], (len(frozen), 1)))
     np.testing.assert_array_equal(full, default)
     assert np.abs(np.log(full[:, 2:] / boxes[0][2:])).max() > 0.05    # the true size changes in this sequence
+
+
+def test_a_wide_deadband_leaves_the_classifier_alone_track(sequence):
+    """Dead-bands wider than any refinement's change: the boxes are the classifier-alone tracker's, frame by frame
+    (the estimator still runs); narrow ones keep the oracle's corrections."""
+    frames, boxes = sequence
+    classifier_only = _track_iou(_small_params(default_params, use_box_refinement=False), frames, boxes)
+    oracle = OracleEstimator()
+    wide = _track_iou(_small_params(default_params, box_estimator=oracle, box_refinement_size_deadband=100.0,
+                                    box_refinement_centre_deadband=100.0), frames, boxes, oracle)
+    np.testing.assert_allclose(wide, classifier_only, atol=1e-6)
+    oracle = OracleEstimator()
+    narrow = _track_iou(_small_params(default_params, box_estimator=oracle, box_refinement_size_deadband=0.01,
+                                      box_refinement_centre_deadband=0.01), frames, boxes, oracle)
+    assert narrow.mean() > classifier_only.mean() + 0.02, (narrow.mean(), classifier_only.mean())

@@ -46,7 +46,7 @@ from pytracking.tracker.atom.box_estimator import (
     is_regression_head,
 )
 from pytracking.tracker.atom.box_refinement import RefinedBox
-from pytracking.tracker.atom.refinement_gate import gate_reason
+from pytracking.tracker.atom.refinement_gate import deadbanded, gate_reason
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
@@ -377,7 +377,7 @@ class ATOM(BaseTracker):
             if self.gate.enabled:
                 self.size_hold = self.gate.reacquire_frames if self.size_hold > 0 else 0
             return pos, size, reason or "invalid"
-        centre = box_img[:2] + box_img[2:] / 2
+        centre, new_size = deadbanded(pos, size, box_img[:2] + box_img[2:] / 2, box_img[2:], self.settings.refinement)
         if self.size_hold > 0:
             self.size_hold -= 1
             return centre, size, "accepted, size held"
@@ -385,7 +385,7 @@ class ATOM(BaseTracker):
             return centre, size, "accepted, size held (low peak)"
         # the tracker's size moves a fraction size_rate of the way (log space) towards the refined size
         rate = self.settings.refinement.size_rate
-        return centre, (box_img[2:] if rate == 1.0 else size * (box_img[2:] / size) ** rate), "accepted"
+        return centre, (new_size if rate == 1.0 else size * (new_size / size) ** rate), "accepted"
 
     # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----
     def crop_frame(self, image: np.ndarray) -> FrameWork:

@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 
-from pytracking.tracker.atom.settings import GateSettings
+from pytracking.tracker.atom.settings import GateSettings, RefinementSettings
 
-__all__ = ["GateSettings", "gate_reason"]
+__all__ = ["GateSettings", "deadbanded", "gate_reason"]
 
 
 def gate_reason(start_xywh: np.ndarray, refined_xywh: np.ndarray, start_score: float | None,
@@ -55,3 +55,20 @@ def gate_reason(start_xywh: np.ndarray, refined_xywh: np.ndarray, start_score: f
     if abs(log_change[0] - log_change[1]) > math.log(settings.max_aspect_step) + 1e-12:
         return "aspect"
     return None
+
+
+def deadbanded(centre: np.ndarray, size: np.ndarray, refined_centre: np.ndarray, refined_size: np.ndarray,
+               settings: RefinementSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The accepted refinement's centre and size after the dead-bands (``centre``/``size``: the classifier's
+    position and the tracker's previous size; all in one frame of reference). The size stays ``size`` while
+    ``max(|log(w'/w)|, |log(h'/h)|) < size_deadband``; the centre stays ``centre`` while
+    ``|c' - c| < centre_deadband * sqrt(w h)``. Dead-bands of 0 take the refined values."""
+    size = np.asarray(size, dtype=np.float64)
+    refined_size = np.asarray(refined_size, dtype=np.float64)
+    new_size = refined_size
+    if np.abs(np.log(refined_size / size)).max() < settings.size_deadband:
+        new_size = size.copy()
+    new_centre = np.asarray(refined_centre, dtype=np.float64)
+    if np.linalg.norm(new_centre - centre) < settings.centre_deadband * math.sqrt(float(np.prod(size))):
+        new_centre = np.asarray(centre, dtype=np.float64).copy()
+    return new_centre, new_size

@@ -96,6 +96,12 @@ class RefinementSettings(ParamSettings):
     decay: float = param(0.5, key="box_refinement_decay")
     # the tracker's new size: previous size x (refined / previous) ** size_rate (1: the refined size, as ATOM)
     size_rate: float = param(1.0, key="box_refinement_size_rate")
+    # dead-bands (0: off): the tracker keeps its previous size while max(|log(w'/w)|, |log(h'/h)|) of the refined
+    # size is below size_deadband, and the classifier's centre while the refined centre moved less than
+    # centre_deadband x sqrt(w h) from it: small corrections, indistinguishable from the estimator's noise, leave the
+    # classifier-alone box (and the tracker's state) as they are
+    size_deadband: float = param(0.0, key="box_refinement_size_deadband")
+    centre_deadband: float = param(0.0, key="box_refinement_centre_deadband")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
     stop_tol: float = param(0.0, key="box_refinement_stop_tol")
@@ -103,6 +109,11 @@ class RefinementSettings(ParamSettings):
     top_k: int = param(3, key="box_refinement_topk")
     max_scale_change: float = param(4.0, key="box_refinement_max_scale_change")
     max_shift: float = param(2.0, key="box_refinement_max_shift")
+
+    def __post_init__(self) -> None:
+        if self.size_deadband < 0 or self.centre_deadband < 0:
+            raise ValueError("box_refinement_size_deadband and box_refinement_centre_deadband must be >= 0; got "
+                             f"{self.size_deadband}, {self.centre_deadband}")
 
 
 @dataclass(frozen=True)
