@@ -125,3 +125,36 @@ def test_search_accepts_the_wide_set_as_train_side(bank_dir, tmp_path, monkeypat
     monkeypatch.setattr(ws, "ensure_wide_sequences", lambda *a, **k: root)
     chosen = search_sequences(["wide_train"], selection="every_other")
     assert [s.name for s in chosen] == ["wide-1", "wide-3"]
+
+
+def test_steady_profile_keeps_the_size_and_has_its_own_names():
+    from ltr.synthetic.wide_sequences import PROFILES, wide_sequences_parameters
+    steady = [plan_wide_sequence(1, k, 10, num_frames=30, profile="steady") for k in range(100)]
+    wide = [plan_wide_sequence(1, k, 10, num_frames=30) for k in range(100)]
+    assert all(p.name == f"steady-{k + 1}" for k, p in enumerate(steady))
+    limit = PROFILES["steady"].max_scale_ratio
+    assert all(p.size.max() / p.size.min() <= limit + 1e-9 for p in steady)
+    assert max(p.size.max() / p.size.min() for p in wide) > 2 * limit          # the wide profile is not bounded so
+    zoom = PROFILES["steady"].max_zoom
+    assert all(p.view[0, 2] / p.view[-1, 2] <= zoom + 1e-9 and p.view[-1, 2] / p.view[0, 2] <= zoom + 1e-9
+               for p in steady)
+    # the other challenges are drawn as in the wide profile
+    assert any("distractor" in p.challenges() for p in steady) and any(p.out_of_view for p in steady)
+    # the wide profile's parameters (and so its sets' configuration hash) are those from before profiles existed
+    assert "profile" not in wide_sequences_parameters()
+    assert wide_sequences_parameters(profile="steady")["profile"] == "steady"
+    with pytest.raises(ValueError, match="profile"):
+        plan_wide_sequence(0, 0, 10, profile="nope")
+
+
+def test_the_steady_set_is_a_train_side_dataset(bank_dir, tmp_path, monkeypatch):
+    root = tmp_path / "steady"
+    build_wide_sequences(root, bank_dir, num_sequences=2, num_frames=4, workers=1, progress=False, profile="steady")
+    assert (root / "train.txt").read_text().split() == ["steady-1", "steady-2"]
+    assert (root / "steady" / "steady-1" / "groundtruth.txt").is_file()
+    check_train_side("steady_train", "train")
+    import ltr.synthetic.wide_sequences as ws
+    asked = []
+    monkeypatch.setattr(ws, "ensure_wide_sequences", lambda *a, **k: asked.append(k.get("profile")) or root)
+    chosen = search_sequences(["steady_train"], selection="all")
+    assert [s.name for s in chosen] == ["steady-1", "steady-2"] and asked == ["steady"]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-DATASET_KEYS = ("lasot", "got10k", "trackingnet", "coco", "uav", "otb", "imagefolder", "demo", "validation", "wide_train")
+DATASET_KEYS = ("lasot", "got10k", "trackingnet", "coco", "uav", "otb", "imagefolder", "demo", "validation", "wide_train",
+                "steady_train")
 
 DEFAULT_TEXT = """# Local settings of this checkout (created by install.sh; edit freely, never committed).
 # Paths: absolute, or relative to this file's folder. "" means not set.
@@ -42,6 +43,7 @@ imagefolder = ""
 demo = "workspace/demo_benchmark"  # built offline on first use
 validation = "workspace/validation_benchmark"  # built offline on first use; report only
 wide_train = "workspace/wide_train_benchmark"  # train side: python -m ltr.synthetic.wide_sequences (needs the photo bank)
+steady_train = "workspace/steady_train_benchmark"  # train side: ... wide_sequences --profile steady
 """
 
 

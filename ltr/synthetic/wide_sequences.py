@@ -69,10 +69,33 @@ NUM_FRAMES = 100
 DEFAULT_NUM_SEQUENCES = 40
 DEFAULT_SEED = 0
 SPLIT = "train"
-CLASS = "wide"
 JPEG_QUALITY = 90
 MANIFEST = "manifest.json"
 PEAK_SPEEDS = (2.0, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class WideProfile:
+    """What differs between the train-side sets this renderer draws: the target's scale-change factor (log-uniform
+    in ``[1 / max_scale_ratio, max_scale_ratio]``), the camera zoom (log-uniform in ``[1 / max_zoom, max_zoom]``),
+    the sequence class name, the settings key of its root and its defaults (seed, sequences, frames)."""
+
+    class_name: str
+    settings_key: str
+    max_scale_ratio: float
+    max_zoom: float
+    seed: int
+    num_sequences: int
+    num_frames: int
+
+
+#: ``wide``: the wide pairs' scale range (every target changes size, up to 5x); ``steady``: targets that keep their
+#: size to within 1.25x over longer sequences (camera zoom to 1.1x), where the classifier's box alone is already
+#: good and a refinement can only keep it or harm it (how most frames of real benchmarks look)
+PROFILES = {
+    "wide": WideProfile("wide", "wide_train", MAX_SCALE_RATIO, 1.25, DEFAULT_SEED, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
+    "steady": WideProfile("steady", "steady_train", 1.25, 1.1, 1, 40, 150),
+}
 
 
 @dataclass(frozen=True)
@@ -146,8 +169,12 @@ def _lissajous(rng: np.random.Generator, num_frames: int, peak_speed: float, ima
     return path
 
 
-def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int = NUM_FRAMES) -> WideSequencePlan:
-    """Draw sequence ``wide-<index + 1>`` of the set with ``seed`` (module docstring); no pixels."""
+def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int = NUM_FRAMES,
+                       profile: str = "wide") -> WideSequencePlan:
+    """Draw sequence ``<profile's class>-<index + 1>`` of the set with ``seed`` (module docstring); no pixels."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile: {profile!r} is not one of {sorted(PROFILES)}")
+    max_ratio, max_zoom = PROFILES[profile].max_scale_ratio, PROFILES[profile].max_zoom
     if num_photos < 3:
         raise ValueError(f"the photo bank must hold >= 3 photographs, got {num_photos}")
     if num_frames < 2:
@@ -157,7 +184,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
     img_w, img_h = IMAGE_SIZE
     photos = rng.choice(num_photos, 3, replace=False)
     aspect = _log_uniform(rng, 1 / MAX_ASPECT, MAX_ASPECT)
-    ratio = _log_uniform(rng, 1 / MAX_SCALE_RATIO, MAX_SCALE_RATIO)
+    ratio = _log_uniform(rng, 1 / max_ratio, max_ratio)
     lo, hi = max(14.0, 8.0 / ratio), min(90.0, 200.0 / ratio)
     start_size = _log_uniform(rng, lo, max(hi, lo))
     a = int(rng.integers(0, n // 2))
@@ -188,7 +215,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
         edge = (visible * extent - extent / 2) if side % 2 == 0 else (IMAGE_SIZE[axis] - visible * extent + extent / 2)
         center[:, axis] = (1 - weight) * center[:, axis] + weight * edge
     pan = rng.uniform(-0.15, 0.15, 2)
-    zoom = _log_uniform(rng, 0.8, 1.25)
+    zoom = _log_uniform(rng, 1 / max_zoom, max_zoom)
     frac = rng.uniform(0.5, 0.8)
     origin = rng.uniform(0, 1, 2)
     u = np.linspace(0, 1, n)
@@ -212,7 +239,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
         illumination = (first, int(rng.integers(first + 1, n)), tuple(float(gain * c) for c in rng.uniform(0.9, 1.1, 3)))
     noise = float(rng.uniform(2.0, 10.0)) if rng.random() < 0.5 else 0.0
     return WideSequencePlan(
-        name=f"{CLASS}-{index + 1}", seed=(int(seed), int(index)), target_photo=int(photos[0]),
+        name=f"{PROFILES[profile].class_name}-{index + 1}", seed=(int(seed), int(index)), target_photo=int(photos[0]),
         background_photo=int(photos[1]), occluder_photo=int(photos[2]),
         mask_kind=str(MASK_KINDS[int(rng.integers(len(MASK_KINDS)))]), aspect=aspect, size=size, angle=angle,
         center=center, view=view, exposure=exposure, occluder=occluder, distractor=distractor,
@@ -307,13 +334,17 @@ def render_wide_sequence(bank: list[np.ndarray], plan: WideSequencePlan) -> Iter
 
 # ---------------------------------------------------------------------------------------------- the set on disk
 def wide_sequences_parameters(seed: int = DEFAULT_SEED, num_sequences: int = DEFAULT_NUM_SEQUENCES,
-                              num_frames: int = NUM_FRAMES, bank_digest: str = "") -> dict:
-    """The canonical parameter dict (what the configuration hash covers); validates the values."""
+                              num_frames: int = NUM_FRAMES, bank_digest: str = "", profile: str = "wide") -> dict:
+    """The canonical parameter dict (what the configuration hash covers); validates the values. The ``wide``
+    profile is left out of it, so its sets keep the hash they had before profiles existed."""
     for name, value, low in (("seed", seed, 0), ("num_sequences", num_sequences, 1), ("num_frames", num_frames, 2)):
         if int(value) != value or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return {"seed": int(seed), "num_sequences": int(num_sequences), "num_frames": int(num_frames),
-            "jpeg_quality": JPEG_QUALITY, "image_size": list(IMAGE_SIZE), "bank_digest": bank_digest}
+    if profile not in PROFILES:
+        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
+    params = {"seed": int(seed), "num_sequences": int(num_sequences), "num_frames": int(num_frames),
+              "jpeg_quality": JPEG_QUALITY, "image_size": list(IMAGE_SIZE), "bank_digest": bank_digest}
+    return params if profile == "wide" else {**params, "profile": profile}
 
 
 def config_hash(params: dict) -> str:
@@ -331,28 +362,40 @@ def _write_sequence(bank_dir: str, params: dict, index: int, build_root: str) ->
     from ltr.synthetic.photo_bank import load_bank
 
     bank = load_bank(bank_dir)
-    plan = plan_wide_sequence(params["seed"], index, len(bank), params["num_frames"])
+    profile = params.get("profile", "wide")
+    plan = plan_wide_sequence(params["seed"], index, len(bank), params["num_frames"], profile)
     frames, boxes = [], []
     for frame, box in render_wide_sequence(bank, plan):
         frames.append(frame)
         boxes.append(box)
     flags = np.zeros(plan.num_frames, bool)
-    digest = write_lasot_sequence(Path(build_root) / CLASS / plan.name, frames, np.array(boxes), flags, flags,
-                                  f"wide train sequence {index + 1}: " + ", ".join(plan.challenges()), JPEG_QUALITY)
+    digest = write_lasot_sequence(Path(build_root) / PROFILES[profile].class_name / plan.name, frames,
+                                  np.array(boxes), flags, flags,
+                                  f"{profile} train sequence {index + 1}: " + ", ".join(plan.challenges()),
+                                  JPEG_QUALITY)
     return plan.name, digest, plan.challenges()
 
 
-def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, seed: int = DEFAULT_SEED,
-                         num_sequences: int = DEFAULT_NUM_SEQUENCES, num_frames: int = NUM_FRAMES,
-                         workers: int | None = None, progress: bool = True, force: bool = False) -> Path:
-    """Write the set to ``root`` (module docstring); a no-op when up to date. Returns the root."""
+def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, seed: int | None = None,
+                         num_sequences: int | None = None, num_frames: int | None = None,
+                         workers: int | None = None, progress: bool = True, force: bool = False,
+                         profile: str = "wide") -> Path:
+    """Write the set to ``root`` (module docstring); a no-op when up to date. Returns the root. Seed, sequence and
+    frame counts default to the profile's (:data:`PROFILES`)."""
     from ltr.synthetic.photo_bank import load_bank, manifest_digest
 
     root = Path(root).expanduser().resolve()
     bank_dir = Path(bank_dir).expanduser().resolve()
     if not (bank_dir / "manifest.json").is_file():
         raise ValueError(f"--bank: {bank_dir} holds no photo bank (build it: python -m ltr.synthetic.photo_bank)")
-    params = wide_sequences_parameters(seed, num_sequences, num_frames, manifest_digest(bank_dir))
+    if profile not in PROFILES:
+        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
+    defaults = PROFILES[profile]
+    params = wide_sequences_parameters(defaults.seed if seed is None else seed,
+                                       defaults.num_sequences if num_sequences is None else num_sequences,
+                                       defaults.num_frames if num_frames is None else num_frames,
+                                       manifest_digest(bank_dir), profile)
+    num_sequences = params["num_sequences"]
     if not force and _up_to_date(root, params):
         return root
     if root.exists() and any(root.iterdir()) and read_manifest(root) is None:
@@ -366,7 +409,8 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
     build.mkdir(parents=True)
     workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else max(1, int(workers))
     results = []
-    with tqdm(total=num_sequences, unit="seq", desc=f"wide train sequences -> {root.name}", disable=not progress) as bar:
+    with tqdm(total=num_sequences, unit="seq", desc=f"{profile} train sequences -> {root.name}",
+              disable=not progress) as bar:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(_write_sequence, str(bank_dir), params, k, str(build)) for k in range(num_sequences)]
             for future in futures:
@@ -387,23 +431,29 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
 
 
 def ensure_wide_sequences(root: str | os.PathLike | None = None, bank_dir: str | os.PathLike | None = None,
-                          progress: bool = True, **kwargs) -> Path:
-    """The set at ``root`` (default: the settings' ``wide_train`` path), built on first use from ``bank_dir``
-    (default ``<workspace>/photo_bank``)."""
+                          progress: bool = True, profile: str = "wide", **kwargs) -> Path:
+    """The set at ``root`` (default: the settings' path of the profile's set, ``wide_train`` or ``steady_train``),
+    built on first use from ``bank_dir`` (default ``<workspace>/photo_bank``)."""
     from ltr.synthetic.photo_bank import default_bank_path
 
-    target = Path(root) if root is not None else benchmark_root_from_settings("wide_train")
-    return build_wide_sequences(target, bank_dir or default_bank_path(), progress=progress, **kwargs)
+    if profile not in PROFILES:
+        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
+    target = Path(root) if root is not None else benchmark_root_from_settings(PROFILES[profile].settings_key)
+    return build_wide_sequences(target, bank_dir or default_bank_path(), progress=progress, profile=profile, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli_parser("ltr.synthetic.wide_sequences", __doc__.splitlines()[0])
-    parser.add_argument("--root", default=None, help="output folder (default: [datasets] wide_train of the settings)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="wide",
+                        help="wide: the wide_train set (default); steady: the steady_train set (targets that keep "
+                             "their size)")
+    parser.add_argument("--root", default=None,
+                        help="output folder (default: [datasets] wide_train / steady_train of the settings)")
     parser.add_argument("--bank", default=None, help="photo bank folder (default: <workspace>/photo_bank)")
-    parser.add_argument("--num_sequences", type=int, default=DEFAULT_NUM_SEQUENCES,
-                        help=f"sequences (default {DEFAULT_NUM_SEQUENCES})")
-    parser.add_argument("--num_frames", type=int, default=NUM_FRAMES, help=f"frames a sequence (default {NUM_FRAMES})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed (default {DEFAULT_SEED})")
+    parser.add_argument("--num_sequences", type=int, default=None, help="sequences (default: the profile's, 40)")
+    parser.add_argument("--num_frames", type=int, default=None,
+                        help="frames a sequence (default: the profile's, wide 100, steady 150)")
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: the profile's, wide 0, steady 1)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -415,16 +465,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        out = ensure_wide_sequences(args.root, args.bank, progress=not args.quiet, seed=args.seed,
-                                    num_sequences=args.num_sequences, num_frames=args.num_frames,
+        out = ensure_wide_sequences(args.root, args.bank, progress=not args.quiet, profile=args.profile,
+                                    seed=args.seed, num_sequences=args.num_sequences, num_frames=args.num_frames,
                                     workers=args.workers, force=args.force)
     except ValueError as err:
         parser.error(str(err))
     manifest = read_manifest(out) or {}
+    label = f"[{args.profile} train sequences]"
     if args.contact_sheet:
         from ltr.synthetic.demo_benchmark import render_contact_sheet
-        print(f"[wide train sequences] contact sheet: {render_contact_sheet(out, args.contact_sheet, split=SPLIT)}")
-    print(f"[wide train sequences] {out}: {len(manifest.get('sequences', {}).get(SPLIT, []))} sequences "
+        print(f"{label} contact sheet: {render_contact_sheet(out, args.contact_sheet, split=SPLIT)}")
+    print(f"{label} {out}: {len(manifest.get('sequences', {}).get(SPLIT, []))} sequences "
           f"(content sha256 {manifest.get('content_sha256', '?')[:12]})")
 
 

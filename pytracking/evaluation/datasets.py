@@ -16,6 +16,7 @@ folder         FolderDataset                (path required)   all folders
 demo           FolderDataset                demo              test
 validation     FolderDataset                validation        test
 wide_train     FolderDataset                wide_train        train
+steady_train   FolderDataset                steady_train      train
 ============== ============================ ================= =====================
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ _REGISTRY: dict[str, tuple[str | None, Callable[[Path, str | None], BaseDataset]
     "demo": ("demo", lambda root, split: FolderDataset(root, split or "test", name="demo")),
     "validation": ("validation", lambda root, split: FolderDataset(root, split or "test", name="validation")),
     "wide_train": ("wide_train", lambda root, split: FolderDataset(root, split or "train", name="wide_train")),
+    "steady_train": ("steady_train", lambda root, split: FolderDataset(root, split or "train", name="steady_train")),
 }
 
 

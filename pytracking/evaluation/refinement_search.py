@@ -45,13 +45,13 @@ __all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "Weig
 FAIR_NUM_BOXES = 10
 #: T of every head in the search: ``default``'s (the settings' default, 3 since 2026-12-06; 10 before)
 FAIR_NUM_ITER = RefinementSettings().num_iter
-TRAIN_SIDE = {"demo": "train", "wide_train": "train"}  # dataset -> its train-side split
+TRAIN_SIDE = {"demo": "train", "wide_train": "train", "steady_train": "train"}  # dataset -> its train-side split
 SHIPPED = "shipped"
 
 
 def check_train_side(dataset_name: str, split: str) -> None:
-    """``ValueError`` unless ``(dataset_name, split)`` is a train-side set: the demo benchmark's train split or the
-    wide train sequences."""
+    """``ValueError`` unless ``(dataset_name, split)`` is a train-side set: the demo benchmark's train split, the
+    wide train sequences or the steady train sequences."""
     if dataset_name == "validation":
         raise ValueError("--dataset_name: the validation benchmark is report-only; nothing is tuned on it")
     if dataset_name not in TRAIN_SIDE:
@@ -87,7 +87,7 @@ def add_train_side_arguments(parser: argparse.ArgumentParser, default_sets: Typi
     parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
     parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
     parser.add_argument("--dataset_name", nargs="+", default=list(default_sets),
-                        help=f"train-side sets: demo and/or wide_train (default {' '.join(default_sets)}); "
+                        help=f"train-side sets: demo, wide_train, steady_train (default {' '.join(default_sets)}); "
                              "nothing else is accepted")
     parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
     parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
@@ -123,7 +123,7 @@ def search_sequences(dataset_names: TypingSequence[str] = ("demo",), split: str 
             root = prepare_demo_benchmark(dataset_path)
         else:
             from ltr.synthetic.wide_sequences import ensure_wide_sequences
-            root = ensure_wide_sequences()
+            root = ensure_wide_sequences(profile="steady" if name == "steady_train" else "wide")
         sequences += select_sequences(get_dataset(name, root, split=split), selection, limit)
     names = [s.name for s in sequences]
     if len(set(names)) != len(names):
