@@ -46,6 +46,7 @@ from pytracking.tracker.atom.box_estimator import (
     is_regression_head,
 )
 from pytracking.tracker.atom.box_refinement import RefinedBox
+from pytracking.tracker.atom.calibration import estimator_bias, remove_bias
 from pytracking.tracker.atom.refinement_gate import deadbanded, gate_reason
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
@@ -297,6 +298,7 @@ class ATOM(BaseTracker):
         self.base_target_sz = box[2:].copy()
         self.pos, self.target_sz = self._clamp_state(self.pos, self.target_sz, image.shape)
         self.size_hold = 0     # refinements that must still pass the gate before the estimator's size is taken
+        self.bias: torch.Tensor | None = None   # the estimator's first-frame bias (calibration_draws > 0)
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
         aug = self.settings.augmentation
@@ -326,7 +328,20 @@ class ATOM(BaseTracker):
             first = {name: features[name][:1] for name in self.estimator_layers}
             box_patch = torch.as_tensor(geometry.box_to_patch(box), dtype=torch.float32, device=self.device)
             self.estimator.initialize(first, box_patch, geometry)
+            self.bias = self._estimator_bias(first, box_patch.cpu(), geometry)
         return {"target_bbox": self._box().tolist()}
+
+    def _estimator_bias(self, first: dict[str, torch.Tensor], box_patch: torch.Tensor,
+                        geometry: PatchGeometry) -> torch.Tensor | None:
+        """The estimator's bias on this target (:mod:`~pytracking.tracker.atom.calibration`): the mean offset of
+        ``calibration_draws`` refinements of the true first box (patch pixels); None when off."""
+        draws = self.settings.refinement.calibration_draws
+        if draws == 0:
+            return None
+        state = self.estimator.prepare(first, geometry)
+        refined = [self.estimator.estimate(state, box_patch, self.refinement, self.generator).box.reshape(4).cpu()
+                   for _ in range(draws)]
+        return estimator_bias(torch.stack(refined), box_patch)
 
     def _box(self) -> np.ndarray:
         return np.concatenate([self.pos - self.target_sz / 2, self.target_sz])
@@ -370,6 +385,8 @@ class ATOM(BaseTracker):
         parts = [refined.box.reshape(4)] + ([refined.score.reshape(1), refined.start_score.reshape(1)] if scored else [])
         values = torch.cat([p.to(torch.float64) for p in parts]).cpu().numpy()   # the frame's one device read
         box_patch = values[:4]
+        if self.bias is not None:
+            box_patch = remove_bias(torch.from_numpy(box_patch), self.bias, torch.from_numpy(start_patch[2:])).numpy()
         reason = gate_reason(start_patch, box_patch, values[5] if scored else None, values[4] if scored else None,
                              self.gate)
         box_img = geom.box_to_image(box_patch)

@@ -101,6 +101,9 @@ class RefinementSettings(ParamSettings):
     # centre_deadband x sqrt(w h) from it: small corrections, indistinguishable from the estimator's noise, leave the
     # classifier-alone box (and the tracker's state) as they are
     size_deadband: float = param(0.0, key="box_refinement_size_deadband")
+    # first-frame calibration (pytracking.tracker.atom.calibration): refinements from the true first box whose mean
+    # offset (the estimator's bias on this target) is taken out of every later refined box; 0: off
+    calibration_draws: int = param(0, key="box_refinement_calibration_draws")
     centre_deadband: float = param(0.0, key="box_refinement_centre_deadband")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
@@ -111,6 +114,8 @@ class RefinementSettings(ParamSettings):
     max_shift: float = param(2.0, key="box_refinement_max_shift")
 
     def __post_init__(self) -> None:
+        if self.calibration_draws < 0:
+            raise ValueError(f"box_refinement_calibration_draws must be >= 0, got {self.calibration_draws}")
         if self.size_deadband < 0 or self.centre_deadband < 0:
             raise ValueError("box_refinement_size_deadband and box_refinement_centre_deadband must be >= 0; got "
                              f"{self.size_deadband}, {self.centre_deadband}")
