@@ -225,3 +225,60 @@ def test_a_wide_deadband_leaves_the_classifier_alone_track(sequence):
     narrow = _track_iou(_small_params(default_params, box_estimator=oracle, box_refinement_size_deadband=0.01,
                                       box_refinement_centre_deadband=0.01), frames, boxes, oracle)
     assert narrow.mean() > classifier_only.mean() + 0.02, (narrow.mean(), classifier_only.mean())
+
+
+def test_size_probes_and_sharpness():
+    from pytracking.tracker.atom.box_refinement import SHARPNESS_STEP, size_probes, size_sharpness
+    box = torch.tensor([10.0, 20.0, 40.0, 10.0])                  # centre (30, 25)
+    probes = size_probes(box)
+    assert probes.shape == (5, 4)
+    np.testing.assert_allclose((probes[:, :2] + probes[:, 2:] / 2).numpy(), np.tile([30.0, 25.0], (5, 1)), atol=1e-5)
+    up = math.exp(SHARPNESS_STEP)
+    np.testing.assert_allclose(probes[:, 2:].numpy(), [[40, 10], [40 * up, 10], [40 / up, 10], [40, 10 * up],
+                                                       [40, 10 / up]], rtol=1e-6)
+    # the box beats its best width neighbour by 1 and its best height neighbour by -0.5 (not a maximum along h)
+    np.testing.assert_allclose(size_sharpness(torch.tensor([3.0, 2.0, 1.5, 3.5, 0.0])).numpy(), [1.0, -0.5])
+
+
+def test_sharp_sides_keeps_only_the_flat_side():
+    from pytracking.tracker.atom.refinement_gate import sharp_sides
+    size, refined = np.array([40.0, 30.0]), np.array([44.0, 27.0])
+    np.testing.assert_array_equal(sharp_sides(size, refined, np.array([0.2, 3.0]), 1.0), [40.0, 27.0])
+    np.testing.assert_array_equal(sharp_sides(size, refined, np.array([5.0, -1.0]), 1.0), [44.0, 30.0])
+    np.testing.assert_array_equal(sharp_sides(size, refined, np.array([np.nan, 2.0]), 1.0), [40.0, 27.0])
+    np.testing.assert_array_equal(sharp_sides(size, refined, np.array([0.0, 0.0]), 0.0), refined)   # off
+    np.testing.assert_array_equal(sharp_sides(size, refined, None, 1.0), refined)        # no sharpness (regression)
+    with pytest.raises(ValueError, match="box_refinement_size_min_sharpness"):
+        RefinementSettings(size_min_sharpness=-1.0)
+
+
+class WidthBlindOracle(OracleEstimator):
+    """Knows the centre and the height, not the width: its score is flat along log w."""
+
+    def score(self, true_patch: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        c = boxes[:, :2] + boxes[:, 2:] / 2
+        tc = true_patch[:2] + true_patch[2:] / 2
+        d_centre = ((c - tc) / true_patch[2:]).pow(2).sum(dim=1)
+        d_height = (torch.log(boxes[:, 3]) - torch.log(true_patch[3])).pow(2)
+        return -(self.centre_weight * d_centre + self.size_weight * d_height)
+
+
+def test_a_side_with_a_flat_score_is_kept(sequence):
+    frames, boxes = sequence
+
+    def widths_heights(**extra):
+        oracle = WidthBlindOracle()
+        tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, **extra))
+        tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+        out = []
+        for frame, box in zip(frames[1:], boxes[1:]):
+            oracle.true_box = box
+            out.append(tracker.track(frame)["target_bbox"][2:])
+        return np.asarray(out)
+    blind = widths_heights()
+    kept = widths_heights(box_refinement_size_min_sharpness=0.5)
+    # without the check the width wanders with the jitter (nothing pins it); with it the first frame's width stays
+    assert np.abs(np.log(blind[:, 0] / boxes[0][2])).max() > 0.05
+    np.testing.assert_allclose(kept[:, 0], boxes[0][2])
+    # the height, which the score knows, is still refined
+    assert np.abs(np.log(kept[:, 1] / boxes[0][3])).max() > 0.02

@@ -30,8 +30,12 @@ from ebm.boxes import cxcywh_to_xywh, rel_to_xywh, xywh_grad_to_rel, xywh_to_cxc
 from ebm.refinement import refine
 from pytracking.tracker.atom.settings import RefinementSettings
 
-__all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "draw_jitter", "jitter_boxes", "jittered_boxes",
-           "plausible_boxes", "check_box", "refine_box", "refine_candidates", "refinement_constants", "regress_box", "select_box"]
+__all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "SHARPNESS_STEP", "draw_jitter", "jitter_boxes",
+           "jittered_boxes", "plausible_boxes", "check_box", "refine_box", "refine_candidates", "refinement_constants",
+           "regress_box", "select_box", "size_probes", "size_sharpness"]
+
+#: the log-size step of the sharpness probes (:func:`size_probes`): 0.1 = about 10 % wider / narrower
+SHARPNESS_STEP = 0.1
 
 #: ``(boxes [N, 4] xywh patch px, need_grad) -> (scores [N], d score / d box [N, 4] or None)``, detached
 BoxScoreAndGrad = Callable[[torch.Tensor, bool], tuple[torch.Tensor, Optional[torch.Tensor]]]
@@ -63,6 +67,7 @@ class RefinedBox:
     initial: torch.Tensor | None = None
     score: torch.Tensor | None = None
     start_score: torch.Tensor | None = None
+    size_sharpness: torch.Tensor | None = None    # [2] (width, height): see size_sharpness()
 
 
 def draw_jitter(num_boxes: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -121,6 +126,24 @@ def regress_box(estimator: Any, frame_state: Any, box_xywh: torch.Tensor,
                       num_accepted=valid.to(torch.int64), initial=box_xywh[None].detach())
 
 
+def size_probes(box_xywh: torch.Tensor, step: float = SHARPNESS_STEP) -> torch.Tensor:
+    """``[5, 4]`` xywh: ``box_xywh`` ``[4]``, then the same centre with ``w e^step``, ``w e^-step``, ``h e^step``,
+    ``h e^-step`` (no host synchronisation)."""
+    cx, cy, w, h = xywh_to_cxcywh(box_xywh.reshape(1, 4))[0]
+    up, down = math.exp(step), math.exp(-step)    # Python scalars: no host-to-device copy (a CUDA graph holds this)
+    widths = torch.stack([w, w * up, w * down, w, w])
+    heights = torch.stack([h, h, h, h * up, h * down])
+    return cxcywh_to_xywh(torch.stack([cx.expand(5), cy.expand(5), widths, heights], dim=1))
+
+
+def size_sharpness(probe_scores: torch.Tensor) -> torch.Tensor:
+    """``[2]``: how much the score of the box (``probe_scores[0]``, :func:`size_probes`) exceeds its best neighbour
+    along log w and along log h, ``f(b) - max(f(b, w e^+-step))`` and the same for h. In log-density units for an
+    EBM: a small or negative value is a flat density along that side, a size the estimator does not know."""
+    s = probe_scores.reshape(5)
+    return torch.stack([s[0] - torch.maximum(s[1], s[2]), s[0] - torch.maximum(s[3], s[4])])
+
+
 def select_box(boxes: torch.Tensor, scores: torch.Tensor, box_xywh: torch.Tensor,
                settings: RefinementSettings) -> torch.Tensor:
     """The mean ``(cx, cy, w, h)`` (as xywh) of the ``top_k`` best-scoring plausible candidates (finite score,
@@ -172,10 +195,12 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
     box = select_box(boxes, scores, box_xywh, settings)
-    # the selected box is a mean of candidates: its own score, one more evaluation without gradient
-    final_score = score_only(box[None]).reshape(()).to(scores.dtype)
+    # the selected box is a mean of candidates: its own score and its size probes', one more evaluation without
+    # gradient
+    probe_scores = score_only(size_probes(box)).reshape(5).to(scores.dtype)
     return RefinedBox(box=box, candidates=boxes, scores=scores, num_accepted=result.num_accepted[0], initial=init,
-                      score=final_score, start_score=result.initial_score[0, 0])
+                      score=probe_scores[0], start_score=result.initial_score[0, 0],
+                      size_sharpness=size_sharpness(probe_scores))
 
 
 def check_box(box_xywh: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import numpy as np
 
 from pytracking.tracker.atom.settings import GateSettings, RefinementSettings
 
-__all__ = ["GateSettings", "deadbanded", "gate_reason"]
+__all__ = ["GateSettings", "deadbanded", "gate_reason", "sharp_sides"]
 
 
 def gate_reason(start_xywh: np.ndarray, refined_xywh: np.ndarray, start_score: float | None,
@@ -72,3 +72,16 @@ def deadbanded(centre: np.ndarray, size: np.ndarray, refined_centre: np.ndarray,
     if np.linalg.norm(new_centre - centre) < settings.centre_deadband * math.sqrt(float(np.prod(size))):
         new_centre = np.asarray(centre, dtype=np.float64).copy()
     return new_centre, new_size
+
+
+def sharp_sides(size: np.ndarray, refined_size: np.ndarray, sharpness: np.ndarray | None,
+                min_sharpness: float) -> np.ndarray:
+    """``refined_size`` ``[2]`` (w, h) with each side whose sharpness (``sharpness`` ``[2]``,
+    :func:`pytracking.tracker.atom.box_refinement.size_sharpness`) is below ``min_sharpness`` taken from ``size``
+    (the tracker's previous size): the estimator's density is flat along that side, so it does not know it.
+    ``min_sharpness`` 0 or no sharpness (a regression head): ``refined_size``."""
+    refined_size = np.asarray(refined_size, dtype=np.float64)
+    if min_sharpness <= 0 or sharpness is None:
+        return refined_size
+    flat = ~(np.asarray(sharpness, dtype=np.float64) >= min_sharpness)    # NaN counts as flat
+    return np.where(flat, np.asarray(size, dtype=np.float64), refined_size)

@@ -104,6 +104,10 @@ class RefinementSettings(ParamSettings):
     # first-frame calibration (pytracking.tracker.atom.calibration): refinements from the true first box whose mean
     # offset (the estimator's bias on this target) is taken out of every later refined box; 0: off
     calibration_draws: int = param(0, key="box_refinement_calibration_draws")
+    # the tracker keeps its previous width (height) while the refined box's score exceeds its best log-width
+    # (log-height) neighbour at +-0.1 by less than this (box_refinement.size_sharpness): a flat density along that
+    # side; 0: off. In the head's score units (log-density for an EBM)
+    size_min_sharpness: float = param(0.0, key="box_refinement_size_min_sharpness")
     centre_deadband: float = param(0.0, key="box_refinement_centre_deadband")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
@@ -114,6 +118,8 @@ class RefinementSettings(ParamSettings):
     max_shift: float = param(2.0, key="box_refinement_max_shift")
 
     def __post_init__(self) -> None:
+        if self.size_min_sharpness < 0:
+            raise ValueError(f"box_refinement_size_min_sharpness must be >= 0, got {self.size_min_sharpness}")
         if self.calibration_draws < 0:
             raise ValueError(f"box_refinement_calibration_draws must be >= 0, got {self.calibration_draws}")
         if self.size_deadband < 0 or self.centre_deadband < 0:
