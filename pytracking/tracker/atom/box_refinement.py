@@ -67,7 +67,7 @@ class RefinedBox:
     initial: torch.Tensor | None = None
     score: torch.Tensor | None = None
     start_score: torch.Tensor | None = None
-    size_sharpness: torch.Tensor | None = None    # [2] (width, height): see size_sharpness()
+    size_sharpness: torch.Tensor | None = None    # [2] (width, height): see size_sharpness(); NaN: not measured
 
 
 def draw_jitter(num_boxes: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -195,12 +195,16 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
     box = select_box(boxes, scores, box_xywh, settings)
-    # the selected box is a mean of candidates: its own score and its size probes', one more evaluation without
-    # gradient
-    probe_scores = score_only(size_probes(box)).reshape(5).to(scores.dtype)
+    # the selected box is a mean of candidates: its own score (and, when the tracker uses them, its size probes'),
+    # one more evaluation without gradient; sharpness NaN = not measured
+    if settings.size_min_sharpness > 0:
+        probe_scores = score_only(size_probes(box)).reshape(5).to(scores.dtype)
+        final_score, sharpness = probe_scores[0], size_sharpness(probe_scores)
+    else:
+        final_score = score_only(box[None]).reshape(()).to(scores.dtype)
+        sharpness = torch.full((2,), math.nan, dtype=scores.dtype, device=scores.device)
     return RefinedBox(box=box, candidates=boxes, scores=scores, num_accepted=result.num_accepted[0], initial=init,
-                      score=probe_scores[0], start_score=result.initial_score[0, 0],
-                      size_sharpness=size_sharpness(probe_scores))
+                      score=final_score, start_score=result.initial_score[0, 0], size_sharpness=sharpness)
 
 
 def check_box(box_xywh: torch.Tensor) -> torch.Tensor:
