@@ -191,21 +191,25 @@ def test_the_size_is_held_while_the_classifier_peak_is_below_size_min_peak(seque
     assert "accepted, size held (low peak)" in verdicts
 
 
+def _track_boxes(oracle, frames, boxes, **extra) -> np.ndarray:
+    """The tracker's boxes ``[T - 1, 4]`` on frames 1.. with ``oracle`` as its estimator (told each frame's truth)
+    and the small parameters plus ``extra``."""
+    tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, **extra))
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    out = []
+    for frame, box in zip(frames[1:], boxes[1:]):
+        oracle.true_box = box
+        out.append(tracker.track(frame)["target_bbox"])
+    return np.asarray(out)
+
+
 def test_size_rate_moves_the_size_part_of_the_way(sequence):
     """``box_refinement_size_rate``: 0 keeps the first frame's size (the refined centre is still taken), 1 is the
     refined size itself (the default; the same boxes as without the key)."""
-    from test_atom_tracker import OracleEstimator
     frames, boxes = sequence
 
     def run(**extra):
-        oracle = OracleEstimator()
-        tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, **extra))
-        tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
-        out = []
-        for frame, box in zip(frames[1:], boxes[1:]):
-            oracle.true_box = box
-            out.append(tracker.track(frame)["target_bbox"])
-        return np.asarray(out)
+        return _track_boxes(OracleEstimator(), frames, boxes, **extra)
     frozen, full, default = run(box_refinement_size_rate=0.0), run(box_refinement_size_rate=1.0), run()
     np.testing.assert_allclose(frozen[:, 2:], np.tile(boxes[0][2:], (len(frozen), 1)))
     np.testing.assert_array_equal(full, default)
@@ -267,14 +271,7 @@ def test_a_side_with_a_flat_score_is_kept(sequence):
     frames, boxes = sequence
 
     def widths_heights(**extra):
-        oracle = WidthBlindOracle()
-        tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, **extra))
-        tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
-        out = []
-        for frame, box in zip(frames[1:], boxes[1:]):
-            oracle.true_box = box
-            out.append(tracker.track(frame)["target_bbox"][2:])
-        return np.asarray(out)
+        return _track_boxes(WidthBlindOracle(), frames, boxes, **extra)[:, 2:]
     blind = widths_heights()
     kept = widths_heights(box_refinement_size_min_sharpness=0.5)
     # without the check the width wanders with the jitter (nothing pins it); with it the first frame's width stays
