@@ -380,7 +380,9 @@ class ATOM(BaseTracker):
     def _gated(self, refined: RefinedBox, start_patch: np.ndarray, geom: PatchGeometry, pos: np.ndarray,
                size: np.ndarray, peak_score: float = math.inf) -> tuple[np.ndarray, np.ndarray, str]:
         """The new position and size after the refinement gate (``refinement_gate``), and the gate's verdict:
-        ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's."""
+        ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's. In order:
+        the first-frame bias out (``calibration``), the gate's checks, the dead-bands, the flat sides held
+        (``sharp_sides``), the size rate; each is off unless its parameter is set."""
         scored = refined.score is not None and refined.start_score is not None
         sharp = refined.size_sharpness is not None
         parts = [refined.box.reshape(4)] + ([refined.score.reshape(1), refined.start_score.reshape(1)] if scored else [])
