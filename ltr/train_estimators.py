@@ -14,6 +14,9 @@
   pairs/s, seconds; the selected epoch marked), ``<method>/checkpoints/...`` (every epoch's training checkpoint and
   ``*_selected.json``). ``DIR/summary.md``: one row per head found in ``DIR`` (so several processes, one head
   each, can train into one folder in parallel).
+- ``--resume``: a head whose ``DIR/<method>/checkpoints`` holds epochs continues after the newest one (optimizer,
+  schedule, random state and the loss statistics restored, :class:`ltr.trainers.LTRTrainer`), so a long CPU run cut
+  short loses at most one epoch; the checkpoint rule then sees every epoch, as in an uninterrupted run.
 
 Methods are :data:`ltr.actors.methods.METHODS` names: ``nce+`` is the shipped NCE head (``atom nce``), ``nce`` plain NCE.
 """
@@ -88,10 +91,11 @@ def _backbone_of(spec: CacheSpec) -> str:
 def train_estimators(methods: Sequence[str], spec: CacheSpec, out: str | Path, device: str = "cpu",
                      epochs: int | None = None, batch_size: int | None = None, seed: int = 1,
                      workspace: str | Path | None = None, show_progress: bool = True, use_tensorboard: bool = False,
-                     config_overrides: dict[str, Any] | None = None) -> list[HeadResult]:
+                     config_overrides: dict[str, Any] | None = None, resume: bool = False) -> list[HeadResult]:
     """Train every method's head on ``spec``'s cache (loaded once, on ``device``) with the one training rule;
     export each selected checkpoint to ``out/<weights_file_name(method)>`` and write the loss tables.
-    ``config_overrides``: :class:`CachedConfig` fields set for every head alike (tests: tiny proposal counts)."""
+    ``config_overrides``: :class:`CachedConfig` fields set for every head alike (tests: tiny proposal counts).
+    ``resume``: each head continues after the newest checkpoint in ``out/<method>`` (module docstring)."""
     if not methods:
         raise ValueError("--methods: give at least one method")
     for m in methods:
@@ -123,7 +127,7 @@ def train_estimators(methods: Sequence[str], spec: CacheSpec, out: str | Path, d
         head_dir = out / method
         settings = TrainSettings(module_name="bbreg", script_name=Path(name).stem, device=device, seed=seed,
                                  epochs=epochs, batch_size=batch_size, workspace=head_dir, env=env,
-                                 show_progress=show_progress, use_tensorboard=use_tensorboard)
+                                 show_progress=show_progress, use_tensorboard=use_tensorboard, resume=resume)
         run = train_cached(configs[method], settings, pairs)
         weights = export_weights(run.checkpoint, out / name)
         rows = loss_table(run.stats, run.selected.epoch)
@@ -182,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--torch_threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under OUT/<method>")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each head after the newest epoch checkpoint in OUT/<method> (same arguments)")
     return parser
 
 
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         train_estimators(args.methods, spec, args.out, device=args.device, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, workspace=args.workspace,
                          show_progress=not args.no_progress, use_tensorboard=args.tensorboard,
-                         config_overrides=overrides)
+                         config_overrides=overrides, resume=args.resume)
     except ValueError as err:
         parser.error(str(err))
     return 0

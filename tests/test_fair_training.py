@@ -97,3 +97,30 @@ def test_train_estimators_writes_loadable_shipped_weights(tmp_path):
         assert torch.equal(ckpt["net"][key].half(), data["net"][key])
         assert "(selected)" in (out / r.method / "losses.md").read_text()
     assert (out / "summary.md").read_text().count("| ml-is |") == 1
+
+
+def test_train_estimators_resumes_after_the_newest_epoch(tmp_path, capsys):
+    """Two epochs, cut after the first and resumed, give the same losses and weights as two in one go, and the
+    resumed run trains only the second epoch."""
+    from ltr.train_estimators import train_estimators
+    torch.manual_seed(0)
+    net = registry.build("atom_tiny")
+    root = default_cache_root(tmp_path / "ws", TINY)
+    for k in range(TINY.num_shards):
+        build_shard(TINY, k, root, net, show_progress=False)
+    kwargs = dict(device="cpu", batch_size=2, workspace=tmp_path / "ws", show_progress=False,
+                  config_overrides={"num_proposals": 8})
+    whole = train_estimators(["ml-is"], TINY, tmp_path / "whole", epochs=2, **kwargs)[0]
+    train_estimators(["ml-is"], TINY, tmp_path / "cut", epochs=1, **kwargs)       # the run stopped after epoch 1
+    first = sorted((tmp_path / "cut" / "ml-is").rglob("*ep0001*"))
+    assert first, "no epoch-1 checkpoint written"
+    stamp = first[0].stat().st_mtime_ns
+    capsys.readouterr()
+    resumed = train_estimators(["ml-is"], TINY, tmp_path / "cut", epochs=2, resume=True, **kwargs)[0]
+    assert "continuing after epoch 1" in capsys.readouterr().out
+    assert first[0].stat().st_mtime_ns == stamp                                    # epoch 1 was not trained again
+    table = lambda out: json.loads((out / "ml-is" / "losses.json").read_text())["epochs_table"]  # noqa: E731
+    losses = lambda out: [(r["epoch"], r["train_loss"], r["val_loss"]) for r in table(out)]   # noqa: E731
+    assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
+    assert [r[0] for r in losses(tmp_path / "cut")] == [1, 2]
+    assert sha256_of(resumed.weights) == sha256_of(whole.weights)
