@@ -61,8 +61,9 @@ from ltr.synthetic.wide_pairs import (IMAGE_SIZE, MASK_KINDS, MAX_ASPECT, MAX_RO
                                       OUT_OF_VIEW_VISIBLE, add_sensor_noise, box_wh, camera_view, composite, mask_box,
                                       photo_crop, placement, target_mask)
 
-__all__ = ["NUM_FRAMES", "WideSequencePlan", "build_wide_sequences", "ensure_wide_sequences", "plan_wide_sequence",
-           "render_wide_sequence", "wide_sequences_parameters"]
+__all__ = ["NUM_FRAMES", "PROFILES", "WideProfile", "WideSequencePlan", "build_wide_sequences", "ensure_wide_sequences",
+           "get_profile", "plan_wide_sequence", "profile_of_dataset", "render_wide_sequence",
+           "wide_sequences_parameters"]
 
 GENERATOR_VERSION = 1
 NUM_FRAMES = 100
@@ -96,6 +97,22 @@ PROFILES = {
     "wide": WideProfile("wide", "wide_train", MAX_SCALE_RATIO, 1.25, DEFAULT_SEED, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
     "steady": WideProfile("steady", "steady_train", 1.25, 1.1, 1, 40, 150),
 }
+
+
+def get_profile(name: str) -> WideProfile:
+    """The profile ``name`` of :data:`PROFILES`; ``ValueError`` naming ``--profile`` for any other name."""
+    if name not in PROFILES:
+        raise ValueError(f"--profile: {name!r} is not one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def profile_of_dataset(dataset_name: str) -> str:
+    """The profile whose set is registered as ``dataset_name`` (``wide_train`` -> ``wide``, ``steady_train`` ->
+    ``steady``); ``ValueError`` for any other name."""
+    for name, profile in PROFILES.items():
+        if profile.settings_key == dataset_name:
+            return name
+    raise ValueError(f"--dataset_name: {dataset_name!r} is not a set of ltr.synthetic.wide_sequences")
 
 
 @dataclass(frozen=True)
@@ -172,9 +189,7 @@ def _lissajous(rng: np.random.Generator, num_frames: int, peak_speed: float, ima
 def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int = NUM_FRAMES,
                        profile: str = "wide") -> WideSequencePlan:
     """Draw sequence ``<profile's class>-<index + 1>`` of the set with ``seed`` (module docstring); no pixels."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile: {profile!r} is not one of {sorted(PROFILES)}")
-    max_ratio, max_zoom = PROFILES[profile].max_scale_ratio, PROFILES[profile].max_zoom
+    spec = get_profile(profile)
     if num_photos < 3:
         raise ValueError(f"the photo bank must hold >= 3 photographs, got {num_photos}")
     if num_frames < 2:
@@ -184,7 +199,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
     img_w, img_h = IMAGE_SIZE
     photos = rng.choice(num_photos, 3, replace=False)
     aspect = _log_uniform(rng, 1 / MAX_ASPECT, MAX_ASPECT)
-    ratio = _log_uniform(rng, 1 / max_ratio, max_ratio)
+    ratio = _log_uniform(rng, 1 / spec.max_scale_ratio, spec.max_scale_ratio)
     lo, hi = max(14.0, 8.0 / ratio), min(90.0, 200.0 / ratio)
     start_size = _log_uniform(rng, lo, max(hi, lo))
     a = int(rng.integers(0, n // 2))
@@ -215,7 +230,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
         edge = (visible * extent - extent / 2) if side % 2 == 0 else (IMAGE_SIZE[axis] - visible * extent + extent / 2)
         center[:, axis] = (1 - weight) * center[:, axis] + weight * edge
     pan = rng.uniform(-0.15, 0.15, 2)
-    zoom = _log_uniform(rng, 1 / max_zoom, max_zoom)
+    zoom = _log_uniform(rng, 1 / spec.max_zoom, spec.max_zoom)
     frac = rng.uniform(0.5, 0.8)
     origin = rng.uniform(0, 1, 2)
     u = np.linspace(0, 1, n)
@@ -239,7 +254,7 @@ def plan_wide_sequence(seed: int, index: int, num_photos: int, num_frames: int =
         illumination = (first, int(rng.integers(first + 1, n)), tuple(float(gain * c) for c in rng.uniform(0.9, 1.1, 3)))
     noise = float(rng.uniform(2.0, 10.0)) if rng.random() < 0.5 else 0.0
     return WideSequencePlan(
-        name=f"{PROFILES[profile].class_name}-{index + 1}", seed=(int(seed), int(index)), target_photo=int(photos[0]),
+        name=f"{spec.class_name}-{index + 1}", seed=(int(seed), int(index)), target_photo=int(photos[0]),
         background_photo=int(photos[1]), occluder_photo=int(photos[2]),
         mask_kind=str(MASK_KINDS[int(rng.integers(len(MASK_KINDS)))]), aspect=aspect, size=size, angle=angle,
         center=center, view=view, exposure=exposure, occluder=occluder, distractor=distractor,
@@ -340,8 +355,7 @@ def wide_sequences_parameters(seed: int = DEFAULT_SEED, num_sequences: int = DEF
     for name, value, low in (("seed", seed, 0), ("num_sequences", num_sequences, 1), ("num_frames", num_frames, 2)):
         if int(value) != value or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    if profile not in PROFILES:
-        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
+    get_profile(profile)
     params = {"seed": int(seed), "num_sequences": int(num_sequences), "num_frames": int(num_frames),
               "jpeg_quality": JPEG_QUALITY, "image_size": list(IMAGE_SIZE), "bank_digest": bank_digest}
     return params if profile == "wide" else {**params, "profile": profile}
@@ -369,7 +383,7 @@ def _write_sequence(bank_dir: str, params: dict, index: int, build_root: str) ->
         frames.append(frame)
         boxes.append(box)
     flags = np.zeros(plan.num_frames, bool)
-    digest = write_lasot_sequence(Path(build_root) / PROFILES[profile].class_name / plan.name, frames,
+    digest = write_lasot_sequence(Path(build_root) / get_profile(profile).class_name / plan.name, frames,
                                   np.array(boxes), flags, flags,
                                   f"{profile} train sequence {index + 1}: " + ", ".join(plan.challenges()),
                                   JPEG_QUALITY)
@@ -388,9 +402,7 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
     bank_dir = Path(bank_dir).expanduser().resolve()
     if not (bank_dir / "manifest.json").is_file():
         raise ValueError(f"--bank: {bank_dir} holds no photo bank (build it: python -m ltr.synthetic.photo_bank)")
-    if profile not in PROFILES:
-        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
-    defaults = PROFILES[profile]
+    defaults = get_profile(profile)
     params = wide_sequences_parameters(defaults.seed if seed is None else seed,
                                        defaults.num_sequences if num_sequences is None else num_sequences,
                                        defaults.num_frames if num_frames is None else num_frames,
@@ -436,9 +448,7 @@ def ensure_wide_sequences(root: str | os.PathLike | None = None, bank_dir: str |
     built on first use from ``bank_dir`` (default ``<workspace>/photo_bank``)."""
     from ltr.synthetic.photo_bank import default_bank_path
 
-    if profile not in PROFILES:
-        raise ValueError(f"--profile: {profile!r} is not one of {sorted(PROFILES)}")
-    target = Path(root) if root is not None else benchmark_root_from_settings(PROFILES[profile].settings_key)
+    target = Path(root) if root is not None else benchmark_root_from_settings(get_profile(profile).settings_key)
     return build_wide_sequences(target, bank_dir or default_bank_path(), progress=progress, profile=profile, **kwargs)
 
 

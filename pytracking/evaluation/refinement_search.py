@@ -122,8 +122,8 @@ def search_sequences(dataset_names: TypingSequence[str] = ("demo",), split: str 
         if name == "demo":
             root = prepare_demo_benchmark(dataset_path)
         else:
-            from ltr.synthetic.wide_sequences import ensure_wide_sequences
-            root = ensure_wide_sequences(profile="steady" if name == "steady_train" else "wide")
+            from ltr.synthetic.wide_sequences import ensure_wide_sequences, profile_of_dataset
+            root = ensure_wide_sequences(profile=profile_of_dataset(name))
         sequences += select_sequences(get_dataset(name, root, split=split), selection, limit)
     names = [s.name for s in sequences]
     if len(set(names)) != len(names):

@@ -101,6 +101,7 @@ class RefinementSettings(ParamSettings):
     # centre_deadband x sqrt(w h) from it: small corrections, indistinguishable from the estimator's noise, leave the
     # classifier-alone box (and the tracker's state) as they are
     size_deadband: float = param(0.0, key="box_refinement_size_deadband")
+    centre_deadband: float = param(0.0, key="box_refinement_centre_deadband")
     # first-frame calibration (pytracking.tracker.atom.calibration): refinements from the true first box whose mean
     # offset (the estimator's bias on this target) is taken out of every later refined box; 0: off
     calibration_draws: int = param(0, key="box_refinement_calibration_draws")
@@ -108,7 +109,6 @@ class RefinementSettings(ParamSettings):
     # (log-height) neighbour at +-0.1 by less than this (box_refinement.size_sharpness): a flat density along that
     # side; 0: off. In the head's score units (log-density for an EBM)
     size_min_sharpness: float = param(0.0, key="box_refinement_size_min_sharpness")
-    centre_deadband: float = param(0.0, key="box_refinement_centre_deadband")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
     stop_tol: float = param(0.0, key="box_refinement_stop_tol")
