@@ -279,3 +279,32 @@ def test_a_side_with_a_flat_score_is_kept(sequence):
     np.testing.assert_allclose(kept[:, 0], boxes[0][2])
     # the height, which the score knows, is still refined
     assert np.abs(np.log(kept[:, 1] / boxes[0][3])).max() > 0.02
+
+
+def test_held_size_box_and_evidenced_size():
+    from pytracking.tracker.atom.box_refinement import held_size_box
+    from pytracking.tracker.atom.refinement_gate import evidenced_size
+    held = held_size_box(torch.tensor([10.0, 20.0, 30.0, 40.0]), torch.tensor([0.0, 0.0, 20.0, 10.0]))
+    np.testing.assert_allclose(held.numpy(), [[15.0, 35.0, 20.0, 10.0]])    # centre (25, 40), the start's size
+    size, refined = np.array([40.0, 20.0]), np.array([48.0, 18.0])
+    np.testing.assert_array_equal(evidenced_size(size, refined, 3.0, 1.0, 1.0), refined)      # gain 2 >= 1: taken
+    np.testing.assert_array_equal(evidenced_size(size, refined, 3.0, 2.5, 1.0), size)         # gain 0.5: held
+    np.testing.assert_array_equal(evidenced_size(size, refined, np.nan, 2.5, 1.0), size)      # no valid score: held
+    np.testing.assert_array_equal(evidenced_size(size, refined, 3.0, 2.9, 0.0), refined)      # off
+    np.testing.assert_array_equal(evidenced_size(size, refined, None, None, 1.0), refined)    # regression head
+    np.testing.assert_array_equal(evidenced_size(size, refined, 3.0, np.nan, 1.0), refined)   # not measured
+    with pytest.raises(ValueError, match="box_refinement_size_min_gain"):
+        RefinementSettings(size_min_gain=-1.0)
+
+
+def test_a_size_without_evidence_is_kept_and_a_known_one_followed(sequence):
+    frames, boxes = sequence
+    # a nearly size-blind score: the refined size wanders with the jitter, and the check keeps the first size
+    blind = _track_boxes(OracleEstimator(size_weight=0.5), frames, boxes)[:, 2:]
+    kept = _track_boxes(OracleEstimator(size_weight=0.5), frames, boxes, box_refinement_size_min_gain=1.0)[:, 2:]
+    assert np.abs(np.log(blind / boxes[0][2:])).max() > 0.05
+    np.testing.assert_allclose(kept, np.broadcast_to(boxes[0][2:], kept.shape))
+    # a score that knows the size: the target's 1.6x growth is still followed (a few percent behind at most)
+    followed = _track_boxes(OracleEstimator(), frames, boxes, box_refinement_size_min_gain=0.5)[:, 2:]
+    assert followed[-1, 0] > 1.3 * boxes[0][2]
+    assert np.abs(np.log(followed[-1] / boxes[-1][2:])).max() < 0.1

@@ -47,7 +47,7 @@ from pytracking.tracker.atom.box_estimator import (
 )
 from pytracking.tracker.atom.box_refinement import RefinedBox
 from pytracking.tracker.atom.calibration import estimator_bias, remove_bias
-from pytracking.tracker.atom.refinement_gate import deadbanded, gate_reason, sharp_sides
+from pytracking.tracker.atom.refinement_gate import deadbanded, evidenced_size, gate_reason, sharp_sides
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
@@ -382,14 +382,18 @@ class ATOM(BaseTracker):
         """The new position and size after the refinement gate (``refinement_gate``), and the gate's verdict:
         ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's. In order:
         the first-frame bias out (``calibration``), the gate's checks, the dead-bands, the flat sides held
-        (``sharp_sides``), the size rate; each is off unless its parameter is set."""
+        (``sharp_sides``), a size without evidence held (``evidenced_size``), the size rate; each is off unless its
+        parameter is set."""
         scored = refined.score is not None and refined.start_score is not None
         sharp = refined.size_sharpness is not None
+        held = refined.held_size_score is not None
         parts = [refined.box.reshape(4)] + ([refined.score.reshape(1), refined.start_score.reshape(1)] if scored else [])
         parts += [refined.size_sharpness.reshape(2)] if sharp else []
+        parts += [refined.held_size_score.reshape(1)] if held else []
         values = torch.cat([p.to(torch.float64) for p in parts]).cpu().numpy()   # the frame's one device read
         box_patch = values[:4]
-        sharpness = values[-2:] if sharp else None
+        held_score = float(values[-1]) if held else None
+        sharpness = values[-3:-1] if (sharp and held) else (values[-2:] if sharp else None)
         if self.bias is not None:
             box_patch = remove_bias(torch.from_numpy(box_patch), self.bias, torch.from_numpy(start_patch[2:])).numpy()
         reason = gate_reason(start_patch, box_patch, values[5] if scored else None, values[4] if scored else None,
@@ -401,6 +405,8 @@ class ATOM(BaseTracker):
             return pos, size, reason or "invalid"
         centre, new_size = deadbanded(pos, size, box_img[:2] + box_img[2:] / 2, box_img[2:], self.settings.refinement)
         new_size = sharp_sides(size, new_size, sharpness, self.settings.refinement.size_min_sharpness)
+        new_size = evidenced_size(size, new_size, float(values[4]) if scored else None, held_score,
+                                  self.settings.refinement.size_min_gain)
         if self.size_hold > 0:
             self.size_hold -= 1
             return centre, size, "accepted, size held"

@@ -32,7 +32,7 @@ from pytracking.tracker.atom.settings import RefinementSettings
 
 __all__ = ["BoxScoreAndGrad", "RefinedBox", "RefinementSettings", "SHARPNESS_STEP", "draw_jitter", "jitter_boxes",
            "jittered_boxes", "plausible_boxes", "check_box", "refine_box", "refine_candidates", "refinement_constants",
-           "regress_box", "select_box", "size_probes", "size_sharpness"]
+           "held_size_box", "regress_box", "select_box", "size_probes", "size_sharpness"]
 
 #: the log-size step of the sharpness probes (:func:`size_probes`): 0.1 = about 10 % wider / narrower
 SHARPNESS_STEP = 0.1
@@ -68,6 +68,7 @@ class RefinedBox:
     score: torch.Tensor | None = None
     start_score: torch.Tensor | None = None
     size_sharpness: torch.Tensor | None = None    # [2] (width, height): see size_sharpness(); NaN: not measured
+    held_size_score: torch.Tensor | None = None   # score of the refined centre with the start's size; NaN: not measured
 
 
 def draw_jitter(num_boxes: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -136,6 +137,15 @@ def size_probes(box_xywh: torch.Tensor, step: float = SHARPNESS_STEP) -> torch.T
     return cxcywh_to_xywh(torch.stack([cx.expand(5), cy.expand(5), widths, heights], dim=1))
 
 
+def held_size_box(box_xywh: torch.Tensor, start_xywh: torch.Tensor) -> torch.Tensor:
+    """``[1, 4]`` xywh: the centre of ``box_xywh`` with the size of ``start_xywh`` (the tracker's previous size), the
+    box whose score the size-evidence check compares the refined box's with (no host synchronisation)."""
+    box = box_xywh.reshape(4)
+    start = start_xywh.reshape(4)
+    centre = box[:2] + box[2:] / 2
+    return torch.cat([centre - start[2:] / 2, start[2:]])[None]
+
+
 def size_sharpness(probe_scores: torch.Tensor) -> torch.Tensor:
     """``[2]``: how much the score of the box (``probe_scores[0]``, :func:`size_probes`) exceeds its best neighbour
     along log w and along log h, ``f(b) - max(f(b, w e^+-step))`` and the same for h. In log-density units for an
@@ -197,14 +207,16 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
     box = select_box(boxes, scores, box_xywh, settings)
     # the selected box is a mean of candidates: its own score (and, when the tracker uses them, its size probes'),
     # one more evaluation without gradient; sharpness NaN = not measured
-    if settings.size_min_sharpness > 0:
-        probe_scores = score_only(size_probes(box)).reshape(5).to(scores.dtype)
-        final_score, sharpness = probe_scores[0], size_sharpness(probe_scores)
-    else:
-        final_score = score_only(box[None]).reshape(()).to(scores.dtype)
-        sharpness = torch.full((2,), math.nan, dtype=scores.dtype, device=scores.device)
+    # and the refined centre with the start's size (size evidence); NaN = not measured
+    probed, held = settings.size_min_sharpness > 0, settings.size_min_gain > 0
+    final_boxes = [size_probes(box) if probed else box[None]] + ([held_size_box(box, box_xywh)] if held else [])
+    final_scores = score_only(torch.cat(final_boxes)).reshape(-1).to(scores.dtype)
+    unmeasured = torch.full((2,), math.nan, dtype=scores.dtype, device=scores.device)
+    sharpness = size_sharpness(final_scores[:5]) if probed else unmeasured
+    held_score = final_scores[-1] if held else unmeasured[0]
     return RefinedBox(box=box, candidates=boxes, scores=scores, num_accepted=result.num_accepted[0], initial=init,
-                      score=final_score, start_score=result.initial_score[0, 0], size_sharpness=sharpness)
+                      score=final_scores[0], start_score=result.initial_score[0, 0], size_sharpness=sharpness,
+                      held_size_score=held_score)
 
 
 def check_box(box_xywh: torch.Tensor) -> torch.Tensor:

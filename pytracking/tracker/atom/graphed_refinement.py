@@ -40,7 +40,8 @@ def frame_refinement(head: AtomIoUNetInference, features: Sequence[torch.Tensor]
 
 
 #: the fields of :class:`RefinedBox` that :func:`frame_refinement` fills, in the order a batched call returns them
-REFINED_FIELDS = ("box", "candidates", "scores", "num_accepted", "initial", "score", "start_score", "size_sharpness")
+REFINED_FIELDS = ("box", "candidates", "scores", "num_accepted", "initial", "score", "start_score", "size_sharpness",
+                  "held_size_score")
 
 
 def batched_frame_refinement(head: AtomIoUNetInference, features: Sequence[torch.Tensor], boxes_xywh: torch.Tensor,

@@ -28,7 +28,7 @@ import numpy as np
 
 from pytracking.tracker.atom.settings import GateSettings, RefinementSettings
 
-__all__ = ["GateSettings", "deadbanded", "gate_reason", "sharp_sides"]
+__all__ = ["GateSettings", "deadbanded", "evidenced_size", "gate_reason", "sharp_sides"]
 
 
 def gate_reason(start_xywh: np.ndarray, refined_xywh: np.ndarray, start_score: float | None,
@@ -85,3 +85,17 @@ def sharp_sides(size: np.ndarray, refined_size: np.ndarray, sharpness: np.ndarra
         return refined_size
     flat = ~(np.asarray(sharpness, dtype=np.float64) >= min_sharpness)    # NaN counts as flat
     return np.where(flat, np.asarray(size, dtype=np.float64), refined_size)
+
+
+def evidenced_size(size: np.ndarray, refined_size: np.ndarray, score: float | None, held_score: float | None,
+                   min_gain: float) -> np.ndarray:
+    """``refined_size`` ``[2]`` if the refined box's ``score`` exceeds ``held_score`` (the refined centre with the
+    previous ``size``, :func:`pytracking.tracker.atom.box_refinement.held_size_box`) by at least ``min_gain``, else
+    ``size``: for an EBM a log-likelihood ratio of the new size against the old one at the same centre. ``min_gain``
+    0 or no scores (a regression head, or the held box not measured: NaN): ``refined_size``."""
+    refined_size = np.asarray(refined_size, dtype=np.float64)
+    if min_gain <= 0 or score is None or held_score is None or not math.isfinite(held_score):
+        return refined_size
+    if math.isfinite(score) and score - held_score >= min_gain:
+        return refined_size
+    return np.asarray(size, dtype=np.float64).copy()

@@ -109,6 +109,9 @@ class RefinementSettings(ParamSettings):
     # (log-height) neighbour at +-0.1 by less than this (box_refinement.size_sharpness): a flat density along that
     # side; 0: off. In the head's score units (log-density for an EBM)
     size_min_sharpness: float = param(0.0, key="box_refinement_size_min_sharpness")
+    # size evidence: the tracker keeps its previous size unless the refined box scores at least this much above the
+    # refined centre with the previous size (box_refinement.held_size_box); 0: off. In the head's score units
+    size_min_gain: float = param(0.0, key="box_refinement_size_min_gain")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
     stop_tol: float = param(0.0, key="box_refinement_stop_tol")
@@ -120,6 +123,8 @@ class RefinementSettings(ParamSettings):
     def __post_init__(self) -> None:
         if self.size_min_sharpness < 0:
             raise ValueError(f"box_refinement_size_min_sharpness must be >= 0, got {self.size_min_sharpness}")
+        if self.size_min_gain < 0:
+            raise ValueError(f"box_refinement_size_min_gain must be >= 0, got {self.size_min_gain}")
         if self.calibration_draws < 0:
             raise ValueError(f"box_refinement_calibration_draws must be >= 0, got {self.calibration_draws}")
         if self.size_deadband < 0 or self.centre_deadband < 0:
