@@ -62,8 +62,8 @@ def test_search_refuses_test_split_and_validation(dataset, split, message, capsy
 
 def test_step_variant_sets_the_fair_refinement(tmp_path):
     base = base_step_length(Tracker("atom", "iou").get_parameters(device="cpu"))
-    assert base == (0.8,) * 4
-    variant = StepVariant("iou", 0.0625, 1, WeightsSource(tmp_path), tmp_path / "res")
+    assert base == (0.2,) * 4
+    variant = StepVariant("iou", 0.25, 1, WeightsSource(tmp_path), tmp_path / "res")
     params = variant.get_parameters(device="cpu")
     assert params.box_refinement_step_length == pytest.approx((0.05,) * 4)
     # every head runs default's T (the settings' default) and 10 boxes
@@ -71,9 +71,9 @@ def test_step_variant_sets_the_fair_refinement(tmp_path):
     assert params.box_refinement_num_boxes == FAIR_NUM_BOXES == 10
     assert params.net_path == str(tmp_path / "atom_iou_effnet.pth")
     assert params.seed == 1
-    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / f"iou_x0.0625_0.05_0.05_0.05_0.05_T{FAIR_NUM_ITER}_001"
+    assert variant.results_dir == tmp_path / "res" / WeightsSource(tmp_path).tag / "atom" / f"iou_x0.25_0.05_0.05_0.05_0.05_T{FAIR_NUM_ITER}_001"
     shipped = StepVariant("default", 2, 0, WeightsSource(), tmp_path).get_parameters(device="cpu")
-    assert shipped.box_refinement_step_length == pytest.approx((4e-4, 4e-4, 2e-3, 2e-3))   # the paper's x 2
+    assert shipped.box_refinement_step_length == pytest.approx((8e-4, 8e-4, 4e-3, 4e-3))   # default's (paper x 2) x 2
     assert Path(shipped.net_path).parent.name == "networks"
     # the iou file runs the comparison's T (default's); ATOM's T = 5 is iou_atom
     iou_settings = ATOMSettings.from_params(Tracker("atom", "iou").get_parameters(device="cpu"))

@@ -2,10 +2,11 @@
 
 Every number of this tracker is a default of :mod:`pytracking.tracker.atom.settings` (one home per
 value; this file sets only the network). Refinement numbers are the paper's (DESIGN.md): 10 boxes,
-jitter (0.1, 0.5), decay 0.5, aspect ratio in (1/6, 6), mean of the top 3, the paper's step lengths (2e-4 centre,
-1e-3 log-size, relative space), but T = 3 steps instead of 10: on 40 train-side sequences (demo train +
-wide_train) T = 3 at these steps scored as T = 10 at its best steps (three seeds: 72.74 against 72.70 mean AUC;
-``python -m pytracking.tune_parameters``, docs/tuning_on_train.md) for 4 estimator passes per frame instead of 11.
+jitter (0.1, 0.5), decay 0.5, aspect ratio in (1/6, 6), mean of the top 3, but T = 3 steps instead of 10 (on 40
+train-side sequences, demo train + wide_train, T = 3 scored as T = 10 at its best steps, three seeds: 72.74 against
+72.70 mean AUC, with the 10-shard head; ``python -m pytracking.tune_parameters``, docs/tuning_on_train.md) for 4
+estimator passes per frame instead of 11, and the paper's step lengths x 2 (4e-4 centre, 2e-3 log-size, relative
+space), the best for this head at T = 3 on those sequences.
 The paper's T = 10 is the parameter file ``t10``. The steps assume an EBM whose score has this network's scale; with
 another network re-run ``python -m pytracking.tune_refinement``, or check that boxes move (debug output
 ``refinement``: starting and final boxes with their scores).
@@ -30,20 +31,15 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 NETWORKS_DIR = Path(__file__).resolve().parents[2] / "networks"   # <repo>/pytracking/networks
 
 # shipped estimator weights, float16, each with a .sha256 sidecar, all by one training rule
-# (8 epochs, batch 8, checkpoint = lowest validation loss; docs/training_log.md):
-# - all four from the wide cache, 10 x 1000 pairs (8 train, 2 val; docs/training_data.md), chosen over the
-#   default-cache heads on 40 train-side sequences (docs/tuning_on_train.md):
-#     python -m ltr.train_estimators --methods ml-is nce+ iou gauss --cache_spec wide --num_shards 10
-#         --pairs_per_shard 1000 --val_shards 2 --out DIR   (selected epochs 7, 8, 7, 7)
+# (8 epochs, batch 8, checkpoint = lowest validation loss; docs/training_log.md), all four from the wide cache at
+# 20 x 1000 pairs (18 train, 2 val shards; docs/training_data.md), the data chosen on train-side sequences
+# (docs/tuning_on_train.md):
+#     python -m ltr.train_estimators --methods ml-is nce+ iou gauss --cache_spec wide --num_shards 20
+#         --pairs_per_shard 1000 --val_shards 2 --out DIR   (selected epochs 7, 8, 4, 6)
 EBM_NETWORK = "atom_ebm_effnet.pth"      # EBM trained with ML-IS   (setting atom_ebm_wide)
 NCE_NETWORK = "atom_nce_effnet.pth"      # EBM trained with NCE+    (setting atom_nce_wide)
 IOU_NETWORK = "atom_iou_effnet.pth"      # IoU-Net                  (setting atom_iou_wide)
 GAUSS_NETWORK = "atom_gauss_effnet.pth"  # regression, Gaussian NLL (setting atom_gauss_wide)
-# - ML-IS on the wide cache at 20 x 1000 pairs (twice the training pairs; the other heads not yet re-trained on them,
-#   so it ships beside the set, parameter file wide20; docs/tuning_on_train.md):
-#     python -m ltr.train_estimators --methods ml-is --cache_spec wide --num_shards 20 --pairs_per_shard 1000
-#         --val_shards 2 --out DIR
-EBM_WIDE20_NETWORK = "atom_ebm_wide20_effnet.pth"
 
 
 def network_path(file_name: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pytracking.parameter.atom.default import NCE_NETWORK, network_path
 from pytracking.parameter.atom.default import parameters as ebm_parameters
+from pytracking.tracker.atom.settings import PAPER_STEP_LENGTH
 from pytracking.utils.params import TrackerParams
 
 
 def parameters() -> TrackerParams:
     params = ebm_parameters()
     params.expert_paths = (network_path(NCE_NETWORK),)
+    params.box_refinement_step_length = PAPER_STEP_LENGTH
     return params
