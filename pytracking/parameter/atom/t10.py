@@ -2,8 +2,9 @@
 
 The step lengths are the paper's x 0.25 = (5e-5, 5e-5, 2.5e-4, 2.5e-4): the best multiplier for the shipped ML-IS head
 at T = 10 on 40 train-side sequences (20-shard head: paper x 0.125 / 0.25 / 0.5: mean AUC 72.01 / 74.37 / 73.70,
-seed 0; the 10-shard head's best was the same; docs/tuning_on_train.md). ``default`` shipped this refinement until 2026-12-06; at T = 3 it scores the same on those
-sequences (three seeds: 72.74 against 72.70) and runs 1.4x faster (docs/speed.md).
+seed 0; the 10-shard head's best was the same; docs/tuning_on_train.md). ``default`` shipped this refinement until
+2026-12-06; at T = 3 it scored the same on those sequences (10-shard head, three seeds: 72.74 against 72.70) and runs
+1.4x faster (docs/speed.md).
 """
 from __future__ import annotations
 
