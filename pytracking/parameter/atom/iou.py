@@ -8,8 +8,8 @@ head of the comparison (the fair settings, README); ATOM's own T = 5 is the para
 
 Step 0.2 on every dimension: the best multiplier of ``python -m pytracking.tune_refinement --dataset_name demo
 wide_train`` for these weights (wide cache, 20 x 1000 pairs) at T = 3 on 40 train-side sequences (0.1 / 0.2 / 0.4 /
-0.8 / 1.6: mean AUC 66.23 / 66.51 / 63.52 / 63.47 / 62.34, seed 0; three seeds 65.31; docs/tuning_on_train.md). A too-long
-step cannot make a box worse: a step that lowers the score is rejected and halved.
+0.8 / 1.6: mean AUC 66.23 / 66.51 / 63.52 / 63.47 / 62.34, seed 0; three seeds 65.31; docs/tuning_on_train.md).
+A too-long step cannot make a box worse: a step that lowers the score is rejected and halved.
 """
 from __future__ import annotations
 

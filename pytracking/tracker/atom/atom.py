@@ -384,29 +384,27 @@ class ATOM(BaseTracker):
         the first-frame bias out (``calibration``), the gate's checks, the dead-bands, the flat sides held
         (``sharp_sides``), a size without evidence held (``evidenced_size``), the size rate; each is off unless its
         parameter is set."""
-        scored = refined.score is not None and refined.start_score is not None
-        sharp = refined.size_sharpness is not None
-        held = refined.held_size_score is not None
-        parts = [refined.box.reshape(4)] + ([refined.score.reshape(1), refined.start_score.reshape(1)] if scored else [])
-        parts += [refined.size_sharpness.reshape(2)] if sharp else []
-        parts += [refined.held_size_score.reshape(1)] if held else []
-        values = torch.cat([p.to(torch.float64) for p in parts]).cpu().numpy()   # the frame's one device read
-        box_patch = values[:4]
-        held_score = float(values[-1]) if held else None
-        sharpness = values[-3:-1] if (sharp and held) else (values[-2:] if sharp else None)
+        fields = {"box": refined.box, "score": refined.score, "start_score": refined.start_score,
+                  "sharpness": refined.size_sharpness, "held_score": refined.held_size_score}
+        present = {name: value.reshape(-1).to(torch.float64) for name, value in fields.items() if value is not None}
+        flat = torch.cat(list(present.values())).cpu().numpy()   # the frame's one device read
+        read = dict(zip(present, np.split(flat, np.cumsum([v.numel() for v in present.values()])[:-1])))
+        scored = "score" in read and "start_score" in read
+        score = float(read["score"][0]) if scored else None
+        start_score = float(read["start_score"][0]) if scored else None
+        held_score = float(read["held_score"][0]) if "held_score" in read else None
+        box_patch = read["box"]
         if self.bias is not None:
             box_patch = remove_bias(torch.from_numpy(box_patch), self.bias, torch.from_numpy(start_patch[2:])).numpy()
-        reason = gate_reason(start_patch, box_patch, values[5] if scored else None, values[4] if scored else None,
-                             self.gate)
+        reason = gate_reason(start_patch, box_patch, start_score, score, self.gate)
         box_img = geom.box_to_image(box_patch)
         if reason is not None or not (np.all(np.isfinite(box_img)) and np.all(box_img[2:] > 0)):
             if self.gate.enabled:
                 self.size_hold = self.gate.reacquire_frames if self.size_hold > 0 else 0
             return pos, size, reason or "invalid"
         centre, new_size = deadbanded(pos, size, box_img[:2] + box_img[2:] / 2, box_img[2:], self.settings.refinement)
-        new_size = sharp_sides(size, new_size, sharpness, self.settings.refinement.size_min_sharpness)
-        new_size = evidenced_size(size, new_size, float(values[4]) if scored else None, held_score,
-                                  self.settings.refinement.size_min_gain)
+        new_size = sharp_sides(size, new_size, read.get("sharpness"), self.settings.refinement.size_min_sharpness)
+        new_size = evidenced_size(size, new_size, score, held_score, self.settings.refinement.size_min_gain)
         if self.size_hold > 0:
             self.size_hold -= 1
             return centre, size, "accepted, size held"

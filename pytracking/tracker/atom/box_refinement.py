@@ -205,9 +205,8 @@ def refine_candidates(score_and_grad: BoxScoreAndGrad | None, score: BoxScore | 
     boxes = rel_to_xywh(result.y[0], ref_wh)
     scores = result.score[0]
     box = select_box(boxes, scores, box_xywh, settings)
-    # the selected box is a mean of candidates: its own score (and, when the tracker uses them, its size probes'),
-    # one more evaluation without gradient; sharpness NaN = not measured
-    # and the refined centre with the start's size (size evidence); NaN = not measured
+    # the selected box is a mean of candidates: one more evaluation without gradient scores it and, when the tracker
+    # uses them, its size probes (sharpness) and its centre with the start's size (size evidence); NaN = not measured
     probed, held = settings.size_min_sharpness > 0, settings.size_min_gain > 0
     final_boxes = [size_probes(box) if probed else box[None]] + ([held_size_box(box, box_xywh)] if held else [])
     final_scores = score_only(torch.cat(final_boxes)).reshape(-1).to(scores.dtype)
