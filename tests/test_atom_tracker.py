@@ -27,6 +27,7 @@ from pytracking.parameter.atom import default as default_params
 from pytracking.parameter.atom import multiscale as multiscale_params
 from pytracking.parameter.atom import no_refine as no_refine_params
 from pytracking.tracker.atom import get_tracker_class
+from pytracking.tracker.atom.atom import lost_search_factor
 from pytracking.tracker.atom.box_estimator import BoxEstimator, NetworkBoxEstimator
 from pytracking.tracker.atom.box_refinement import (
     RefinementSettings,
@@ -170,6 +171,54 @@ def test_target_not_found_keeps_state(sequence):
     out_blank = tracker.track(blank)
     assert out_blank["flag"] == "not_found"
     assert np.allclose(out_blank["target_bbox"], out["target_bbox"])
+
+
+def _jump_sequence() -> tuple[list[np.ndarray], np.ndarray]:
+    """A 24 px target still for 8 frames near the image's corner, hidden for 4, then still again 120 px right and
+    96 px down: outside the normal search region (5 x 24 = 120 px wide, 60 px either side of the last position) but
+    inside one 3x as wide, most of which then lies outside the image (replicated border)."""
+    rng = np.random.default_rng(3)
+    background = (_texture(rng, 320, 320, 8) * 0.6).astype(np.uint8)
+    target = _texture(rng, 24, 24, 6)
+    frames, boxes = [], []
+    for t in range(24):
+        x, y = (60, 70) if t < 12 else (180, 166)
+        frame = background.copy()
+        if not 8 <= t < 12:
+            frame[y:y + 24, x:x + 24] = target
+        frames.append(frame)
+        boxes.append([x, y, 24, 24])
+    return frames, np.asarray(boxes, dtype=np.float64)
+
+
+def test_lost_search_region_grows_and_finds_the_target_again():
+    frames, boxes = _jump_sequence()
+    ious_fixed, outputs_fixed = _run(_small_params(no_refine_params), frames, boxes)
+    ious_grown, outputs_grown = _run(_small_params(no_refine_params, lost_search_growth=1.5, lost_search_max=3.0),
+                                     frames, boxes)
+    # while hidden the tracker says so and stays; without growth it never sees the target again
+    assert [o["flag"] for o in outputs_fixed[7:11]] == ["not_found"] * 4
+    assert ious_fixed[-6:].max() == 0.0
+    # with growth the search patch enlarges (at the normal image scale), finds it (not a peak in the replicated
+    # border outside the image, which this classifier scores above the not-found threshold), and returns to normal
+    enlarged = [o["debug"]["search_enlarged"] for o in outputs_grown]
+    assert not any(enlarged[:8]) and any(enlarged[8:14])
+    assert ious_grown[-6:].min() > 0.5, ious_grown
+    assert not any(enlarged[-4:])
+    grown_maps = [o["debug"]["score_map"].shape for o, e in zip(outputs_grown, enlarged) if e]
+    assert all(shape[0] > outputs_grown[0]["debug"]["score_map"].shape[0] for shape in grown_maps)
+
+
+@pytest.mark.parametrize("lost, growth, largest, expected", [
+    (0, 1.5, 3.0, 1.0), (1, 1.5, 3.0, 1.5), (2, 1.5, 3.0, 2.25), (3, 1.5, 3.0, 3.0), (9, 1.5, 3.0, 3.0),
+    (4, 1.0, 3.0, 1.0), (2, 2.0, 1.0, 1.0)])
+def test_lost_search_factor(lost, growth, largest, expected):
+    assert lost_search_factor(lost, growth, largest) == pytest.approx(expected)
+
+
+def test_lost_search_settings_are_checked():
+    with pytest.raises(ValueError, match="lost_search_growth"):
+        get_tracker_class()(_small_params(no_refine_params, lost_search_growth=0.5))
 
 
 def _tiny_net_params(**extra):

@@ -19,6 +19,7 @@ import torch
 from ltr.models.registry import build
 from pytracking.benchmark_tracker import moving_patch_sequence
 from pytracking.evaluation.batched_running import (
+    backbone_features,
     BatchedRefiner,
     compare_results,
     padded_indices,
@@ -29,6 +30,7 @@ from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
 from pytracking.parameter.atom import default as default_params
 from pytracking.tracker.atom import get_tracker_class
+from pytracking.tracker.atom.atom import FrameWork
 
 FRAME_TOL = 1e-2       # px: a frame that agrees up to float rounding
 AGREEING_SHARE = 0.75  # of the tracked frames (measured: all but one or two per run)
@@ -109,6 +111,36 @@ def test_padded_indices():
     assert padded_indices(2, 5) == [0, 1, 0, 0, 0]
     with pytest.raises(ValueError, match="do not fit"):
         padded_indices(4, 3)
+
+
+class RecordingExtractor:
+    """Features ``[B, 1, 1, 1]``: each patch's mean; records each call's batch shape and graph flag."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[int, ...], bool]] = []
+        self.last_time = 0.0
+
+    def extract(self, patches: np.ndarray, graph: bool = True) -> dict[str, torch.Tensor]:
+        self.calls.append((tuple(patches.shape), graph))
+        self.last_time = 1.0
+        return {"layer3": torch.as_tensor(patches, dtype=torch.float32).mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1)}
+
+
+def test_backbone_features_runs_an_enlarged_search_patch_on_its_own():
+    """A lost target's enlarged patch (``ATOM.crop_frame``) cannot share the batch: the normal patches go in one
+    padded graph pass, the enlarged one in its own eager pass, and every frame gets its own patch's maps."""
+    def frame(value: int, side: int, enlarged: bool) -> FrameWork:
+        return FrameWork(image_shape=(50, 50, 3), geometries=[], patches=np.full((1, side, side, 3), value, np.uint8),
+                         times=[], enlarged=enlarged)
+    frames = [frame(1, 16, False), frame(2, 48, True), frame(3, 16, False)]
+    extractor = RecordingExtractor()
+    features = backbone_features(frames, 4, extractor)
+    assert extractor.calls == [((4, 16, 16, 3), True), ((1, 48, 48, 3), False)]
+    assert [float(f["layer3"].reshape(-1)[0]) for f in features] == [1.0, 2.0, 3.0]
+    assert all(f["layer3"].shape[0] == 1 for f in features)
+    assert extractor.last_time == 2.0   # both passes
+    only_enlarged = backbone_features([frames[1]], 4, RecordingExtractor())
+    assert float(only_enlarged[0]["layer3"].reshape(-1)[0]) == 2.0
 
 
 @pytest.mark.parametrize("pad", [False, True])

@@ -78,6 +78,26 @@ def stack_backbone_patches(frames: TypingSequence[FrameWork], width: int | None)
     return patches, spans
 
 
+def backbone_features(frames: TypingSequence[FrameWork], width: int | None, extractor) -> list[dict]:
+    """Each frame's backbone maps: the frames with the normal patch in one (padded) pass, each enlarged search
+    patch (a lost target, ``ATOM.crop_frame``) in its own eager pass. ``extractor.last_time``: all passes."""
+    normal = [i for i, frame in enumerate(frames) if not frame.enlarged]
+    out: list[dict] = [{} for _ in frames]
+    seconds = 0.0
+    if normal:
+        patches, spans = stack_backbone_patches([frames[i] for i in normal], width)
+        features = extractor.extract(patches)
+        seconds += extractor.last_time
+        for i, span in zip(normal, spans):
+            out[i] = {name: f[span] for name, f in features.items()}
+    for i, frame in enumerate(frames):
+        if frame.enlarged:
+            out[i] = extractor.extract(frame.patches, graph=False)
+            seconds += extractor.last_time
+    extractor.last_time = seconds
+    return out
+
+
 def supports_batched_refinement(tracker: ATOM) -> bool:
     """True when the tracker's estimator has the fused inference head that :class:`BatchedRefiner` maps."""
     estimator = tracker.estimator
@@ -214,12 +234,11 @@ def _step(slots: list[_Slot], refiner: BatchedRefiner, width: int | None, extrac
         slot.tracker.frame_num += 1
         frames.append(slot.tracker.crop_frame(image))
     marks.append(time.perf_counter())
-    patches, spans = stack_backbone_patches(frames, width)
-    features = extractor.extract(patches)
+    per_frame_features = backbone_features(frames, width, extractor)
     backbone_time = extractor.last_time / len(slots)
     marks.append(time.perf_counter())
-    requests = [slot.tracker.localise_frame(frame, {name: f[span] for name, f in features.items()}, backbone_time)
-                for slot, frame, span in zip(slots, frames, spans)]
+    requests = [slot.tracker.localise_frame(frame, features, backbone_time)
+                for slot, frame, features in zip(slots, frames, per_frame_features)]
     marks.append(time.perf_counter())
     asking = [i for i, request in enumerate(requests) if request is not None]
     refined: list[RefinedBox | None] = [None] * len(slots)

@@ -20,6 +20,11 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
    so that a ``min_inside_fraction`` of the box stays inside the frame;
 5. classifier memory update (``normal``/``hard_negative``) with a label at the new position, CG
    every ``train_skipping`` frames, or at once (``hard_negative_CG_iter``) on a hard negative.
+
+After ``k`` consecutive ``not_found`` frames the next frame searches one enlarged patch instead:
+side ``min(lost_search_growth ** k, lost_search_max)`` x the normal one, at the normal image scale (so
+``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a frame the
+estimator is not run, the size is kept and the classifier's memory is not updated.
 """
 from __future__ import annotations
 
@@ -57,7 +62,17 @@ from pytracking.tracker.atom.settings import ATOMSettings, NetworkSettings, para
 from pytracking.tracker.base.basetracker import BaseTracker
 
 __all__ = ["ATOM", "FrameWork", "RefinementRequest", "load_tracker_network", "missing_network_file",
-           "missing_weights_message", "resolve_device"]
+           "missing_weights_message", "resolve_device", "lost_search_factor", "PATCH_MULTIPLE"]
+
+PATCH_MULTIPLE = 32   # an enlarged search patch's side is a multiple of this (the backbone's largest stride)
+
+
+def lost_search_factor(lost_frames: int, growth: float, largest: float) -> float:
+    """The search region's side, as a multiple of the normal one, after ``lost_frames`` consecutive frames with
+    the target not found: ``min(growth ** lost_frames, largest)`` (1 while the target is found or with growth 1)."""
+    if lost_frames <= 0 or growth <= 1.0:
+        return 1.0
+    return min(growth ** lost_frames, max(largest, 1.0))
 
 # shipped weights file -> the CPU train setting that produced it (docs/training_log.md)
 TRAIN_SETTING_OF_NETWORK = {
@@ -255,6 +270,9 @@ class ATOM(BaseTracker):
         self.scale_factors = settings.scale_factors
         if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
             raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty")
+        if settings.lost_search_growth < 1 or settings.lost_search_max < 1:
+            raise ValueError(f"lost_search_growth and lost_search_max must be >= 1 (1: off), got "
+                             f"{settings.lost_search_growth} and {settings.lost_search_max}")
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.timing: dict[str, float] = {}
         self.cg_residuals: list[float] = []
@@ -265,8 +283,10 @@ class ATOM(BaseTracker):
         return PatchGeometry(center=(float(pos[0]), float(pos[1])), scale=self.image_sample_size / sample_px,
                              output_size=(self.image_sample_size, self.image_sample_size))
 
-    def _cell_size(self, feature: torch.Tensor) -> tuple[float, float]:
-        return self.image_sample_size / feature.shape[-1], self.image_sample_size / feature.shape[-2]
+    def _cell_size(self, feature: torch.Tensor, patch_size: tuple[int, int] | None = None) -> tuple[float, float]:
+        """Patch pixels per feature cell (x, y) for a patch of ``patch_size`` (w, h; default the normal one)."""
+        w, h = patch_size or (self.image_sample_size, self.image_sample_size)
+        return w / feature.shape[-1], h / feature.shape[-2]
 
     def _label(self, center_patch: np.ndarray, target_sz_patch: np.ndarray, feature: torch.Tensor) -> torch.Tensor:
         """Gaussian labels ``[N, Ho, Wo]`` for target centres ``[N, 2]`` (patch px)."""
@@ -298,6 +318,7 @@ class ATOM(BaseTracker):
         self.base_target_sz = box[2:].copy()
         self.pos, self.target_sz = self._clamp_state(self.pos, self.target_sz, image.shape)
         self.size_hold = 0     # refinements that must still pass the gate before the estimator's size is taken
+        self.lost_frames = 0   # consecutive frames with the target not found (they enlarge the search region)
         self.bias: torch.Tensor | None = None   # the estimator's first-frame bias (calibration_draws > 0)
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
@@ -346,17 +367,32 @@ class ATOM(BaseTracker):
     def _box(self) -> np.ndarray:
         return np.concatenate([self.pos - self.target_sz / 2, self.target_sz])
 
-    def _localise(self, scores: torch.Tensor, geometries: list[PatchGeometry], feature: torch.Tensor):
-        """Best scale, new position (image px), flag, peak result."""
+    def _in_image(self, scores: torch.Tensor, geom: PatchGeometry, cell: tuple[float, float],
+                  image_shape: tuple[int, ...]) -> torch.Tensor:
+        """``scores`` ``[Ho, Wo]`` with the cells whose centre lies outside the image lowered to the map's minimum:
+        on an enlarged search patch much of the patch is replicated border, which is no place to find a target."""
+        ho, wo = scores.shape
+        xs = geom.to_image(np.stack([self.classifier.output_to_patch(np.array([i, 0.0]), cell) for i in range(wo)]))[:, 0]
+        ys = geom.to_image(np.stack([self.classifier.output_to_patch(np.array([0.0, j]), cell) for j in range(ho)]))[:, 1]
+        h_img, w_img = image_shape[:2]
+        outside = torch.as_tensor((ys[:, None] < 0) | (ys[:, None] > h_img) | (xs[None, :] < 0) | (xs[None, :] > w_img),
+                                  device=scores.device)
+        return scores.masked_fill(outside, float(scores.min())) if bool(outside.any()) else scores
+
+    def _localise(self, scores: torch.Tensor, geometries: list[PatchGeometry], feature: torch.Tensor,
+                  factors: Sequence[float], image_shape: tuple[int, ...] | None = None):
+        """Best scale, new position (image px), flag, peak result. ``factors``: the geometries' scale factors;
+        ``image_shape`` given (an enlarged search): only peaks inside the image count."""
         s = self.settings
         peaks = []
-        cell = self._cell_size(feature)
+        cell = self._cell_size(feature, geometries[0].output_size)
         for index, geom in enumerate(geometries):
             size_cells = self.target_sz * geom.scale / np.asarray(cell)
             radius = s.target_neighborhood_scale * size_cells / 2
-            peaks.append(find_peaks(scores[index], (float(radius[0]), float(radius[1]))))
+            score_map = scores[index] if image_shape is None else self._in_image(scores[index], geom, cell, image_shape)
+            peaks.append(find_peaks(score_map, (float(radius[0]), float(radius[1]))))
         penalty = s.scale_penalty
-        best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, self.scale_factors)]))
+        best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, factors)]))
         peak, geom = peaks[best], geometries[best]
         to_image = lambda pt: geom.to_image(self.classifier.output_to_patch(np.asarray(pt), cell))  # noqa: E731
         pos1 = to_image(peak.position)
@@ -418,11 +454,21 @@ class ATOM(BaseTracker):
     def crop_frame(self, image: np.ndarray) -> FrameWork:
         """Phase 1: the search patches ``[len(scale_factors), S, S, 3]`` around the previous position."""
         t0 = time.perf_counter()
-        geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
-        patches = np.stack([sample_patch(image, g.center, self.image_sample_size / g.scale, self.image_sample_size)[0]
+        s = self.settings
+        enlarge = lost_search_factor(self.lost_frames, s.lost_search_growth, s.lost_search_max)
+        factors: tuple[float, ...] = self.scale_factors
+        if enlarge > 1.0:
+            # one patch at the normal image scale, covering ``enlarge`` times the normal region's side
+            side = max(PATCH_MULTIPLE, int(round(self.image_sample_size * enlarge / PATCH_MULTIPLE)) * PATCH_MULTIPLE)
+            normal = self._geometry(self.pos, self.target_sz)
+            geometries = [PatchGeometry(center=normal.center, scale=normal.scale, output_size=(side, side))]
+            factors = (1.0,)
+        else:
+            geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
+        patches = np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
                             for g in geometries])
         return FrameWork(image_shape=tuple(image.shape), geometries=geometries, patches=patches,
-                         times=[t0, time.perf_counter()])
+                         times=[t0, time.perf_counter()], factors=factors, enlarged=enlarge > 1.0)
 
     def localise_frame(self, frame: FrameWork, features: dict[str, torch.Tensor],
                        backbone_time: float = 0.0) -> RefinementRequest | None:
@@ -433,7 +479,8 @@ class ATOM(BaseTracker):
         frame.features = features
         feat = features[self.classifier_layer]
         frame.scores = self.classifier.score(feat)
-        frame.best, frame.new_pos, frame.flag, frame.peak = self._localise(frame.scores, frame.geometries, feat)
+        frame.best, frame.new_pos, frame.flag, frame.peak = self._localise(
+            frame.scores, frame.geometries, feat, frame.factors, frame.image_shape if frame.enlarged else None)
         frame.times.append(time.perf_counter())   # classifier done
         if self.estimator is None or not self._may_refine(frame):
             return None
@@ -443,10 +490,11 @@ class ATOM(BaseTracker):
                                  geometry=geom, start_patch=start_patch)
 
     def _may_refine(self, frame: FrameWork) -> bool:
-        """False while the target is judged lost (``not_found``) or, with the gate on, while the classifier's peak
-        is below ``gate.min_peak``: the estimator is not run, the tracker keeps the classifier's position and the
-        previous size, and after such frames the estimator's size waits for ``gate.reacquire_frames`` gated frames."""
-        if frame.flag == "not_found":
+        """False while the target is judged lost (``not_found``), on an enlarged search patch, or, with the gate on,
+        while the classifier's peak is below ``gate.min_peak``: the estimator is not run, the tracker keeps the
+        classifier's position and the previous size, and after such frames the estimator's size waits for
+        ``gate.reacquire_frames`` gated frames."""
+        if frame.flag == "not_found" or frame.enlarged:
             return False
         return not (self.gate.enabled and frame.peak.score < self.gate.min_peak)
 
@@ -473,8 +521,10 @@ class ATOM(BaseTracker):
             new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()
         self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, frame.image_shape)
+        self.lost_frames = self.lost_frames + 1 if flag == "not_found" else 0
 
-        if flag in ("normal", "hard_negative"):
+        # an enlarged patch's features have another shape than the memory's: no update from it
+        if flag in ("normal", "hard_negative") and not frame.enlarged:
             hard = flag == "hard_negative"
             centre_patch = geom.to_patch(self.pos)[None]
             label = self._label(centre_patch, self.target_sz * geom.scale, feat)[0]
@@ -498,6 +548,7 @@ class ATOM(BaseTracker):
             out["debug"] = {
                 "score_map": frame.scores[best].detach().cpu().numpy(),
                 "scale_index": best,
+                "search_enlarged": frame.enlarged,
                 "peak_score": peak.score,
                 "second_peak_score": peak.second_score,
                 "refinement": None if refined is None else _refinement_debug(refined, geom),
@@ -512,7 +563,7 @@ class ATOM(BaseTracker):
     def _track(self, image: np.ndarray, info: dict) -> dict:
         """The phases in order for this one sequence (batch 1)."""
         frame = self.crop_frame(image)
-        features = self.extractor.extract(frame.patches)
+        features = self.extractor.extract(frame.patches, graph=not frame.enlarged)
         request = self.localise_frame(frame, features, self.extractor.last_time)
         refined = None if request is None else self.refine_frame(request)
         return self.finish_frame(frame, request, refined)
@@ -531,12 +582,15 @@ class RefinementRequest:
 @dataclass
 class FrameWork:
     """One frame between the phases: its patches and geometries, then the backbone maps, the classifier's scores
-    and verdict (``best`` scale, ``new_pos``, ``flag``, ``peak``); ``times``: perf_counter marks of the phases."""
+    and verdict (``best`` scale, ``new_pos``, ``flag``, ``peak``); ``times``: perf_counter marks of the phases;
+    ``factors``: the geometries' scale factors; ``enlarged``: one search patch enlarged while the target is lost."""
 
     image_shape: tuple[int, ...]
     geometries: list[PatchGeometry]
     patches: np.ndarray
     times: list[float]
+    factors: tuple[float, ...] = (1.0,)
+    enlarged: bool = False
     backbone_time: float = 0.0
     features: dict[str, torch.Tensor] = field(default_factory=dict)
     scores: Any = None
