@@ -193,7 +193,7 @@ def _jump_sequence() -> tuple[list[np.ndarray], np.ndarray]:
 
 def test_lost_search_region_grows_and_finds_the_target_again():
     frames, boxes = _jump_sequence()
-    ious_fixed, outputs_fixed = _run(_small_params(no_refine_params), frames, boxes)
+    ious_fixed, outputs_fixed = _run(_small_params(no_refine_params, lost_search_growth=1.0), frames, boxes)
     ious_grown, outputs_grown = _run(_small_params(no_refine_params, lost_search_growth=1.5, lost_search_max=3.0),
                                      frames, boxes)
     # while hidden the tracker says so and stays; without growth it never sees the target again
