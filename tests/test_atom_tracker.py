@@ -207,6 +207,11 @@ def test_lost_search_region_grows_and_finds_the_target_again():
     assert not any(enlarged[-4:])
     grown_maps = [o["debug"]["score_map"].shape for o, e in zip(outputs_grown, enlarged) if e]
     assert all(shape[0] > outputs_grown[0]["debug"]["score_map"].shape[0] for shape in grown_maps)
+    # a re-detection threshold no peak reaches: the target, now outside the normal region, is never taken there
+    ious_strict, outputs_strict = _run(_small_params(no_refine_params, lost_search_growth=1.5, lost_search_max=3.0,
+                                                     lost_redetect_threshold=2.0), frames, boxes)
+    assert ious_strict[-6:].max() == 0.0
+    assert all(o["flag"] == "not_found" for o in outputs_strict[-6:])
 
 
 @pytest.mark.parametrize("lost, growth, largest, expected", [

@@ -24,7 +24,8 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
 After ``k`` consecutive ``not_found`` frames the next frame searches one enlarged patch instead:
 side ``min(lost_search_growth ** k, lost_search_max)`` x the normal one, at the normal image scale (so
 ``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a frame the
-estimator is not run, the size is kept and the classifier's memory is not updated.
+estimator is not run, the size is kept and the classifier's memory is not updated; only peaks inside the image
+count, and outside the normal region only those scoring at least ``lost_redetect_threshold``.
 """
 from __future__ import annotations
 
@@ -367,29 +368,38 @@ class ATOM(BaseTracker):
     def _box(self) -> np.ndarray:
         return np.concatenate([self.pos - self.target_sz / 2, self.target_sz])
 
-    def _in_image(self, scores: torch.Tensor, geom: PatchGeometry, cell: tuple[float, float],
-                  image_shape: tuple[int, ...]) -> torch.Tensor:
-        """``scores`` ``[Ho, Wo]`` with the cells whose centre lies outside the image lowered to the map's minimum:
-        on an enlarged search patch much of the patch is replicated border, which is no place to find a target."""
+    def _enlarged_scores(self, scores: torch.Tensor, geom: PatchGeometry, cell: tuple[float, float],
+                         image_shape: tuple[int, ...]) -> torch.Tensor:
+        """An enlarged patch's ``scores`` ``[Ho, Wo]`` with these cells lowered to the map's minimum: those whose
+        centre lies outside the image (much of an enlarged patch is replicated border, no place to find a target),
+        and those outside the normal search region (the centre ``image_sample_size`` square) that score below
+        ``lost_redetect_threshold`` (the larger area holds more background peaks above the not-found threshold)."""
         ho, wo = scores.shape
-        xs = geom.to_image(np.stack([self.classifier.output_to_patch(np.array([i, 0.0]), cell) for i in range(wo)]))[:, 0]
-        ys = geom.to_image(np.stack([self.classifier.output_to_patch(np.array([0.0, j]), cell) for j in range(ho)]))[:, 1]
+        px = np.stack([self.classifier.output_to_patch(np.array([i, 0.0]), cell) for i in range(wo)])[:, 0]
+        py = np.stack([self.classifier.output_to_patch(np.array([0.0, j]), cell) for j in range(ho)])[:, 1]
+        xs = geom.to_image(np.stack([px, np.zeros_like(px)], axis=1))[:, 0]
+        ys = geom.to_image(np.stack([np.zeros_like(py), py], axis=1))[:, 1]
         h_img, w_img = image_shape[:2]
-        outside = torch.as_tensor((ys[:, None] < 0) | (ys[:, None] > h_img) | (xs[None, :] < 0) | (xs[None, :] > w_img),
-                                  device=scores.device)
-        return scores.masked_fill(outside, float(scores.min())) if bool(outside.any()) else scores
+        outside = (ys[:, None] < 0) | (ys[:, None] > h_img) | (xs[None, :] < 0) | (xs[None, :] > w_img)
+        half = self.image_sample_size / 2
+        beyond = (np.abs(py - geom.output_size[1] / 2)[:, None] > half) | (np.abs(px - geom.output_size[0] / 2)[None, :] > half)
+        weak = (scores < self.settings.lost_redetect_threshold).cpu().numpy()
+        lowered = torch.as_tensor(outside | (beyond & weak), device=scores.device)
+        return scores.masked_fill(lowered, float(scores.min())) if bool(lowered.any()) else scores
 
     def _localise(self, scores: torch.Tensor, geometries: list[PatchGeometry], feature: torch.Tensor,
                   factors: Sequence[float], image_shape: tuple[int, ...] | None = None):
         """Best scale, new position (image px), flag, peak result. ``factors``: the geometries' scale factors;
-        ``image_shape`` given (an enlarged search): only peaks inside the image count."""
+        ``image_shape`` given (an enlarged search): only peaks inside the image count, and outside the normal
+        region only those of at least ``lost_redetect_threshold``."""
         s = self.settings
         peaks = []
         cell = self._cell_size(feature, geometries[0].output_size)
         for index, geom in enumerate(geometries):
             size_cells = self.target_sz * geom.scale / np.asarray(cell)
             radius = s.target_neighborhood_scale * size_cells / 2
-            score_map = scores[index] if image_shape is None else self._in_image(scores[index], geom, cell, image_shape)
+            score_map = scores[index] if image_shape is None else self._enlarged_scores(scores[index], geom, cell,
+                                                                                          image_shape)
             peaks.append(find_peaks(score_map, (float(radius[0]), float(radius[1]))))
         penalty = s.scale_penalty
         best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, factors)]))
