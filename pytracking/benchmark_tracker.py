@@ -113,20 +113,27 @@ def _build_tracker(tracker: str, param: str, device: str, image_sample_size: int
 
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
               image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
-              cuda_graph: bool = True, compile_refinement: bool = False) -> dict[str, float]:
+              cuda_graph: bool = True, compile_refinement: bool = False, lost_frames: int = 0) -> dict[str, float]:
     """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
     ``frames_located``: frames not flagged ``not_found`` (only those run the refinement),
     ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none), and
     ``mean_total``: the mean seconds per frame, which unlike the median counts the frames that also run the
-    classifier's periodic update (what a whole sequence's frames per second sees)."""
+    classifier's periodic update (what a whole sequence's frames per second sees).
+
+    ``lost_frames`` > 0 (ATOM only): every frame is tracked as if the target had been lost for that many frames
+    before it, i.e. on the enlarged search patch of the lost-target search (the cost of such a frame)."""
     trk = _build_tracker(tracker, param, device, image_sample_size=image_sample_size, reference=reference,
                          cuda_graph=cuda_graph, compile_refinement=compile_refinement)
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
+    if lost_frames > 0 and not hasattr(trk, "lost_frames"):
+        raise ValueError(f"--lost_frames: tracker {tracker!r} has no lost-target search")
     parts: dict[str, list[float]] = {"backbone": [], "classifier": [], "refinement": [], "rest": [], "total": []}
     refined_frames = 0
     located: dict[str, list[float]] = {"refinement": [], "total": []}
     for i, image in enumerate(tqdm(images[1:], desc=f"{tracker}/{param}", leave=False)):
+        if lost_frames > 0:
+            trk.lost_frames = lost_frames
         out = trk.track(image)
         if i < warmup:
             continue
@@ -242,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on CUDA, run the backbone and the refinement eagerly instead of replaying CUDA graphs")
     parser.add_argument("--compile_refinement", action="store_true",
                         help="on CUDA, also torch.compile the estimator's pass (experimental; compiles on the first frame)")
+    parser.add_argument("--lost_frames", type=int, default=0, metavar="K",
+                        help="ATOM: track every frame as after K frames with the target lost, i.e. on the lost-target "
+                             "search's enlarged patch (side growth**K, at most the max; the cost of such a frame)")
     parser.add_argument("--processes", type=int, default=0, metavar="W",
                         help="instead: aggregate frames/s of W worker processes tracking at once (an evaluation pool; "
                              "on one GPU they share it), measured after every worker has warmed up")
@@ -258,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.frames < 1 or args.torch_threads < 1:
         parser.error("arguments --frames and --torch_threads must be >= 1")
+    if args.lost_frames < 0:
+        parser.error(f"argument --lost_frames: must be >= 0, got {args.lost_frames}")
     try:
         check_tracker_name(args.tracker_name, args.tracker_param)
     except ValueError as err:
@@ -289,11 +301,16 @@ def main(argv: list[str] | None = None) -> int:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(json.dumps({"tracker": args.tracker_name, "param": args.tracker_param, **pool}, indent=2) + "\n")
         return 0
-    result = benchmark(args.tracker_name, args.tracker_param, args.frames, args.device, args.image_sample_size,
-                       reference=args.reference, cuda_graph=not args.no_cuda_graph,
-                       compile_refinement=args.compile_refinement)
+    try:
+        result = benchmark(args.tracker_name, args.tracker_param, args.frames, args.device, args.image_sample_size,
+                           reference=args.reference, cuda_graph=not args.no_cuda_graph,
+                           compile_refinement=args.compile_refinement, lost_frames=args.lost_frames)
+    except ValueError as err:
+        parser.error(str(err))
     total = result["total"]
     path = "reference estimator path" if args.reference else "fast estimator path"
+    if args.lost_frames > 0:
+        path += f", every frame searched as after {args.lost_frames} lost frames"
     device = resolve_device(args.device)
     if device.type == "cuda":
         path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"

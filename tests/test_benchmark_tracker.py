@@ -77,3 +77,35 @@ def test_compare_capabilities_flag_prints_the_table(tmp_path, capsys, monkeypatc
     assert "native" in printed and "ratio 1.50x CSRT" in printed and "machine: CPU" in printed
     assert "means: 25.0 against 20.0 fps, 1.25x" in printed
     assert json.loads(out.read_text())["rows"] == fake
+
+
+def test_lost_frames_times_the_enlarged_search_patch(monkeypatch):
+    """--lost_frames K: every timed frame is searched on the lost-target search's enlarged patch."""
+    from pytracking.tracker.atom.atom import ATOM
+
+    crop = ATOM.crop_frame
+    enlarged: list[bool] = []
+
+    def recording_crop(self, image):
+        frame = crop(self, image)
+        enlarged.append(frame.enlarged)
+        return frame
+
+    monkeypatch.setattr(ATOM, "crop_frame", recording_crop)
+    previous = torch.get_num_threads()
+    try:
+        benchmark_tracker.benchmark("atom", "fast", frames=2, device="cpu", warmup=1)
+        assert enlarged == [False] * 3
+        enlarged.clear()
+        result = benchmark_tracker.benchmark("atom", "fast", frames=2, device="cpu", warmup=1, lost_frames=2)
+    finally:
+        torch.set_num_threads(previous)
+    assert enlarged == [True] * 3
+    assert result["backbone"] > 0 and result["total"] > 0
+
+
+def test_lost_frames_of_a_tracker_without_lost_search_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark_tracker.main(["opencv", "csrt", "--frames", "2", "--lost_frames", "1"])
+    assert exit_.value.code == 2
+    assert "--lost_frames: tracker 'opencv' has no lost-target search" in capsys.readouterr().err
