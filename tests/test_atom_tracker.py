@@ -214,16 +214,32 @@ def test_lost_search_region_grows_and_finds_the_target_again():
     assert all(o["flag"] == "not_found" for o in outputs_strict[-6:])
 
 
-@pytest.mark.parametrize("lost, growth, largest, expected", [
-    (0, 1.5, 3.0, 1.0), (1, 1.5, 3.0, 1.5), (2, 1.5, 3.0, 2.25), (3, 1.5, 3.0, 3.0), (9, 1.5, 3.0, 3.0),
-    (4, 1.0, 3.0, 1.0), (2, 2.0, 1.0, 1.0)])
-def test_lost_search_factor(lost, growth, largest, expected):
-    assert lost_search_factor(lost, growth, largest) == pytest.approx(expected)
+@pytest.mark.parametrize("lost, growth, largest, delay, expected", [
+    (0, 1.5, 3.0, 0, 1.0), (1, 1.5, 3.0, 0, 1.5), (2, 1.5, 3.0, 0, 2.25), (3, 1.5, 3.0, 0, 3.0), (9, 1.5, 3.0, 0, 3.0),
+    (4, 1.0, 3.0, 0, 1.0), (2, 2.0, 1.0, 0, 1.0),
+    (1, 1.5, 3.0, 1, 1.0), (2, 1.5, 3.0, 1, 1.5), (3, 1.5, 3.0, 1, 2.25), (2, 1.5, 3.0, 2, 1.0)])
+def test_lost_search_factor(lost, growth, largest, delay, expected):
+    assert lost_search_factor(lost, growth, largest, delay) == pytest.approx(expected)
+
+
+def test_lost_search_delay_searches_the_normal_region_first():
+    """With ``lost_search_delay`` 2 the first enlarged frame comes two lost frames later than without."""
+    frames, boxes = _jump_sequence()
+    first = []
+    for delay in (0, 2):
+        _, outputs = _run(_small_params(no_refine_params, lost_search_growth=1.5, lost_search_max=3.0,
+                                        lost_search_delay=delay), frames, boxes)
+        enlarged = [o["debug"]["search_enlarged"] for o in outputs]
+        assert any(enlarged)
+        first.append(enlarged.index(True))
+    assert first[1] == first[0] + 2
 
 
 def test_lost_search_settings_are_checked():
     with pytest.raises(ValueError, match="lost_search_growth"):
         get_tracker_class()(_small_params(no_refine_params, lost_search_growth=0.5))
+    with pytest.raises(ValueError, match="lost_search_delay"):
+        get_tracker_class()(_small_params(no_refine_params, lost_search_delay=-1))
 
 
 def _tiny_net_params(**extra):

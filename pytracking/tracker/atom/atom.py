@@ -21,8 +21,8 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
 5. classifier memory update (``normal``/``hard_negative``) with a label at the new position, CG
    every ``train_skipping`` frames, or at once (``hard_negative_CG_iter``) on a hard negative.
 
-After ``k`` consecutive ``not_found`` frames the next frame searches one enlarged patch instead:
-side ``min(lost_search_growth ** k, lost_search_max)`` x the normal one, at the normal image scale (so
+After ``k`` consecutive ``not_found`` frames, ``k > lost_search_delay``, the next frame searches one enlarged patch
+instead: side ``min(lost_search_growth ** (k - lost_search_delay), lost_search_max)`` x the normal one, at the normal image scale (so
 ``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a frame the
 estimator is not run, the size is kept and the classifier's memory is not updated; only peaks inside the image
 count, and outside the normal region only those scoring at least ``lost_redetect_threshold``.
@@ -68,12 +68,13 @@ __all__ = ["ATOM", "FrameWork", "RefinementRequest", "load_tracker_network", "mi
 PATCH_MULTIPLE = 32   # an enlarged search patch's side is a multiple of this (the backbone's largest stride)
 
 
-def lost_search_factor(lost_frames: int, growth: float, largest: float) -> float:
+def lost_search_factor(lost_frames: int, growth: float, largest: float, delay: int = 0) -> float:
     """The search region's side, as a multiple of the normal one, after ``lost_frames`` consecutive frames with
-    the target not found: ``min(growth ** lost_frames, largest)`` (1 while the target is found or with growth 1)."""
-    if lost_frames <= 0 or growth <= 1.0:
+    the target not found: ``min(growth ** (lost_frames - delay), largest)``; 1 for the first ``delay`` such frames,
+    while the target is found, or with growth 1."""
+    if lost_frames <= delay or growth <= 1.0:
         return 1.0
-    return min(growth ** lost_frames, max(largest, 1.0))
+    return min(growth ** (lost_frames - delay), max(largest, 1.0))
 
 # shipped weights file -> the CPU train setting that produced it (docs/training_log.md)
 TRAIN_SETTING_OF_NETWORK = {
@@ -274,6 +275,8 @@ class ATOM(BaseTracker):
         if settings.lost_search_growth < 1 or settings.lost_search_max < 1:
             raise ValueError(f"lost_search_growth and lost_search_max must be >= 1 (1: off), got "
                              f"{settings.lost_search_growth} and {settings.lost_search_max}")
+        if settings.lost_search_delay < 0:
+            raise ValueError(f"lost_search_delay must be >= 0, got {settings.lost_search_delay}")
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.timing: dict[str, float] = {}
         self.cg_residuals: list[float] = []
@@ -465,7 +468,7 @@ class ATOM(BaseTracker):
         """Phase 1: the search patches ``[len(scale_factors), S, S, 3]`` around the previous position."""
         t0 = time.perf_counter()
         s = self.settings
-        enlarge = lost_search_factor(self.lost_frames, s.lost_search_growth, s.lost_search_max)
+        enlarge = lost_search_factor(self.lost_frames, s.lost_search_growth, s.lost_search_max, s.lost_search_delay)
         factors: tuple[float, ...] = self.scale_factors
         if enlarge > 1.0:
             # one patch at the normal image scale, covering ``enlarge`` times the normal region's side
