@@ -26,6 +26,7 @@ On CPU, torchrun with ``--device cpu`` uses the gloo backend.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import pkgutil
 import sys
@@ -79,8 +80,11 @@ def run_training(module: str, name: str, device: str | None = None, resume: bool
     setting = importlib.import_module(f"ltr.train_settings.{module}.{name}")
     try:
         result = setting.run(settings)
-        # every rank has finished (rank 0 wrote the last checkpoint) before any tears its process group down:
-        # a rank leaving early was seen to abort at exit ("terminate called without an active exception")
+        # the DDP wrapper and its reducer sit in reference cycles: free them now, while the process group they
+        # hold work of is alive, not at interpreter exit after it is destroyed; then every rank has finished
+        # (rank 0 wrote the last checkpoint) before any tears the group down. Without either, a rank was seen
+        # to abort at exit ("terminate called without an active exception").
+        gc.collect()
         barrier()
         return result
     finally:
