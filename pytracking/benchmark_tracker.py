@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on CUDA, also torch.compile the estimator's pass (experimental; compiles on the first frame)")
     parser.add_argument("--lost_frames", type=int, default=0, metavar="K",
                         help="ATOM: track every frame as after K frames with the target lost, i.e. on the lost-target "
-                             "search's enlarged patch (side growth**K, at most the max; the cost of such a frame)")
+                             "search's enlarged patch (side growth**(K - delay), at most the max; the cost of such a "
+                             "frame)")
     parser.add_argument("--processes", type=int, default=0, metavar="W",
                         help="instead: aggregate frames/s of W worker processes tracking at once (an evaluation pool; "
                              "on one GPU they share it), measured after every worker has warmed up")

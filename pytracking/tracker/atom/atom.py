@@ -22,10 +22,10 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
    every ``train_skipping`` frames, or at once (``hard_negative_CG_iter``) on a hard negative.
 
 After ``k`` consecutive ``not_found`` frames, ``k > lost_search_delay``, the next frame searches one enlarged patch
-instead: side ``min(lost_search_growth ** (k - lost_search_delay), lost_search_max)`` x the normal one, at the normal image scale (so
-``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a frame the
-estimator is not run, the size is kept and the classifier's memory is not updated; only peaks inside the image
-count, and outside the normal region only those scoring at least ``lost_redetect_threshold``.
+instead: side ``min(lost_search_growth ** (k - lost_search_delay), lost_search_max)`` x the normal one, at the
+normal image scale (so ``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a
+frame the estimator is not run, the size is kept and the classifier's memory is not updated; only peaks inside the
+image count, and outside the normal region only those scoring at least ``lost_redetect_threshold``.
 """
 from __future__ import annotations
 
