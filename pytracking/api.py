@@ -105,12 +105,13 @@ class OpenCVStyleTracker:
 
 
 def create_tracker(tracker_name: str, param_name: str = "default", device: str | None = None,
-                   debug: int = 0) -> OpenCVStyleTracker:
+                   debug: int = 0, **overrides: Any) -> OpenCVStyleTracker:
     """An OpenCV-style tracker for ``pytracking/tracker/<tracker_name>`` with the parameter file
     ``pytracking/parameter/<tracker_name>/<param_name>.py``.
 
     ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: the parameter file's, else the settings').
-    ``ValueError`` names an unknown tracker or parameter file.
+    ``overrides``: parameter-file keys set on top of the file's (``create_tracker("atom", lost_search_delay=0)``).
+    ``ValueError`` names an unknown tracker, parameter file or key.
     """
-    make = build_tracker_factory(tracker_name, param_name, debug=debug, device=device)
+    make = build_tracker_factory(tracker_name, param_name, debug=debug, device=device, overrides=overrides)
     return OpenCVStyleTracker(make, label=f"{tracker_name}/{param_name}")

@@ -1,7 +1,7 @@
 """Per-frame speed of a tracker, split into backbone / classifier / refinement / rest.
 
     python -m pytracking.benchmark_tracker [tracker_name [tracker_param]] [--frames N]
-        [--device auto|cpu|cuda] [--torch_threads T] [--image_sample_size S]
+        [--device auto|cpu|cuda] [--torch_threads T] [--image_sample_size S] [--set KEY=VALUE ...]
 
 Runs on a synthetic sequence made in memory (an scikit-image photograph, 640x480, with a
 textured patch moving and growing across it), so it needs no dataset. Prints the median
@@ -20,18 +20,19 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from ltr.admin.cli import add_alias, cli_parser
-from pytracking.evaluation.tracker import Tracker, check_tracker_name
+from ltr.admin.cli import add_alias, add_set_argument, cli_parser
+from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_name
 from pytracking.tracker.atom.atom import resolve_device
 from pytracking.tracker.atom.settings import NetworkSettings
 from pytracking.utils.cpu_resources import default_torch_threads
+from pytracking.utils.params import parse_overrides
 
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
            "pool_throughput", "main"]
@@ -90,10 +91,12 @@ def synthetic_benchmark_sequence(num_frames: int, size: tuple[int, int] = (640, 
 
 def _build_tracker(tracker: str, param: str, device: str, image_sample_size: int | None = None,
                    reference: bool = False, cuda_graph: bool = True, compile_refinement: bool = False,
-                   announce: bool = True) -> Any:
-    """The tracker ``tracker/param`` on ``device`` with the benchmark's overrides; the registry fallback
-    (untrained estimator, same timing) when the parameter file's weights are missing (said once if ``announce``)."""
-    spec = Tracker(tracker, param, results_root=Path("."))  # ValueError names an unknown tracker or param
+                   announce: bool = True, overrides: Mapping[str, Any] | None = None) -> Any:
+    """The tracker ``tracker/param`` with ``overrides`` (``--set``) on ``device`` with the benchmark's overrides; the
+    registry fallback (untrained estimator, same timing) when the parameter file's weights are missing (said once if
+    ``announce``)."""
+    # ValueError names an unknown tracker or param, OverrideError a bad override
+    spec = Tracker(tracker, param, results_root=Path("."), overrides=overrides)
     params = spec.get_parameters(device=device)
     if image_sample_size is not None:
         params.image_sample_size = image_sample_size
@@ -113,7 +116,8 @@ def _build_tracker(tracker: str, param: str, device: str, image_sample_size: int
 
 def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, device: str = "auto",
               image_sample_size: int | None = None, warmup: int = 5, reference: bool = False,
-              cuda_graph: bool = True, compile_refinement: bool = False, lost_frames: int = 0) -> dict[str, float]:
+              cuda_graph: bool = True, compile_refinement: bool = False, lost_frames: int = 0,
+              overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Median seconds per frame of each part (keys: backbone, classifier, refinement, rest, total),
     ``frames_located``: frames not flagged ``not_found`` (only those run the refinement),
     ``refinement_located`` / ``total_located``: medians over those frames only (0 if there are none), and
@@ -121,9 +125,10 @@ def benchmark(tracker: str = "atom", param: str = "default", frames: int = 100, 
     classifier's periodic update (what a whole sequence's frames per second sees).
 
     ``lost_frames`` > 0 (ATOM only): every frame is tracked as if the target had been lost for that many frames
-    before it, i.e. on the enlarged search patch of the lost-target search (the cost of such a frame)."""
+    before it, i.e. on the enlarged search patch of the lost-target search (the cost of such a frame).
+    ``overrides``: parameter-file keys set on top of ``param``'s."""
     trk = _build_tracker(tracker, param, device, image_sample_size=image_sample_size, reference=reference,
-                         cuda_graph=cuda_graph, compile_refinement=compile_refinement)
+                         cuda_graph=cuda_graph, compile_refinement=compile_refinement, overrides=overrides)
     images, boxes = synthetic_benchmark_sequence(frames + warmup + 1)
     trk.initialize(images[0], {"init_bbox": boxes[0].tolist()})
     if lost_frames > 0 and not hasattr(trk, "lost_frames"):
@@ -261,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "kernels (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA), each beside OpenCV CSRT run right after it")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
                         help="also write the figures (seconds) and the machine description as JSON")
+    add_set_argument(parser)
     return parser
 
 
@@ -275,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
         check_tracker_name(args.tracker_name, args.tracker_param)
     except ValueError as err:
         parser.error(f"argument {err}")
+    try:
+        overrides = parse_overrides(args.overrides)
+    except ValueError as err:
+        parser.error(str(err))
+    if overrides and (args.compare_capabilities or args.processes > 0):
+        parser.error("argument --set: not with --compare_capabilities or --processes (they run parameter files as "
+                     "they are)")
     torch.set_num_threads(args.torch_threads)
     if args.compare_capabilities:
         rows = compare_capabilities(args.tracker_name, args.tracker_param, args.frames, args.torch_threads)
@@ -305,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = benchmark(args.tracker_name, args.tracker_param, args.frames, args.device, args.image_sample_size,
                            reference=args.reference, cuda_graph=not args.no_cuda_graph,
-                           compile_refinement=args.compile_refinement, lost_frames=args.lost_frames)
+                           compile_refinement=args.compile_refinement, lost_frames=args.lost_frames,
+                           overrides=overrides)
+    except OverrideError as err:
+        parser.error(f"argument --set: {err}")
     except ValueError as err:
         parser.error(str(err))
     total = result["total"]
@@ -317,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         path += ", CUDA graphs off" if args.no_cuda_graph else ", CUDA graphs"
         path += ", compiled head" if args.compile_refinement else ""
     machine = machine_description(device)
+    if overrides:
+        path += ", " + ", ".join(f"{k}={v!r}" for k, v in overrides.items())
     print(f"{args.tracker_name}/{args.tracker_param} ({path}): median over {args.frames} frames, "
           f"{args.torch_threads} threads, target located in {int(result['frames_located'])} frames")
     print(f"  machine: {machine}")
@@ -332,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  over the located frames only: refinement {1000 * result['refinement_located']:.2f} ms, "
               f"total {1000 * result['total_located']:.2f} ms -> {1.0 / result['total_located']:.1f} fps")
     if args.output is not None:
-        record = {"tracker": args.tracker_name, "param": args.tracker_param, "frames": args.frames,
+        record = {"tracker": args.tracker_name, "param": args.tracker_param,
+                  "overrides": {k: repr(v) for k, v in overrides.items()}, "frames": args.frames,
                   "threads": args.torch_threads,
                   "device": str(device), "cuda_graph": device.type == "cuda" and not args.no_cuda_graph,
                   "reference_path": args.reference, "machine": machine, "seconds": result,

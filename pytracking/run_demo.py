@@ -3,6 +3,7 @@
     python -m pytracking.run_demo [tracker_name [tracker_param]] [--runid K] [--threads N]
         [--device cpu|cuda] [--results_path DIR] [--dataset_path DIR] [--out DIR] [--no_skip] [--compare]
         [--benchmark demo|validation|both] [--batch_sequences B [--runs N] [--check_sequential]]
+        [--set KEY=VALUE ...]
 
 Steps (:mod:`pytracking.evaluation.demo`; the comparison: :mod:`pytracking.evaluation.demo_comparison`):
 
@@ -17,7 +18,8 @@ Steps (:mod:`pytracking.evaluation.demo`; the comparison: :mod:`pytracking.evalu
    precision and normalised-precision plots (PNG).
 
 Results go to ``<results>/demo/<tracker>/<param>[_<runid:03d>]`` (``<results>`` = ``--results_path`` or
-the settings' results folder) with a ``benchmark.json`` naming the benchmark's content hash: results of
+the settings' results folder; with ``--set key=value``, parameter-file keys set on top of ``<param>``'s,
+``<param>-<digest>[_<runid:03d>]``) with a ``benchmark.json`` naming the benchmark's content hash: results of
 another build of the benchmark are redone, never mixed. The printed table's heading names that hash (its first 16 hex digits), so that two users can tell
 whether they scored the same data. ``python -m pytracking.analysis --dataset_name demo`` reads these
 results as they are. Tables and plots go to ``--out`` (default
@@ -39,11 +41,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ltr.admin.cli import cli_parser
+from ltr.admin.cli import add_set_argument, cli_parser
 from pytracking.analysis.tables import to_markdown
 from pytracking.evaluation.demo import default_threads, run_demo
 from pytracking.evaluation.demo_comparison import run_comparison
-from pytracking.evaluation.tracker import check_tracker_name
+from pytracking.evaluation.tracker import OverrideError, check_tracker_name
+from pytracking.utils.params import parse_overrides
 
 BENCHMARK_CHOICES = ("demo", "validation", "both")
 
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --batch_sequences: also run one sequence at a time (--threads workers) into "
                              "<results>/demo_sequential and print how far the boxes differ")
     parser.add_argument("--quiet", action="store_true", help="no progress bar for the benchmark build")
+    add_set_argument(parser)
     return parser
 
 
@@ -112,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
                      "or --benchmark)")
     if args.benchmark == "both" and not args.compare:
         parser.error("argument --benchmark: 'both' needs --compare")
+    if args.overrides and args.compare:
+        parser.error("argument --set: applies to one tracker, not to --compare (its rows are the shipped parameter "
+                     "files)")
+    try:
+        overrides = parse_overrides(args.overrides)
+    except ValueError as err:
+        parser.error(str(err))
     if args.compare:
         benchmarks = {"demo": ["demo"], "validation": ["validation"], "both": ["demo", "validation"]}[args.benchmark]
         failed = False
@@ -135,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run_demo(args.tracker_name, args.tracker_param, args.runid, args.threads, args.device, args.dataset_path,
                            args.results_path, args.out, skip_existing=not args.no_skip, progress=not args.quiet,
                            batch_sequences=args.batch_sequences, check_sequential=args.check_sequential,
-                           runs=args.runs, benchmark=args.benchmark)
+                           runs=args.runs, benchmark=args.benchmark, overrides=overrides)
+    except OverrideError as err:
+        parser.error(f"argument --set: {err}")
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(f"{args.benchmark} benchmark, test split, build sha256 {outcome.benchmark_sha256[:16]} "

@@ -2,10 +2,11 @@
 
     python -m pytracking.run_tracker <tracker> <param> --dataset_name NAME [--sequence NAME|INDEX]
         [--threads N] [--debug 0..3] [--runid K] [--device cpu|cuda] [--dataset_path DIR]
-        [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip]
+        [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip] [--set KEY=VALUE ...]
 
 Results: ``<results>/<dataset>/<tracker>/<param>[_<runid:03d>]/<sequence>.txt`` (+ ``_time.txt``), the
-layout ``run_demo`` and ``analysis`` use too; finished sequences are skipped, so re-running resumes. A
+layout ``run_demo`` and ``analysis`` use too (with ``--set``: ``<param>-<digest>[_<runid:03d>]``, see
+:mod:`pytracking.evaluation.tracker`); finished sequences are skipped, so re-running resumes. A
 sequence whose annotation is unusable is reported in one line (file, line, what is wrong) and the others
 run. Exit status 1 if any sequence failed (to load or to track), 2 for bad arguments or a root that holds
 no dataset.
@@ -15,11 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ltr.admin.cli import cli_parser
+from ltr.admin.cli import add_set_argument, cli_parser
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
 from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
-from pytracking.evaluation.tracker import Tracker, check_tracker_name
+from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_name
+from pytracking.utils.params import parse_overrides
 from pytracking.utils.visdom import VisdomPanels
 from pytracking.visdom_server import ensure_visdom_server, env_url, finish_spawned_servers
 
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: run every n-th sequence starting at i (0-based)")
     parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    add_set_argument(parser)
     parser.add_argument("--use_visdom", action="store_true",
                         help="with --debug >= 1: show the frame, box and debug panels in visdom (server started "
                              "on 127.0.0.1 if none answers); --debug 2 adds pause (space) / step (right arrow)")
@@ -96,9 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(f"argument {err}")
     try:
-        dataset = get_dataset_object(args.dataset_name, args.dataset_path, args.split)
+        overrides = parse_overrides(args.overrides)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
         tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
-                          results_root=dataset_results_root(args.results_path, args.dataset_name))
+                          results_root=dataset_results_root(args.results_path, args.dataset_name), overrides=overrides)
+    except OverrideError as err:
+        parser.error(f"argument --set: {err}")
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        dataset = get_dataset_object(args.dataset_name, args.dataset_path, args.split)
     except ValueError as err:
         parser.error(str(err))
     names = select_sequence_names(dataset.sequence_names(), args.sequence, parser)
@@ -112,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) \
         if args.use_visdom and args.debug >= 1 else None
+    if overrides:
+        print(f"[run] {args.tracker_name}/{args.tracker_param} with " + ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
     try:
         report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,

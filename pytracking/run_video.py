@@ -11,7 +11,8 @@ box and the tracker's fps (``1 / time`` of ``track()``, exponentially smoothed).
 
 ``--save_results`` writes ``<DIR>/<video stem>.txt`` (one ``x,y,w,h`` row per frame, the first is
 the initial box) and ``<video stem>_time.txt``; DIR defaults to
-``<results>/videos/<tracker>/<param>``. ``--save_video`` writes the annotated frames (mp4);
+``<results>/videos/<tracker>/<param>`` (``<param>-<digest>`` with ``--set key=value``, parameter-file keys set on
+top of the file's). ``--save_video`` writes the annotated frames (mp4);
 ``--save_debug DIR`` (with ``--debug >= 1``) writes the debug views below as ``DIR/<key>/<frame>.png``
 (no display needed).
 ``--use_visdom`` starts/uses the local visdom server (bound to 127.0.0.1 only) and shows the
@@ -44,11 +45,13 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from ltr.admin.cli import cli_parser
+from ltr.admin.cli import add_set_argument, cli_parser
+from pytracking.evaluation.tracker import OverrideError
 from pytracking.evaluation.tracker_factory import build_tracker_factory
 from pytracking.evaluation.video_tracking import default_results_dir, track_video, write_results
 from pytracking.utils.debug_images import DebugImageWriter
 from pytracking.utils.display import display_unavailable_reason
+from pytracking.utils.params import overrides_digest, parse_overrides
 from pytracking.utils.opencv_windows import DebugWindows, OpenCVWindow
 from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWriter
 from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
@@ -99,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="leave a visdom server this run started running at the end (default: stop it)")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the parameter file's)")
+    add_set_argument(parser)
     return parser
 
 
@@ -112,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         check_visdom_port(args.visdom_port)
         if args.save_debug is not None and args.debug < 1:
             raise ValueError("--save_debug needs --debug >= 1 (the tracker makes debug output only then)")
-        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, device=args.device)
+        overrides = parse_overrides(args.overrides)
+        make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, device=args.device,
+                                             overrides=overrides)
+    except OverrideError as exc:
+        print(f"{prog}: error: argument --set: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -194,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     mean_fps = float(np.mean(1.0 / np.maximum(result.times[1:], 1e-6))) if n > 1 else float("nan")
     print(f"{prog}: tracked {n} frames, mean tracker speed {mean_fps:.1f} fps")
     if args.save_results is not None:
-        directory = Path(args.save_results) if args.save_results else default_results_dir(
-            args.tracker_name, args.tracker_param)
+        config = f"{args.tracker_param}-{overrides_digest(overrides)}" if overrides else args.tracker_param
+        directory = Path(args.save_results) if args.save_results else default_results_dir(args.tracker_name, config)
         print(f"{prog}: results written to {write_results(directory, args.videofile.stem, result)}")
     if writer is not None:
         print(f"{prog}: annotated video written to {args.save_video} ({writer.frames_written} frames)")

@@ -37,10 +37,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ltr.admin.cli import cli_parser
+from ltr.admin.cli import add_set_argument, cli_parser
+from pytracking.evaluation.tracker import OverrideError
 from pytracking.evaluation.tracker_factory import build_tracker_factory
 from pytracking.evaluation.webcam_demo import Target, WebcamDemo, run_in_window, save_targets
 from pytracking.utils.display import display_unavailable_reason
+from pytracking.utils.params import parse_overrides
 from pytracking.utils.opencv_windows import DebugWindows
 from pytracking.utils.video_source import VideoSourceError, open_source
 from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write DIR/target_<k>.txt (frame,x,y,w,h rows) at exit")
     parser.add_argument("--max_frames", type=int, default=None, help="stop after N frames")
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the parameter file's)")
+    add_set_argument(parser)
     return parser
 
 
@@ -80,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         check_visdom_port(args.visdom_port)
         # one network for all targets: each new target then starts without reloading the weights
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, share_network=True,
-                                             device=args.device)
+                                             device=args.device, overrides=parse_overrides(args.overrides))
+    except OverrideError as exc:
+        print(f"{prog}: error: argument --set: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

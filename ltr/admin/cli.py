@@ -4,7 +4,8 @@
 * the description is the first line of the module's docstring;
 * options are spelled with underscores (``--batch_size``); a former spelling (``--batch-size``)
   stays accepted as a hidden alias (:func:`add_alias`), so old scripts keep working;
-* trackers are named by the positional pair ``tracker_name tracker_param``;
+* trackers are named by the positional pair ``tracker_name tracker_param``; ``--set key=value ...``
+  (:func:`add_set_argument`) sets parameter-file keys on top of the file's values;
 * ``--threads`` means worker processes wherever sequences are tracked, ``--torch_threads`` torch's
   intra-op threads;
 * every option has a help text (``tests/test_cli_convention.py`` walks every parser).
@@ -35,3 +36,12 @@ def add_alias(parser: argparse.ArgumentParser, alias: str, option: str) -> None:
     if alias in actions:
         raise ValueError(f"add_alias: {parser.prog} already has an option {alias!r}")
     actions[alias] = actions[option]
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE [KEY=VALUE ...]`` (repeatable) into ``args.overrides``, a list of the raw pairs
+    (``pytracking.utils.params.parse_overrides`` reads them)."""
+    parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                        help="set parameter-file keys on top of the parameter file's values (Python literals, e.g. "
+                             "--set lost_search_delay=0 box_refinement_step_length=(1e-4,1e-4)); results go to "
+                             "<param>-<digest of the overrides>, beside an overrides.json naming them")

@@ -271,6 +271,7 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
     report = RunReport()
     pending: deque[tuple[Tracker, Sequence]] = deque()
     for spec in trackers:
+        spec.record_overrides()
         for seq in sequences:
             if skip_existing and result_is_complete(spec.results_dir, seq):
                 report.skipped.append(f"{spec.run_label}:{seq.name}")

@@ -23,6 +23,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -174,14 +175,15 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
              device: str | None = None, dataset_path: str | Path | None = None, results_path: str | Path | None = None,
              out_dir: str | Path | None = None, skip_existing: bool = True, progress: bool = True,
              batch_sequences: int = 0, check_sequential: bool = False, runs: int = 1,
-             benchmark: str = DATASET_NAME) -> DemoOutcome:
+             benchmark: str = DATASET_NAME, overrides: Mapping[str, Any] | None = None) -> DemoOutcome:
     """Build (first use) the demo benchmark, run ``tracker_name/param`` on its test split, score it,
     write the table (CSV + Markdown) and plots; see the module docstring. ``batch_sequences`` B > 0: the batched
     engine, B sequences at a time; ``check_sequential``: also run one sequence at a time (``threads`` workers) into
     ``<results>/demo_sequential`` and compare the boxes (``DemoOutcome.sequential_check``). ``runs`` N > 1: run ids
     ``runid .. runid + N - 1`` (default from 0), e.g. to fill a wide batch; the table has one row per run.
     ``benchmark`` 'validation': the report-only validation benchmark instead (``dataset_path`` must be None; results
-    under ``<results>/validation``)."""
+    under ``<results>/validation``). ``overrides``: parameter-file keys set on top of ``param``'s (results under
+    ``<param>-<digest>``, :class:`~pytracking.evaluation.tracker.Tracker`)."""
     start = time.perf_counter()
     if benchmark not in (DATASET_NAME, VALIDATION_NAME):
         raise ValueError(f"benchmark: expected {DATASET_NAME!r} or {VALIDATION_NAME!r}, got {benchmark!r}")
@@ -195,7 +197,7 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     run_ids = [runid] if runs == 1 else [(runid or 0) + k for k in range(runs)]
-    trackers = [Tracker(tracker_name, param, k, results_root=results_root) for k in run_ids]
+    trackers = [Tracker(tracker_name, param, k, results_root=results_root, overrides=overrides) for k in run_ids]
     tracker = trackers[0]
     absent = missing_weights(tracker)
     if absent is not None:
@@ -206,7 +208,8 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     failed = run_on_demo(trackers, sequences, root, threads, device, skip_existing, batch_sequences)
     check = None
     if check_sequential:
-        references = [Tracker(tracker_name, param, k, results_root=Path(f"{results_root}_sequential")) for k in run_ids]
+        references = [Tracker(tracker_name, param, k, results_root=Path(f"{results_root}_sequential"),
+                              overrides=overrides) for k in run_ids]
         failed.update(run_on_demo(references, sequences, root, threads, device, skip_existing))
         checks = [compare_results(t.results_dir, r.results_dir, [seq.name for seq in sequences])
                   for t, r in zip(trackers, references)]

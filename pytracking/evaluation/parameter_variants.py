@@ -20,7 +20,6 @@ finished sequences are skipped, so an interrupted comparison resumes.
 """
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
@@ -35,6 +34,7 @@ import pandas as pd
 from pytracking.analysis.compare import MEAN_ROW, compare_to_reference
 from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
+from pytracking.utils.params import parse_overrides
 
 __all__ = ["ParameterVariant", "VariantSpec", "compare_variants", "format_variants_table", "parse_variant",
            "variant_summary"]
@@ -73,11 +73,10 @@ class VariantSpec:
         return f"atom/{self.name}-{self.digest}"
 
     def parameters(self, seed: int = 0, debug: int | None = None, device: str | None = "cpu") -> Any:
-        """The parameter file's parameters (seed ``params.seed + seed``), then the overrides set."""
-        params = Tracker("atom", self.param, run_id=seed).get_parameters(debug=debug, device=device)
-        for key, value in self.overrides.items():
-            setattr(params, key, value)
-        return params
+        """The parameter file's parameters with the overrides set (seed ``params.seed + seed``); ``ValueError``
+        for an invalid override."""
+        return Tracker("atom", self.param, run_id=seed, overrides=self.overrides).get_parameters(debug=debug,
+                                                                                               device=device)
 
 
 def parse_variant(tokens: TypingSequence[str], default_param: str = "default") -> VariantSpec:
@@ -88,19 +87,9 @@ def parse_variant(tokens: TypingSequence[str], default_param: str = "default") -
     name, *pairs = tokens
     if not _NAME.match(name):
         raise ValueError(f"--variant {name!r}: a name of letters, digits, '_', '.', '+' (it names a results folder)")
-    param, overrides = default_param, {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--variant {name}: expected key=value, got {pair!r}")
-        if key == "param":
-            param = text
-            continue
-        try:
-            overrides[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            overrides[key] = text
-    return VariantSpec(name, param, overrides)
+    overrides = parse_overrides(pairs, f"--variant {name}")
+    param = overrides.pop("param", default_param)
+    return VariantSpec(name, str(param), overrides)
 
 
 class ParameterVariant(Tracker):
@@ -109,14 +98,8 @@ class ParameterVariant(Tracker):
 
     def __init__(self, spec: VariantSpec, seed: int, results_root: str | Path):
         self.spec = spec
-        super().__init__("atom", spec.param, run_id=seed, results_root=results_root)
-
-    @property
-    def run_label(self) -> str:
-        return f"{self.spec.label}_{self.run_id:03d}"
-
-    def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
-        return self.spec.parameters(self.run_id, debug, device)
+        super().__init__("atom", spec.param, run_id=seed, results_root=results_root, overrides=spec.overrides,
+                         config_name=f"{spec.name}-{spec.digest}")
 
 
 def check_variant(spec: VariantSpec) -> None:

@@ -120,6 +120,7 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
     report = RunReport()
     jobs = []
     for tracker in trackers:
+        tracker.record_overrides()
         for seq in sequences:
             if skip_existing and result_is_complete(tracker.results_dir, seq):
                 report.skipped.append(f"{tracker.run_label}:{seq.name}")

@@ -3,6 +3,13 @@
 Trackers are found by name: ``pytracking.tracker.<name>`` must expose ``get_tracker_class()``
 and ``pytracking.parameter.<name>.<parameter_name>`` must expose ``parameters()``.
 Results of a run live in ``<results>/<name>/<parameter_name>[_<run_id:03d>]/``.
+
+Overrides (``--set key=value`` of the CLIs) set parameter-file keys on top of the file's values. They are checked
+when the ``Tracker`` is made: by the tracker package's ``check_parameters(params)`` where it has one (ATOM: its
+typed settings, so an unknown key names the closest valid one and a bad value its key), else a key must be one the
+parameter file sets. A run with overrides writes its results to ``<parameter_name>-<digest>[_<run_id:03d>]/``
+(``digest``: :func:`pytracking.utils.params.overrides_digest`) with an ``overrides.json`` naming them, so it never
+mixes with the parameter file's own results and the analysis finds it as ``<name>/<parameter_name>-<digest>``.
 """
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ import importlib
 import importlib.util
 import pkgutil
 from pathlib import Path
-from typing import Any, Callable, Iterable
+import json
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -18,6 +26,7 @@ import pytracking.tracker as tracker_pkg
 from ltr.admin.local_settings import load_settings
 from ltr.data.image_loader import imread_rgb
 from pytracking.evaluation.sequence import Sequence
+from pytracking.utils.params import check_known_keys, overrides_digest
 
 
 def available_trackers() -> list[str]:
@@ -47,6 +56,10 @@ def check_tracker_name(name: str, parameter_name: str) -> None:
         raise ValueError(f"tracker_param: unknown parameter file {parameter_name!r} for {name}; available: {params}")
 
 
+class OverrideError(ValueError):
+    """Parameter overrides (``--set``) that the tracker does not accept: unknown key or bad value."""
+
+
 def _default_results_root() -> Path:
     return load_settings().results
 
@@ -64,43 +77,85 @@ class Tracker:
         run_id: optional run number (results folder suffix ``_%03d``).
         display_name: label for tables and plots (default ``name/parameter_name[_run_id]``).
         results_root: results base folder (default: the settings' ``results``).
+        overrides: parameter-file keys set on top of the file's values (see the module docstring); checked here,
+            :class:`OverrideError` naming the key.
+        config_name: the results folder's name before ``_NNN`` (default ``parameter_name``, or
+            ``parameter_name-<digest>`` with overrides).
     """
 
     def __init__(self, name: str, parameter_name: str, run_id: int | None = None, display_name: str | None = None,
-                 results_root: str | Path | None = None):
+                 results_root: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+                 config_name: str | None = None):
         check_tracker_name(name, parameter_name)
         if run_id is not None and (not isinstance(run_id, (int, np.integer)) or run_id < 0 or run_id > 999):
             raise ValueError(f"run_id must be an integer in 0..999, got {run_id!r}")
         self.name = name
         self.parameter_name = parameter_name
         self.run_id = None if run_id is None else int(run_id)
+        self.overrides = dict(overrides or {})
+        if config_name is None:
+            config_name = f"{parameter_name}-{overrides_digest(self.overrides)}" if self.overrides else parameter_name
+        self.config_name = config_name
+        if self.overrides:
+            self.check_overrides()
         self.display_name = display_name or self.run_label
         self.results_root = Path(results_root) if results_root is not None else _default_results_root()
 
     @property
     def run_label(self) -> str:
-        """``name/parameter_name`` plus ``_NNN`` when a run id is set."""
+        """``name/config_name`` plus ``_NNN`` when a run id is set."""
         suffix = "" if self.run_id is None else f"_{self.run_id:03d}"
-        return f"{self.name}/{self.parameter_name}{suffix}"
+        return f"{self.name}/{self.config_name}{suffix}"
 
     @property
     def results_dir(self) -> Path:
-        """``<results_root>/<name>/<parameter_name>[_<run_id:03d>]``."""
+        """``<results_root>/<name>/<config_name>[_<run_id:03d>]``."""
         return self.results_root / self.run_label
+
+    def check_overrides(self) -> None:
+        """:class:`OverrideError` naming the parameter file and the key unless the parameters with the overrides set are
+        valid for the tracker: its package's ``check_parameters(params)``, else every overridden key one the
+        parameter file sets."""
+        module = importlib.import_module(f"pytracking.tracker.{self.name}")
+        check = getattr(module, "check_parameters", None)
+        try:
+            if check is not None:
+                check(self.get_parameters(device="cpu"))
+            else:
+                check_known_keys(self.overrides, vars(self._file_parameters()).keys(),
+                                 f"pytracking/parameter/{self.name}/{self.parameter_name}.py")
+        except (TypeError, ValueError) as err:
+            raise OverrideError(str(err)) from err
+
+    def record_overrides(self) -> None:
+        """With overrides: write them to ``<results_dir>/overrides.json`` (what the digest in the folder's name
+        stands for)."""
+        if not self.overrides:
+            return
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        record = {"tracker": self.name, "parameter_file": self.parameter_name,
+                  "overrides": {key: repr(value) for key, value in self.overrides.items()}}
+        (self.results_dir / "overrides.json").write_text(json.dumps(record, indent=1) + "\n")
+
+    def _file_parameters(self) -> Any:
+        module = importlib.import_module(f"pytracking.parameter.{self.name}.{self.parameter_name}")
+        return module.parameters()
 
     def __repr__(self) -> str:
         return f"Tracker({self.run_label!r}, results_dir={str(self.results_dir)!r})"
 
     def get_parameters(self, debug: int | None = None, device: str | None = None) -> Any:
-        """Build the parameters; ``debug`` and ``device`` (when given) override ``params.debug``/``params.device``.
+        """Build the parameters: the file's, then the overrides; ``debug`` and ``device`` (when given) override
+        ``params.debug``/``params.device``.
 
         Without ``device`` and without a ``device`` in the parameter file, the settings' device is used.
         A run number ``k`` offsets the parameter file's ``seed`` (when it has one) to ``seed + k``: the runs of
         a seeded tracker are then different draws (e.g. of the refinement's starting boxes), whose mean and
         spread the analysis reports; without a run number the seed is the file's.
         """
-        module = importlib.import_module(f"pytracking.parameter.{self.name}.{self.parameter_name}")
-        params = module.parameters()
+        params = self._file_parameters()
+        for key, value in self.overrides.items():
+            setattr(params, key, value)
         params.tracker_name = self.name
         params.param_name = self.parameter_name
         if self.run_id is not None and params.get("seed", None) is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 
@@ -16,15 +16,17 @@ from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.utils.params import TrackerParams
 
 
-def build_tracker_factory(name: str, param: str, debug: int = 0,
-                          share_network: bool = False, device: str | None = None) -> Callable[[], BaseTracker]:
+def build_tracker_factory(name: str, param: str, debug: int = 0, share_network: bool = False,
+                          device: str | None = None,
+                          overrides: Mapping[str, Any] | None = None) -> Callable[[], BaseTracker]:
     """A function returning a fresh tracker instance (fresh parameters) per call.
 
     ``name`` is a package under ``pytracking.tracker`` (parameters from
     ``pytracking.parameter.<name>.<param>.parameters()``; resolved through
     ``pytracking.evaluation.tracker.Tracker``), or ``module:ClassName`` of a ``BaseTracker``
     subclass built with ``TrackerParams(debug=debug)``. ValueError names an unknown tracker or param.
-    ``device`` (``--device``) overrides the parameter file's ``params.device``.
+    ``device`` (``--device``) overrides the parameter file's ``params.device``; ``overrides`` (``--set``) set
+    parameter-file keys on top of the file's (checked here: :class:`~pytracking.evaluation.tracker.OverrideError`).
 
     ``share_network``: the first tracker's network (its ``net`` attribute, an ``nn.Module``) is handed
     to every later one as ``params.net`` (the convention of ``load_tracker_network``), so several
@@ -38,10 +40,10 @@ def build_tracker_factory(name: str, param: str, debug: int = 0,
             raise ValueError(f"tracker: cannot import {name!r}: {exc}") from exc
         if not (isinstance(tracker_class, type) and issubclass(tracker_class, BaseTracker)):
             raise ValueError(f"tracker: {name!r} is not a BaseTracker subclass")
-        return lambda: tracker_class(TrackerParams(debug=int(debug), param_name=param,
-                                                   **({"device": device} if device else {})))
+        return lambda: tracker_class(TrackerParams(**{"debug": int(debug), "param_name": param, **(overrides or {}),
+                                                      **({"device": device} if device else {})}))
 
-    spec = Tracker(name, param, results_root=Path("."))
+    spec = Tracker(name, param, results_root=Path("."), overrides=overrides)
     shared: dict[str, Any] = {}
 
     def make() -> BaseTracker:

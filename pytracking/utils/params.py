@@ -6,17 +6,26 @@ frozen dataclasses derived from :class:`ParamSettings` exactly once, at construc
 such a class is one parameter-file key (the field name, or ``param(key=...)``) with its default: the
 default lives there and nowhere else. A key the tracker's settings do not know is an error naming
 the key and the closest known one (``difflib``), so a typo never falls back to a default silently.
+A check of a value (range, choice) is the class's ``__post_init__``; its error is prefixed with the file.
+
+:func:`parse_overrides` reads the CLIs' ``--set key=value`` pairs (keys set on top of a parameter file, see
+:class:`pytracking.evaluation.tracker.Tracker`), :func:`overrides_digest` names their results folder.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
+import hashlib
+import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-__all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError"]
+__all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError",
+           "parse_overrides", "overrides_digest"]
 
 _RAW = object()   # marker: keep the value as given (no conversion)
 S = TypeVar("S", bound="ParamSettings")
@@ -143,7 +152,10 @@ class ParamSettings:
                 except (TypeError, ValueError) as err:
                     raise ValueError(f"{_where(where)}tracker parameter {key!r} = {value!r}: {err}") from err
             values[f.name] = value
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValueError as err:   # a __post_init__ check: name the parameter file
+            raise ValueError(f"{_where(where)}{err}") from err
 
 
 def _where(where: str) -> str:
@@ -161,3 +173,33 @@ def check_known_keys(params: Any, known: Iterable[str], where: str = "") -> None
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         raise UnknownParameterError(f"{_where(where)}unknown tracker parameter {key!r} ({hint})")
+
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_overrides(pairs: Sequence[str], argument: str = "--set") -> dict[str, Any]:
+    """``['key=value', ...]`` -> ``{key: value}``: parameter-file keys set on top of a parameter file.
+
+    Values are Python literals (``True``, ``0.5``, ``(1e-4, 1e-4)``, ``None``); anything else stays a string
+    (``net_path=/tmp/head.pth``). ``ValueError`` naming ``argument`` and the pair for a pair without ``=``, a key
+    that is not an identifier, or a key given twice."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not _KEY.match(key):
+            raise ValueError(f"argument {argument}: expected key=value with an identifier key, got {pair!r}")
+        if key in overrides:
+            raise ValueError(f"argument {argument}: {key!r} given twice")
+        try:
+            overrides[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[key] = text
+    return overrides
+
+
+def overrides_digest(overrides: Mapping[str, Any]) -> str:
+    """8 hex digits of SHA-256 over the sorted ``key=repr(value)`` pairs: the same overrides, in any order, give the
+    same digest (results folders ``<param>-<digest>``)."""
+    text = json.dumps(sorted((key, repr(value)) for key, value in overrides.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -244,8 +244,6 @@ class ATOM(BaseTracker):
         if self.use_refinement:
             estimator = network.box_estimator
             kind = network.box_estimator_type
-            if kind not in ("auto", "score", "regression"):
-                raise ValueError(f"params.box_estimator_type must be 'auto', 'score' or 'regression', got {kind!r}")
             if estimator is None:
                 if self.net is None or not hasattr(self.net, "bb_regressor"):
                     raise ValueError("use_box_refinement needs params.box_estimator or a network with a bb_regressor")
@@ -270,13 +268,6 @@ class ATOM(BaseTracker):
         self.image_sample_size = settings.image_sample_size
         self.search_area_scale = settings.search_area_scale
         self.scale_factors = settings.scale_factors
-        if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
-            raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty")
-        if settings.lost_search_growth < 1 or settings.lost_search_max < 1:
-            raise ValueError(f"lost_search_growth and lost_search_max must be >= 1 (1: off), got "
-                             f"{settings.lost_search_growth} and {settings.lost_search_max}")
-        if settings.lost_search_delay < 0:
-            raise ValueError(f"lost_search_delay must be >= 0, got {settings.lost_search_delay}")
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.timing: dict[str, float] = {}
         self.cg_residuals: list[float] = []

@@ -38,6 +38,10 @@ class NetworkSettings(ParamSettings):
     expert_paths: tuple[str, ...] = ()
     expert_weights: tuple[float, ...] = ()  # per head, the network's first; empty: all 1
 
+    def __post_init__(self) -> None:
+        if self.box_estimator_type not in ("auto", "score", "regression"):
+            raise ValueError(f"box_estimator_type must be 'auto', 'score' or 'regression', got {self.box_estimator_type!r}")
+
 
 @dataclass(frozen=True)
 class AugmentationSettings(ParamSettings):
@@ -210,6 +214,16 @@ class ATOMSettings(ParamSettings):
     classifier: ClassifierSettings = nested(ClassifierSettings)
     refinement: RefinementSettings = nested(RefinementSettings)
     gate: GateSettings = nested(GateSettings)
+
+    def __post_init__(self) -> None:
+        if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
+            raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty; got "
+                             f"{self.image_sample_size}, {self.search_area_scale}, {self.scale_factors}")
+        if self.lost_search_growth < 1 or self.lost_search_max < 1:
+            raise ValueError(f"lost_search_growth and lost_search_max must be >= 1 (1: off), got "
+                             f"{self.lost_search_growth} and {self.lost_search_max}")
+        if self.lost_search_delay < 0:
+            raise ValueError(f"lost_search_delay must be >= 0, got {self.lost_search_delay}")
 
 
 def parameter_file_hint(params: Any) -> str:
