@@ -18,9 +18,11 @@ import sys
 
 from ltr.admin.cli import add_set_argument, cli_parser
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
+from pytracking.evaluation.demo import missing_weights
 from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
 from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_name
+from pytracking.tracker.atom.atom import missing_weights_message
 from pytracking.utils.params import parse_overrides
 from pytracking.utils.visdom import VisdomPanels
 from pytracking.visdom_server import ensure_visdom_server, env_url, finish_spawned_servers
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --set: {err}")
     except ValueError as err:
         parser.error(str(err))
+    absent = missing_weights(tracker)
+    if absent is not None:    # once here, not once per sequence
+        parser.error(f"{tracker.run_label}: " + missing_weights_message(absent))
     try:
         dataset = get_dataset_object(args.dataset_name, args.dataset_path, args.split)
     except ValueError as err:

@@ -41,23 +41,27 @@ def test_the_digest_depends_on_the_overrides_not_their_order():
 
 
 def test_a_tracker_with_overrides_runs_them_into_its_own_folder(tmp_path):
-    overrides = {"lost_search_delay": 0, "box_refinement_step_length": (1e-4, 1e-4)}
+    overrides = {"lost_search_delay": 0, "box_refinement_step_length": (1e-4, 1e-4, 5e-4, 5e-4)}
     tracker = Tracker("atom", "default", run_id=2, results_root=tmp_path, overrides=overrides)
     digest = overrides_digest(overrides)
     assert tracker.run_label == f"atom/default-{digest}_002"
     assert tracker.results_dir == tmp_path / "atom" / f"default-{digest}_002"
     params = tracker.get_parameters(device="cpu")
     plain = Tracker("atom", "default", run_id=2).get_parameters(device="cpu")
-    assert params.lost_search_delay == 0 and params.box_refinement_step_length == (1e-4, 1e-4)
+    assert params.lost_search_delay == 0 and params.box_refinement_step_length == (1e-4, 1e-4, 5e-4, 5e-4)
     assert params.seed == plain.seed                               # the run number still offsets the seed
     settings = ATOMSettings.from_params(params)
-    assert settings.lost_search_delay == 0 and settings.refinement.step_length == (1e-4, 1e-4)
+    assert settings.lost_search_delay == 0 and settings.refinement.step_length == (1e-4, 1e-4, 5e-4, 5e-4)
     assert Tracker("atom", "default", run_id=2).run_label == "atom/default_002"   # no overrides: the file's folder
 
     tracker.record_overrides()
+    assert not tracker.results_dir.exists()            # nothing tracked: no folder (analysis would list it)
+    tracker.results_dir.mkdir(parents=True)
+    tracker.record_overrides()
     record = json.loads((tracker.results_dir / "overrides.json").read_text())
     assert record == {"tracker": "atom", "parameter_file": "default",
-                      "overrides": {"lost_search_delay": "0", "box_refinement_step_length": "(0.0001, 0.0001)"}}
+                      "overrides": {"lost_search_delay": "0",
+                                    "box_refinement_step_length": "(0.0001, 0.0001, 0.0005, 0.0005)"}}
     # the analysis finds the run folders under <param>-<digest>
     assert find_run_dirs(tmp_path, f"atom/default-{digest}") == [tracker.results_dir]
 
@@ -71,6 +75,12 @@ def test_a_tracker_with_overrides_runs_them_into_its_own_folder(tmp_path):
     ("atom", "nce", {"image_sample_size": 8}, "pytracking/parameter/atom/nce.py: image_sample_size must be >= 16"),
     ("atom", "default", {"box_estimator_type": "iou"}, "box_estimator_type must be 'auto', 'score' or 'regression'"),
     ("atom", "default", {"lost_search_growth": "fast"}, "tracker parameter 'lost_search_growth' = 'fast'"),
+    ("atom", "default", {"box_refinement_iter": -3}, "box_refinement_iter must be >= 0, got -3"),
+    ("atom", "default", {"box_refinement_iter": 2.5}, "'box_refinement_iter' = 2.5: expected an integer"),
+    ("atom", "default", {"refinement_gate": "maybe"}, "'refinement_gate' = 'maybe': expected True or False"),
+    ("atom", "default", {"learning_rate": -1.0}, "learning_rate must be in (0, 1], got -1.0"),
+    ("atom", "default", {"box_refinement_decay": 2.0}, "box_refinement_decay must be in [0, 1], got 2.0"),
+    ("atom", "default", {"box_refinement_step_length": (1e-4, 1e-4)}, "box_refinement_step_length must hold 4"),
     ("opencv", "csrt", {"tracker_typ": "kcf"},
      "pytracking/parameter/opencv/csrt.py: unknown tracker parameter 'tracker_typ' (did you mean 'tracker_type'?)"),
 ])
@@ -116,3 +126,27 @@ def test_cli_set_errors_name_the_argument(main, argv, message, capsys):
         main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_booleans_and_integers_are_read_strictly():
+    """``bool('false')`` is True and ``int(2.5)`` is 2: the settings read text and numbers strictly instead."""
+    for text, expected in (("false", False), ("False", False), ("true", True), (0, False), (1, True)):
+        assert ATOMSettings.from_params(parse_overrides([f"refinement_gate={text}"])).gate.enabled is expected
+    assert ATOMSettings.from_params({"box_refinement_iter": 4.0}).refinement.num_iter == 4
+    assert ATOMSettings.from_params({"image_sample_size": "128"}).image_sample_size == 128
+    with pytest.raises(ValueError, match="expected True or False, got 2"):
+        ATOMSettings.from_params({"refinement_gate": 2})
+    with pytest.raises(ValueError, match="expected an integer, got True"):
+        ATOMSettings.from_params({"box_refinement_iter": True})
+
+
+def test_missing_weights_are_said_once_before_tracking(tmp_path, capsys):
+    root = tmp_path / "data"
+    make_lasot(root, sequences=("cat-1", "dog-1"), n_frames=3)
+    argv = ["atom", "default", "--dataset_name", "folder", "--dataset_path", str(root), "--results_path",
+            str(tmp_path / "res"), "--set", "net_path=nosuch.pth"]
+    with pytest.raises(SystemExit) as exc:
+        run_tracker_main(argv)
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.count("network weights not found at params.net_path = nosuch.pth") == 1
+    assert not (tmp_path / "res").exists()

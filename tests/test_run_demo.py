@@ -191,8 +191,29 @@ def test_main_command_redoes_results_of_another_benchmark_build(demo_root, tmp_p
     marker.write_text('{"content_sha256": "another build"}\n')
     capsys.readouterr()
     demo.run_demo(**kwargs)
-    assert "another benchmark build" in capsys.readouterr().out
+    assert "holds results of another build of the benchmark: redoing them" in capsys.readouterr().out
     assert "another build" not in marker.read_text()
+
+
+def test_an_interrupted_run_resumes_instead_of_redoing(demo_root, tmp_path, capsys, monkeypatch):
+    """The folder is marked with the build before tracking: a run stopped after some sequences (here: a
+    ``run_dataset`` that raises after the first) leaves results the next call keeps."""
+    kwargs = {"tracker_name": "opencv", "param": "kcf", "threads": 0, "dataset_path": demo_root,
+              "results_path": tmp_path, "out_dir": tmp_path / "out", "progress": False}
+    real = demo.run_dataset
+
+    def interrupted(sequences, trackers, **options):
+        real(sequences[:1], trackers, **options)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run_dataset", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(**kwargs)
+    monkeypatch.setattr(demo, "run_dataset", real)
+    capsys.readouterr()
+    demo.run_demo(**kwargs)
+    out = capsys.readouterr().out
+    assert "redoing" not in out and "skipping 1 finished" in out
 
 
 def test_main_command_atom_no_refine_needs_no_trained_weights(demo_root, tmp_path, monkeypatch):

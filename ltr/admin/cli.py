@@ -43,5 +43,5 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
     (``pytracking.utils.params.parse_overrides`` reads them)."""
     parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="set parameter-file keys on top of the parameter file's values (Python literals, e.g. "
-                             "--set lost_search_delay=0 box_refinement_step_length=(1e-4,1e-4)); results go to "
+                             "--set lost_search_delay=0 box_refinement_iter=5); results go to "
                              "<param>-<digest of the overrides>, beside an overrides.json naming them")

@@ -271,7 +271,6 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
     report = RunReport()
     pending: deque[tuple[Tracker, Sequence]] = deque()
     for spec in trackers:
-        spec.record_overrides()
         for seq in sequences:
             if skip_existing and result_is_complete(spec.results_dir, seq):
                 report.skipped.append(f"{spec.run_label}:{seq.name}")
@@ -331,6 +330,8 @@ def run_batched(sequences: TypingSequence[Sequence], trackers: Tracker | TypingS
                     finish(index)
     finally:
         bar.close()
+        for spec in trackers:
+            spec.record_overrides()
     run.seconds = time.perf_counter() - started
     if run.frames:
         print(f"[batched] tracked {run.frames} frames of {len(report.finished)} (tracker, sequence) pairs in "

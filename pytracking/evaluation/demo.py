@@ -116,31 +116,29 @@ def default_out_dir(*parts: str, benchmark: str = DATASET_NAME) -> Path:
 def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, device: str | None,
                 skip_existing: bool = True, batch_sequences: int = 0) -> dict[str, str]:
     """Run each tracker on the sequences with ``run_dataset`` -- or, with ``batch_sequences`` B > 0, with the batched
-    engine, B sequences at a time in one process (``pytracking.evaluation.batched_running``) -- (results of another
-    benchmark build are redone); returns ``{tracker run label: error}`` for failed sequences."""
+    engine, B sequences at a time in one process (``pytracking.evaluation.batched_running``); returns
+    ``{tracker run label: error}`` for failed sequences.
+
+    Before anything runs, each results folder is marked with this build (``benchmark.json``); a folder holding results
+    of another build, or results without a mark, is emptied first (``no_skip`` empties it too). So an interrupted run
+    resumes where it stopped, and a folder never mixes two builds."""
     identity = benchmark_identity(root)
     failed: dict[str, str] = {}
-    skips = {}
     for tracker in trackers:
-        skip = skip_existing
-        if skip and not results_match_benchmark(tracker.results_dir, identity):
-            print(f"[demo] {tracker.results_dir} holds results of another benchmark build: redoing them")
-            skip = False
-        skips[tracker.run_label] = skip
-        print(f"[demo] {tracker.run_label}: {len(sequences)} sequences -> {tracker.results_dir}")
+        folder = tracker.results_dir
+        if folder.is_dir() and (not skip_existing or not results_match_benchmark(folder, identity)):
+            if skip_existing:
+                marker = folder / BENCHMARK_MARKER
+                why = "another build of the benchmark" if marker.is_file() else "no benchmark.json (made by another command)"
+                print(f"[demo] {folder} holds results of {why}: redoing them")
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        mark_results(folder, identity, root)
+        print(f"[demo] {tracker.run_label}: {len(sequences)} sequences -> {folder}")
     if batch_sequences > 0:   # all trackers' pairs in one batched run
-        if not all(skips.values()):
-            for tracker in trackers:
-                if not skips[tracker.run_label]:
-                    shutil.rmtree(tracker.results_dir, ignore_errors=True)
-        reports = [run_batched(sequences, trackers, batch_sequences, skip_existing=skip_existing,
-                               device=device).report]
+        reports = [run_batched(sequences, trackers, batch_sequences, device=device).report]
     else:
-        reports = [run_dataset(sequences, [tracker], threads=threads, skip_existing=skips[tracker.run_label],
-                               device=device) for tracker in trackers]
-    for tracker in trackers:
-        tracker.results_dir.mkdir(parents=True, exist_ok=True)
-        mark_results(tracker.results_dir, identity, root)
+        reports = [run_dataset(sequences, [tracker], threads=threads, device=device) for tracker in trackers]
     for report in reports:
         failed.update(report.failed)
     return failed

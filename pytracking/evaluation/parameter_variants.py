@@ -81,7 +81,7 @@ class VariantSpec:
 
 def parse_variant(tokens: TypingSequence[str], default_param: str = "default") -> VariantSpec:
     """``['NAME', 'key=value', ...]`` (a ``param=FILE`` token picks the parameter file) -> :class:`VariantSpec`.
-    Values are Python literals (``True``, ``0.5``, ``(1e-4, 1e-4)``); anything else stays a string."""
+    Values are Python literals (``True``, ``0.5``, ``(1e-4, 1e-4, 5e-4, 5e-4)``); anything else stays a string."""
     if not tokens:
         raise ValueError("--variant: expected NAME [key=value ...]")
     name, *pairs = tokens

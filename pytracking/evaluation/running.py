@@ -120,7 +120,6 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
     report = RunReport()
     jobs = []
     for tracker in trackers:
-        tracker.record_overrides()
         for seq in sequences:
             if skip_existing and result_is_complete(tracker.results_dir, seq):
                 report.skipped.append(f"{tracker.run_label}:{seq.name}")
@@ -154,6 +153,8 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
                     record(result)
     finally:
         bar.close()
+        for tracker in trackers:
+            tracker.record_overrides()
     tracked = sum(frames_of.get(key, 0) for key in report.finished)
     if tracked:
         seconds = time.perf_counter() - started

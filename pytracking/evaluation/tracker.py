@@ -128,11 +128,10 @@ class Tracker:
             raise OverrideError(str(err)) from err
 
     def record_overrides(self) -> None:
-        """With overrides: write them to ``<results_dir>/overrides.json`` (what the digest in the folder's name
-        stands for)."""
-        if not self.overrides:
+        """With overrides and a results folder (a sequence was tracked): write them to ``<results_dir>/overrides.json``
+        (what the digest in the folder's name stands for). A run that tracked nothing leaves no folder behind."""
+        if not self.overrides or not self.results_dir.is_dir():
             return
-        self.results_dir.mkdir(parents=True, exist_ok=True)
         record = {"tracker": self.name, "parameter_file": self.parameter_name,
                   "overrides": {key: repr(value) for key, value in self.overrides.items()}}
         (self.results_dir / "overrides.json").write_text(json.dumps(record, indent=1) + "\n")

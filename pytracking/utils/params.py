@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError",
            "parse_overrides", "overrides_digest"]
@@ -68,10 +68,41 @@ def nested(cls: type[ParamSettings]) -> Any:
     return dataclasses.field(default_factory=cls, metadata={"nested": cls})
 
 
+def _to_bool(value: Any) -> bool:
+    """A bool from a bool, 0 / 1, or the text ``true`` / ``false`` (any case); anything else is a ``ValueError``
+    (``bool('false')`` would be True)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, (bool, int, float)) and not isinstance(value, str) and value in (0, 1):
+        return bool(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():   # a NumPy / torch scalar
+        return _to_bool(value.item())
+    raise ValueError(f"expected True or False, got {value!r}")
+
+
+def _to_int(value: Any) -> int:
+    """An int from an integer, an integral float (``3.0``) or integer text (``'128'``); ``2.5`` or a bool is a
+    ``ValueError`` (``int(2.5)`` would be 2)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def _to_float(value: Any) -> float:
+    """A float from a number or number text; a bool is a ``ValueError``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+#: the converter of a field by the type of its default: strict, so that a value of another kind is an error
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {bool: _to_bool, int: _to_int, float: _to_float, str: str}
+
+
 def _scalar_converter(value: Any) -> Callable[[Any], Any] | None:
     for kind in (bool, int, float, str):   # bool first: bool is a subclass of int
         if type(value) is kind:
-            return kind
+            return _CONVERTERS[kind]
     return None
 
 
@@ -107,7 +138,24 @@ class ParamSettings:
     """Base of typed settings read from a parameter file (see the module docstring).
 
     Subclasses are ``@dataclass(frozen=True)``; adding a parameter is one line:
-    ``name: float = param(0.5, key="file_key")`` (or ``name: float = 0.5`` when the key is the name)."""
+    ``name: float = param(0.5, key="file_key")`` (or ``name: float = 0.5`` when the key is the name).
+    Its allowed range, if any, is one entry of the class's ``limits``; a subclass's own ``__post_init__`` (a check
+    that is not a range) calls this one first."""
+
+    #: field name -> (lowest, highest) allowed value, both inclusive, None = unbounded; for a tuple, every element.
+    #: Checked after construction: an error names the parameter-file key.
+    limits: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in self.limits.items():
+            value = getattr(self, name)
+            values = value if isinstance(value, tuple) else (value,)
+            if any((low is not None and v < low) or (high is not None and v > high) for v in values):
+                field = self.__dataclass_fields__[name]
+                key = field.metadata.get("key") or name
+                allowed = (f"in [{low:g}, {high:g}]" if low is not None and high is not None
+                           else f">= {low:g}" if low is not None else f"<= {high:g}")
+                raise ValueError(f"{key} must be {allowed}, got {value!r}")
 
     @classmethod
     def keys(cls) -> dict[str, str]:
@@ -181,7 +229,7 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def parse_overrides(pairs: Sequence[str], argument: str = "--set") -> dict[str, Any]:
     """``['key=value', ...]`` -> ``{key: value}``: parameter-file keys set on top of a parameter file.
 
-    Values are Python literals (``True``, ``0.5``, ``(1e-4, 1e-4)``, ``None``); anything else stays a string
+    Values are Python literals (``True``, ``0.5``, ``(1e-4, 1e-4, 5e-4, 5e-4)``, ``None``); anything else stays a string
     (``net_path=/tmp/head.pth``). ``ValueError`` naming ``argument`` and the pair for a pair without ``=``, a key
     that is not an identifier, or a key given twice."""
     overrides: dict[str, Any] = {}

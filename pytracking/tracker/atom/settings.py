@@ -39,6 +39,7 @@ class NetworkSettings(ParamSettings):
     expert_weights: tuple[float, ...] = ()  # per head, the network's first; empty: all 1
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.box_estimator_type not in ("auto", "score", "regression"):
             raise ValueError(f"box_estimator_type must be 'auto', 'score' or 'regression', got {self.box_estimator_type!r}")
 
@@ -74,6 +75,22 @@ class ClassifierSettings(ParamSettings):
     init_samples_minimum_weight: float = 0.25
     hard_negative_learning_rate: float = 0.02
     hard_negative_CG_iter: int = 5
+
+    limits = {"projection_dim": (1, None), "filter_size": (1, None), "filter_reg": (0, None),
+              "projection_reg": (0, None), "init_GN_iter": (0, None), "init_CG_iter": (0, None), "CG_iter": (0, None),
+              "train_skipping": (1, None), "sample_memory_size": (1, None), "init_samples_minimum_weight": (0, 1),
+              "hard_negative_CG_iter": (0, None)}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key, rate in (("learning_rate", self.learning_rate),
+                          ("hard_negative_learning_rate", self.hard_negative_learning_rate)):
+            if not 0 < rate <= 1:
+                raise ValueError(f"{key} must be in (0, 1], got {rate!r}")
+        if self.output_sigma_factor <= 0:
+            raise ValueError(f"output_sigma_factor must be > 0, got {self.output_sigma_factor!r}")
+        if self.projection_init not in ("pca", "randn"):
+            raise ValueError(f"projection_init must be 'pca' or 'randn', got {self.projection_init!r}")
 
 
 # Algorithm S1's step lengths in the paper (DESIGN.md), (cx / w0, cy / h0, log w, log h) in relative space
@@ -125,16 +142,17 @@ class RefinementSettings(ParamSettings):
     max_scale_change: float = param(4.0, key="box_refinement_max_scale_change")
     max_shift: float = param(2.0, key="box_refinement_max_shift")
 
+    limits = {"num_boxes": (1, None), "jitter_pos": (0, None), "jitter_sz": (0, None), "num_iter": (0, None),
+              "step_length": (0, None), "decay": (0, 1), "size_rate": (0, 1), "size_deadband": (0, None),
+              "centre_deadband": (0, None), "calibration_draws": (0, None), "size_min_sharpness": (0, None),
+              "size_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None), "top_k": (1, None),
+              "max_scale_change": (1, None), "max_shift": (0, None)}
+
     def __post_init__(self) -> None:
-        if self.size_min_sharpness < 0:
-            raise ValueError(f"box_refinement_size_min_sharpness must be >= 0, got {self.size_min_sharpness}")
-        if self.size_min_gain < 0:
-            raise ValueError(f"box_refinement_size_min_gain must be >= 0, got {self.size_min_gain}")
-        if self.calibration_draws < 0:
-            raise ValueError(f"box_refinement_calibration_draws must be >= 0, got {self.calibration_draws}")
-        if self.size_deadband < 0 or self.centre_deadband < 0:
-            raise ValueError("box_refinement_size_deadband and box_refinement_centre_deadband must be >= 0; got "
-                             f"{self.size_deadband}, {self.centre_deadband}")
+        super().__post_init__()
+        if len(self.step_length) != 4:
+            raise ValueError("box_refinement_step_length must hold 4 values (cx, cy, log w, log h), got "
+                             f"{self.step_length!r}")
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class GateSettings(ParamSettings):
     size_min_peak: float = param(0.0, key="gate_size_min_peak")  # below this peak: the refined centre, the old size
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.max_centre_shift <= 0 or self.max_scale_step < 1 or self.max_aspect_step < 1:
             raise ValueError("refinement gate: max_centre_shift must be > 0, max_scale_step and max_aspect_step >= 1; "
                              f"got {self.max_centre_shift}, {self.max_scale_step}, {self.max_aspect_step}")
@@ -215,15 +234,16 @@ class ATOMSettings(ParamSettings):
     refinement: RefinementSettings = nested(RefinementSettings)
     gate: GateSettings = nested(GateSettings)
 
+    limits = {"image_sample_size": (16, None), "scale_factors": (0, None), "lost_search_growth": (1, None),
+              "lost_search_max": (1, None), "lost_search_delay": (0, None), "lost_redetect_threshold": (0, None),
+              "min_scale_factor": (0, None), "max_scale_factor": (0, None), "min_target_size": (0, None),
+              "min_inside_fraction": (0, 1)}
+
     def __post_init__(self) -> None:
-        if self.image_sample_size < 16 or self.search_area_scale <= 1 or not self.scale_factors:
-            raise ValueError("image_sample_size must be >= 16, search_area_scale > 1, scale_factors non-empty; got "
-                             f"{self.image_sample_size}, {self.search_area_scale}, {self.scale_factors}")
-        if self.lost_search_growth < 1 or self.lost_search_max < 1:
-            raise ValueError(f"lost_search_growth and lost_search_max must be >= 1 (1: off), got "
-                             f"{self.lost_search_growth} and {self.lost_search_max}")
-        if self.lost_search_delay < 0:
-            raise ValueError(f"lost_search_delay must be >= 0, got {self.lost_search_delay}")
+        super().__post_init__()
+        if self.search_area_scale <= 1 or not self.scale_factors or 0 in self.scale_factors:
+            raise ValueError("search_area_scale must be > 1 and scale_factors non-empty and positive; got "
+                             f"{self.search_area_scale}, {self.scale_factors}")
 
 
 def parameter_file_hint(params: Any) -> str:
