@@ -53,7 +53,7 @@ from pytracking.utils.debug_images import DebugImageWriter
 from pytracking.utils.display import display_unavailable_reason
 from pytracking.utils.params import overrides_digest, parse_overrides
 from pytracking.utils.opencv_windows import DebugWindows, OpenCVWindow
-from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWriter
+from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWriter, check_video_output
 from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
 from pytracking.visdom_server import finish_spawned_servers
 
@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         check_visdom_port(args.visdom_port)
         if args.save_debug is not None and args.debug < 1:
             raise ValueError("--save_debug needs --debug >= 1 (the tracker makes debug output only then)")
+        if args.save_video is not None:
+            check_video_output(args.save_video)
         overrides = parse_overrides(args.overrides)
         make_tracker = build_tracker_factory(args.tracker_name, args.tracker_param, args.debug, device=args.device,
                                              overrides=overrides)

@@ -33,6 +33,12 @@ from ltr.admin.cli import cli_parser
 
 EXIT_OK = 0
 EXIT_TRACKER_ERROR = 1
+EXIT_NO_CLIENT = 2
+
+#: said when no TraX client is at the other end (started by hand)
+NO_CLIENT = ("run_vot is a TraX server: the VOT toolkit (vot test / evaluate) or another TraX client starts it and "
+             "speaks the protocol on its stdin/stdout; it is not run by hand. To track a video yourself: "
+             "python -m pytracking.run_video <tracker> <param> VIDEO")
 
 
 def log(message: str) -> None:
@@ -90,8 +96,13 @@ def frame_path(images: dict) -> str:
 
 def serve(server: Any, session: MultiObjectSession, read_image: Callable[[str], np.ndarray]) -> None:
     """Answer TraX requests until the client quits. Exceptions propagate to the caller."""
+    import os
+
     import trax
 
+    if sys.stdin.isatty() and not os.environ.get("TRAX_SOCKET"):
+        log(NO_CLIENT)
+        return EXIT_NO_CLIENT
     while True:
         request = server.wait()
         if request.type == trax.TraxStatus.QUIT:
@@ -121,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.debug < 0:
         build_parser().error(f"--debug must be >= 0, got {args.debug}")
 
+    import os
+
     import trax
 
+    if sys.stdin.isatty() and not os.environ.get("TRAX_SOCKET"):
+        log(NO_CLIENT)
+        return EXIT_NO_CLIENT
     # imported only after stdout points at stderr: nothing a tracker module prints may reach the protocol
     from ltr.data.image_loader import imread_rgb
     from pytracking.evaluation.tracker_factory import build_tracker_factory
@@ -138,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     session = MultiObjectSession(make_tracker)
     try:
         serve(server, session, imread_rgb)
+    except trax.TraxException as err:
+        if session.trackers:
+            log(f"the TraX client went away mid-session: {err}")
+            return EXIT_TRACKER_ERROR
+        log(f"no TraX client answered ({err}). {NO_CLIENT}")
+        return EXIT_NO_CLIENT
     except Exception as err:  # noqa: BLE001 - any tracker failure must reach the client, never hang it
         traceback.print_exc(file=sys.stderr)
         reason = f"{type(err).__name__}: {err}"

@@ -139,14 +139,3 @@ def test_booleans_and_integers_are_read_strictly():
     with pytest.raises(ValueError, match="expected an integer, got True"):
         ATOMSettings.from_params({"box_refinement_iter": True})
 
-
-def test_missing_weights_are_said_once_before_tracking(tmp_path, capsys):
-    root = tmp_path / "data"
-    make_lasot(root, sequences=("cat-1", "dog-1"), n_frames=3)
-    argv = ["atom", "default", "--dataset_name", "folder", "--dataset_path", str(root), "--results_path",
-            str(tmp_path / "res"), "--set", "net_path=nosuch.pth"]
-    with pytest.raises(SystemExit) as exc:
-        run_tracker_main(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.count("network weights not found at params.net_path = nosuch.pth") == 1
-    assert not (tmp_path / "res").exists()

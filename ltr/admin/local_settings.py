@@ -79,13 +79,14 @@ class Settings:
             raise SettingsError(
                 f"dataset root '{name}' is not set{who}: set [datasets] {name} = \"/path/to/{name}\" "
                 f"in {self.file}")
-        path = self._resolve(raw)
+        path = self.resolve_path(raw)
         if not path.exists():
             raise SettingsError(
                 f"dataset root '{name}' = {path} does not exist{who}: fix [datasets] {name} in {self.file}")
         return path
 
-    def _resolve(self, raw: str) -> Path:
+    def resolve_path(self, raw: str) -> Path:
+        """``raw`` (a settings entry) as a path: ``~`` expanded, relative to the settings file's folder."""
         p = Path(raw).expanduser()
         return p if p.is_absolute() else (self.file.parent / p)
 

@@ -401,7 +401,8 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
     root = Path(root).expanduser().resolve()
     bank_dir = Path(bank_dir).expanduser().resolve()
     if not (bank_dir / "manifest.json").is_file():
-        raise ValueError(f"--bank: {bank_dir} holds no photo bank (build it: python -m ltr.synthetic.photo_bank)")
+        raise ValueError(f"photo bank {bank_dir} holds no photographs (build it: python -m ltr.synthetic.photo_bank; "
+                         "its --help names the Debian wallpaper packages it reads)")
     defaults = get_profile(profile)
     params = wide_sequences_parameters(defaults.seed if seed is None else seed,
                                        defaults.num_sequences if num_sequences is None else num_sequences,
@@ -413,7 +414,7 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
     if root.exists() and any(root.iterdir()) and read_manifest(root) is None:
         raise ValueError(f"--root: {root} exists, is not empty and holds no {MANIFEST}; refusing to overwrite it")
     if len(load_bank(bank_dir)) < 3:
-        raise ValueError(f"--bank: {bank_dir} holds fewer than 3 photographs")
+        raise ValueError(f"photo bank {bank_dir} holds fewer than 3 photographs")
     root.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     build = root.parent / f".{root.name}.building-{os.getpid()}"

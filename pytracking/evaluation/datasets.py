@@ -67,7 +67,16 @@ def dataset_root(name: str, path: str | Path | None = None) -> Path:
     key = _REGISTRY[name][0]
     if key is None:
         raise ValueError(f"dataset_path: dataset {name!r} has no settings entry; give --dataset_path")
-    return load_settings().dataset_root(key, setting=f"dataset '{name}'")
+    settings = load_settings()
+    configured = settings.datasets.get(key, "")
+    if name in ("demo", "validation") and configured and not settings.resolve_path(configured).exists():
+        # the offline benchmarks are built on first use (about a minute, progress bar), as run_demo does
+        from ltr.synthetic.demo_benchmark import ensure_demo_benchmark
+        from ltr.synthetic.validation_benchmark import ensure_validation_benchmark
+
+        print(f"[datasets] building the {name} benchmark (first use)")
+        return (ensure_demo_benchmark if name == "demo" else ensure_validation_benchmark)(None)
+    return settings.dataset_root(key, setting=f"dataset '{name}'")
 
 
 def get_dataset_object(name: str, path: str | Path | None = None, split: str | None = None) -> BaseDataset:

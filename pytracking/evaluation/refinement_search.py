@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Sequence as TypingSequence
 
 import numpy as np
 
+from ltr.admin.cli import add_alias
 from pytracking.analysis.compare import sequence_auc
 from pytracking.evaluation.results_io import read_boxes, results_paths
 from pytracking.evaluation.sequence import Sequence
@@ -84,7 +85,9 @@ def add_train_side_arguments(parser: argparse.ArgumentParser, default_sets: Typi
                         help="train sequences: every other one of the name-sorted list, or all (default every_other)")
     parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences per set")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
-    parser.add_argument("--workers", type=int, default=0, help="worker processes, one torch thread each (default 0)")
+    parser.add_argument("--threads", dest="workers", type=int, default=0,
+                        help="worker processes, one torch thread each (default 0)")
+    add_alias(parser, "--workers", "--threads")   # the spelling before the CLI convention reached these commands
     parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
     parser.add_argument("--dataset_name", nargs="+", default=list(default_sets),
                         help=f"train-side sets: demo, wide_train, steady_train (default {' '.join(default_sets)}); "
@@ -99,7 +102,7 @@ def train_side_sequences(args: argparse.Namespace) -> list[Sequence]:
     """The sequences :func:`add_train_side_arguments`' arguments select; ``ValueError`` for negative ``--workers``
     or a set that is not train-side."""
     if args.workers < 0:
-        raise ValueError(f"--workers must be >= 0, got {args.workers}")
+        raise ValueError(f"--threads must be >= 0, got {args.workers}")
     return search_sequences(args.dataset_name, args.split, args.dataset_path, args.sequences, args.max_sequences)
 
 

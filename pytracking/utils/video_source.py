@@ -5,6 +5,7 @@ OpenCV delivers BGR frames; the conversion to RGB happens here, at the edge, so 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -144,6 +145,26 @@ def open_source(camera: int | None = None, source: str | Path | None = None) -> 
     if source is not None:
         return FrameSource.file(source)
     return FrameSource.camera(0 if camera is None else camera)
+
+
+#: containers the ``mp4v`` codec of :class:`VideoWriter` is written to
+VIDEO_OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
+
+
+def check_video_output(path: str | Path) -> None:
+    """``ValueError`` saying why ``path`` cannot take the annotated video: a container other than
+    :data:`VIDEO_OUTPUT_SUFFIXES`, or a folder that cannot be made or written to. Checked before tracking starts."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
+        raise ValueError(f"--save_video {path}: the file name must end in one of {', '.join(VIDEO_OUTPUT_SUFFIXES)} "
+                         "(the video is written with the mp4v codec)")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--save_video {path}: cannot make the folder {folder}: {err.strerror or err}") from err
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"--save_video {path}: the folder {folder} is not writable")
 
 
 class VideoWriter:

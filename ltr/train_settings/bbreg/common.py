@@ -111,7 +111,7 @@ def _root_or_default(settings: TrainSettings, key: str) -> Any:
     raw = settings.env.datasets.get(key, "")
     if not raw:
         return _root(settings, key)  # raises the clear message
-    return settings.env._resolve(raw)
+    return settings.env.resolve_path(raw)
 
 
 #: dataset name -> factory(settings, **kwargs)
