@@ -89,7 +89,9 @@ def test_cli_prints_comparison(hand_made, capsys, tmp_path):
 
 def test_cli_reference_without_results_is_an_error(hand_made, capsys, tmp_path):
     root, results = hand_made
-    with pytest.raises(SystemExit):
-        analysis_cli.main(["--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(results),
-                           "--trackers", "trk/new", "--compare_to", "trk/absent", "--csv", str(tmp_path / "r.csv")])
-    assert "trk/absent" in capsys.readouterr().err
+    code = analysis_cli.main(["--dataset_name", "folder", "--dataset_path", str(root), "--results_path", str(results),
+                              "--trackers", "trk/new", "--compare_to", "trk/absent", "--csv", str(tmp_path / "r.csv")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "trk/absent" in err and "usage:" not in err     # one line after the tables, which are kept
+    assert (tmp_path / "r.csv").is_file()

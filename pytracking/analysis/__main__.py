@@ -108,13 +108,17 @@ def main(argv: list[str] | None = None) -> int:
         save_table(per_seq, seq_csv, index=True)
         print("AUC per sequence:")
         print(to_markdown(per_seq, index=True))
+    status = 0
+    comparison = None
     if args.compare_to:
         from pytracking.analysis.compare import HARM_TOLERANCE, compare_to_reference
         others = [t for t in trackers if t.strip("/") != args.compare_to.strip("/")]
         try:
             comparison = compare_to_reference(results_root, others, args.compare_to, sequences)
-        except ValueError as err:
-            parser.error(str(err))
+        except ValueError as err:   # the tables above are written: one line, the plots still follow, exit 2
+            print(f"[analysis] no comparison: {err}", file=sys.stderr)
+            status = 2
+    if comparison is not None:
         cmp_csv = csv_path.with_name(csv_path.stem + "_compare.csv")
         save_table(comparison, cmp_csv, index=True)
         print(f"Against {args.compare_to}: AUC per sequence, dAUC = AUC - AUC({args.compare_to}), harm% = share of "
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from pytracking.analysis.plots import save_plots
         for path in save_plots(results, args.plots, args.dataset_name):
             print(f"[analysis] wrote {path}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":
