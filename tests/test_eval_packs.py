@@ -54,3 +54,24 @@ def test_got10k_zip_layout_with_three_runs(tmp_path):
     with pytest.raises(IncompleteResultsError, match=f"{name}_time.txt: missing"):
         pack_got10k(runs, seqs, tmp_path / "y.zip")
     assert read_boxes(runs[1] / f"{name}.txt").shape == (4, 4)
+
+
+def test_got10k_cli_packs_the_runs_of_a_set_override(tmp_path, capsys):
+    """Results made with ``--set`` live in ``<param>-<digest>_NNN``: the pack finds them with the same ``--set``."""
+    from pytracking.util_scripts.pack_got10k import main as pack_main
+    from pytracking.utils.params import overrides_digest
+
+    make_got10k(tmp_path / "got", split="test", n_sequences=2, n_frames=4)
+    seqs = get_dataset("got10k_test", tmp_path / "got")
+    folder = tmp_path / "res" / "got10k_test" / "opencv" / f"csrt-{overrides_digest({'tracker_type': 'kcf'})}_000"
+    for s in seqs:
+        write_boxes(folder / f"{s.name}.txt", np.tile([1.0, 2.0, 3.0, 4.0], (4, 1)))
+        write_times(folder / f"{s.name}_time.txt", [0.5] * 4)
+    common = ["opencv", "csrt", "--results_path", str(tmp_path / "res"), "--dataset_path", str(tmp_path / "got"),
+              "--output", str(tmp_path / "got.zip")]
+    with pytest.raises(SystemExit):
+        pack_main(common)                                   # the parameter file's own folder has no results
+    assert "no results for opencv/csrt in" in capsys.readouterr().err
+    assert pack_main([*common, "--set", "tracker_type=kcf"]) == 0
+    with zipfile.ZipFile(tmp_path / "got.zip") as zf:
+        assert len(zf.namelist()) == 2 * len(seqs)

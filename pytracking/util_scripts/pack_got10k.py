@@ -49,7 +49,7 @@ def pack_got10k(run_dirs: TypingSequence[str | Path], sequences: TypingSequence[
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import cli_parser
+    from ltr.admin.cli import add_set_argument, cli_parser
     parser = cli_parser("pytracking.util_scripts.pack_got10k", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default")
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results root holding got10k_test/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--dataset_path", default=None, help="GOT-10k root (default: the settings' entry)")
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/got10k_<t>_<p>.zip)")
+    add_set_argument(parser)
     return parser
 
 
@@ -67,23 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     from pytracking.analysis.evaluate import find_run_dirs
     from pytracking.evaluation import Tracker, get_dataset
     from pytracking.evaluation.results_io import dataset_results_root
+    from pytracking.utils.params import parse_overrides
     results_root = dataset_results_root(args.results_path, "got10k_test")
     try:
+        # the results folder's name: the parameter file's, or <param>-<digest> with --set
+        overrides = parse_overrides(args.overrides)
+        config = Tracker(args.tracker_name, args.tracker_param, overrides=overrides).config_name
         if args.runids:
-            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=results_root)
-                        for r in args.runids]
+            trackers = [Tracker(args.tracker_name, args.tracker_param, r, results_root=results_root,
+                                overrides=overrides) for r in args.runids]
             run_dirs = [t.results_dir for t in trackers]
             root = trackers[0].results_root
         else:
             root = results_root
-            run_dirs = find_run_dirs(root, f"{args.tracker_name}/{args.tracker_param}")
+            run_dirs = find_run_dirs(root, f"{args.tracker_name}/{config}")
             if len(run_dirs) > MAX_RUNS:
                 parser.error(f"argument --runids: {len(run_dirs)} runs found, choose at most {MAX_RUNS}")
             if not run_dirs:
-                parser.error(f"argument tracker_param: no results for {args.tracker_name}/{args.tracker_param} in {root}")
+                parser.error(f"argument tracker_param: no results for {args.tracker_name}/{config} in {root}")
         sequences = get_dataset("got10k_test", args.dataset_path)
         output = Path(args.output) if args.output else (
-            root / "packed" / f"got10k_{args.tracker_name}_{args.tracker_param}.zip")
+            root / "packed" / f"got10k_{args.tracker_name}_{config}.zip")
         path = pack_got10k(run_dirs, sequences, output)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -35,7 +35,7 @@ def pack_trackingnet(results_dir: str | Path, sequences: TypingSequence[Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ltr.admin.cli import cli_parser
+    from ltr.admin.cli import add_set_argument, cli_parser
     parser = cli_parser("pytracking.util_scripts.pack_trackingnet", __doc__)
     parser.add_argument("tracker_name", help="tracker package name, e.g. atom")
     parser.add_argument("tracker_param", help="parameter file name, e.g. default")
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results root holding trackingnet/<tracker>/<param> (default: the settings' results)")
     parser.add_argument("--dataset_path", default=None, help="TrackingNet root (default: the settings' entry)")
     parser.add_argument("--output", default=None, help="zip file (default: <results>/packed/trackingnet_<t>_<p>.zip)")
+    add_set_argument(parser)
     return parser
 
 
@@ -52,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from pytracking.evaluation import Tracker, get_dataset
     from pytracking.evaluation.results_io import dataset_results_root
+    from pytracking.utils.params import parse_overrides
     try:
         tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
-                          results_root=dataset_results_root(args.results_path, "trackingnet"))
+                          results_root=dataset_results_root(args.results_path, "trackingnet"),
+                          overrides=parse_overrides(args.overrides))
         sequences = get_dataset("trackingnet", args.dataset_path, "test")
         output = Path(args.output) if args.output else (
             tracker.results_root / "packed" / f"trackingnet_{tracker.run_label.replace('/', '_')}.zip")
