@@ -308,3 +308,46 @@ def test_a_size_without_evidence_is_kept_and_a_known_one_followed(sequence):
     followed = _track_boxes(OracleEstimator(), frames, boxes, box_refinement_size_min_gain=0.5)[:, 2:]
     assert followed[-1, 0] > 1.3 * boxes[0][2]
     assert np.abs(np.log(followed[-1] / boxes[-1][2:])).max() < 0.1
+
+
+def _steady_sequence(num_frames: int = 30):
+    """The synthetic target moving on its curve at a constant size (the first frame's size is right throughout)."""
+    from pytracking.benchmark_tracker import moving_patch_sequence
+    from test_atom_tracker import _texture
+
+    rng = np.random.default_rng(1)
+    background = (_texture(rng, 128, 128, 8) * 0.6).astype(np.uint8)
+    return moving_patch_sequence(background, _texture(rng, 64, 64, 6), num_frames, (24, 18), (0, 0), (30, 20))
+
+
+def test_the_home_size_is_taken_when_it_scores_as_well_and_left_when_the_target_grows(sequence):
+    """``box_refinement_home_size``: a size-blind score lets the refined size wander on a target of constant size;
+    the check scores the first frame's size beside it and takes it back. On a target that grows 1.6x a score that
+    knows the size keeps following it."""
+    frames, boxes = _steady_sequence()
+    blind = dict(box_refinement_size_min_gain=0.0, box_refinement_home_size=False)
+    wandering = _track_boxes(OracleEstimator(size_weight=0.5), frames, boxes, **blind)[:, 2:]
+    assert np.abs(np.log(wandering / boxes[0][2:])).max() > 0.05
+    home = _track_boxes(OracleEstimator(size_weight=0.5), frames, boxes,
+                        **{**blind, "box_refinement_home_size": True})[:, 2:]
+    np.testing.assert_allclose(home, np.broadcast_to(boxes[0][2:], home.shape))
+    frames, boxes = sequence
+    followed = _track_boxes(OracleEstimator(), frames, boxes, box_refinement_home_size=True,
+                            box_refinement_home_min_gain=1.0)[:, 2:]
+    assert followed[-1, 0] > 1.3 * boxes[0][2]
+    assert np.abs(np.log(followed[-1] / boxes[-1][2:])).max() < 0.1
+
+
+def test_the_home_size_verdict_is_in_the_debug_output():
+    frames, boxes = _steady_sequence(6)
+    oracle = OracleEstimator(size_weight=0.5)
+    tracker = get_tracker_class()(_small_params(default_params, box_estimator=oracle, box_refinement_size_min_gain=0.0,
+                                                box_refinement_home_size=True))
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    verdicts = []
+    for frame, box in zip(frames[1:], boxes[1:]):
+        oracle.true_box = box
+        verdicts.append(tracker.track(frame)["debug"]["refinement_gate"])
+    assert "accepted, home size" in verdicts
+    with pytest.raises(ValueError, match="box_refinement_home_min_gain must be >= 0"):
+        RefinementSettings(home_min_gain=-1.0)

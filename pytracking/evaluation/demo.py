@@ -129,7 +129,8 @@ def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, devic
         if folder.is_dir() and (not skip_existing or not results_match_benchmark(folder, identity)):
             if skip_existing:
                 marker = folder / BENCHMARK_MARKER
-                why = "another build of the benchmark" if marker.is_file() else "no benchmark.json (made by another command)"
+                why = ("another build of the benchmark" if marker.is_file()
+                       else "no benchmark.json (made by another command)")
                 print(f"[demo] {folder} holds results of {why}: redoing them")
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)

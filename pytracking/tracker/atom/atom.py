@@ -418,12 +418,13 @@ class ATOM(BaseTracker):
         return best, pos1, "normal", peak
 
     def _gated(self, refined: RefinedBox, start_patch: np.ndarray, geom: PatchGeometry, pos: np.ndarray,
-               size: np.ndarray, peak_score: float = math.inf) -> tuple[np.ndarray, np.ndarray, str]:
+               size: np.ndarray, peak_score: float = math.inf,
+               request: RefinementRequest | None = None) -> tuple[np.ndarray, np.ndarray, str]:
         """The new position and size after the refinement gate (``refinement_gate``), and the gate's verdict:
-        ``'accepted'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``: the classifier's. In order:
-        the first-frame bias out (``calibration``), the gate's checks, the dead-bands, the flat sides held
-        (``sharp_sides``), a size without evidence held (``evidenced_size``), the size rate; each is off unless its
-        parameter is set."""
+        ``'accepted'``, ``'accepted, home size'``, ``'accepted, size held'`` or the failed check. ``pos``/``size``:
+        the classifier's. In order: the first-frame bias out (``calibration``), the gate's checks, the dead-bands, the
+        flat sides held (``sharp_sides``), a size without evidence held (``evidenced_size``), the first frame's size
+        if it scores as well (:meth:`_home_size`), the size rate; each is off unless its parameter is set."""
         fields = {"box": refined.box, "score": refined.score, "start_score": refined.start_score,
                   "sharpness": refined.size_sharpness, "held_score": refined.held_size_score}
         present = {name: value.reshape(-1).to(torch.float64) for name, value in fields.items() if value is not None}
@@ -445,6 +446,9 @@ class ATOM(BaseTracker):
         centre, new_size = deadbanded(pos, size, box_img[:2] + box_img[2:] / 2, box_img[2:], self.settings.refinement)
         new_size = sharp_sides(size, new_size, read.get("sharpness"), self.settings.refinement.size_min_sharpness)
         new_size = evidenced_size(size, new_size, score, held_score, self.settings.refinement.size_min_gain)
+        home = False
+        if self.settings.refinement.home_size and request is not None:
+            new_size, home = self._home_size(request, geom, centre, new_size)
         if self.size_hold > 0:
             self.size_hold -= 1
             return centre, size, "accepted, size held"
@@ -452,7 +456,28 @@ class ATOM(BaseTracker):
             return centre, size, "accepted, size held (low peak)"
         # the tracker's size moves a fraction size_rate of the way (log space) towards the refined size
         rate = self.settings.refinement.size_rate
-        return centre, (new_size if rate == 1.0 else size * (new_size / size) ** rate), "accepted"
+        return (centre, (new_size if rate == 1.0 else size * (new_size / size) ** rate),
+                "accepted, home size" if home else "accepted")
+
+    def _home_size(self, request: RefinementRequest, geom: PatchGeometry, centre: np.ndarray,
+                   size: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``(size, False)``, or ``(first frame's size, True)`` unless the estimator scores the box of ``size`` at
+        least ``box_refinement_home_min_gain`` above the box of the first frame's size, both at ``centre`` (image
+        pixels; one scoring pass of the two boxes). Unchanged for an estimator without scores."""
+        score = getattr(self.estimator, "score", None)
+        home = self.base_target_sz
+        if score is None or np.allclose(size, home):
+            return size, False
+        state = request.state if request.state is not None else self.estimator.prepare(request.features,
+                                                                                        request.geometry)
+        boxes = np.stack([geom.box_to_patch(np.r_[centre - s / 2, s]) for s in (size, home)])
+        with torch.no_grad():
+            values = score(state, torch.as_tensor(boxes, dtype=torch.float32, device=self.device))
+        chosen, at_home = values.reshape(-1).double().cpu().numpy()
+        gain = self.settings.refinement.home_min_gain
+        if not np.isfinite(at_home) or (np.isfinite(chosen) and chosen - at_home >= gain):
+            return size, False
+        return home.copy(), True
 
     # --- one frame, in phases (a batched driver calls them for many trackers, see the class docstring) ----
     def crop_frame(self, image: np.ndarray) -> FrameWork:
@@ -505,7 +530,7 @@ class ATOM(BaseTracker):
     def refine_frame(self, request: RefinementRequest) -> RefinedBox:
         """Phase 4, one sequence: the estimator's refinement of the request's start box (draws from
         ``self.generator``). A batched driver replaces this call by one pass for many trackers."""
-        state = self.estimator.prepare(request.features, request.geometry)
+        state = request.state = self.estimator.prepare(request.features, request.geometry)
         # on the host: each estimator moves it where it needs it (a CUDA graph copies it into its input)
         box_patch = torch.as_tensor(request.start_patch, dtype=torch.float32)
         return self.estimator.estimate(state, box_patch, self.refinement, self.generator)
@@ -520,7 +545,8 @@ class ATOM(BaseTracker):
         if not self._may_refine(frame):
             self.size_hold = self.gate.reacquire_frames if self.gate.enabled else 0
         elif refined is not None:
-            new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz, peak.score)
+            new_pos, new_sz, gate = self._gated(refined, request.start_patch, geom, new_pos, new_sz, peak.score,
+                                                request)
         elif self.estimator is None:
             new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()
@@ -581,6 +607,7 @@ class RefinementRequest:
     features: dict[str, torch.Tensor]
     geometry: PatchGeometry
     start_patch: np.ndarray
+    state: Any = None   # the estimator's frame state, once refine_frame made it (the home-size check scores with it)
 
 
 @dataclass

@@ -134,6 +134,10 @@ class RefinementSettings(ParamSettings):
     # the shipped ML-IS head, chosen on 60 train-side sequences (three seeds: 76.41 against off's 75.80 mean AUC, harm
     # 14.7 against 16.4 %, 1 sequence > 5 below no_refine against 4; docs/tuning_on_train.md). Other heads: re-search
     size_min_gain: float = param(2.0, key="box_refinement_size_min_gain")
+    # home size: after size evidence the estimator also scores the refined centre with the first frame's size, and
+    # the tracker takes that size unless the chosen box scores at least home_min_gain above it (score units); off
+    home_size: bool = param(False, key="box_refinement_home_size")
+    home_min_gain: float = param(0.0, key="box_refinement_home_min_gain")
     # eager CPU path: stop once the remaining steps cannot move any candidate coordinate (relative space) by more
     # than this (ebm.refinement.refine's stop_tol; 0: always num_iter steps; the CUDA graph always runs num_iter)
     stop_tol: float = param(0.0, key="box_refinement_stop_tol")
@@ -145,7 +149,8 @@ class RefinementSettings(ParamSettings):
     limits = {"num_boxes": (1, None), "jitter_pos": (0, None), "jitter_sz": (0, None), "num_iter": (0, None),
               "step_length": (0, None), "decay": (0, 1), "size_rate": (0, 1), "size_deadband": (0, None),
               "centre_deadband": (0, None), "calibration_draws": (0, None), "size_min_sharpness": (0, None),
-              "size_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None), "top_k": (1, None),
+              "size_min_gain": (0, None), "home_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None),
+              "top_k": (1, None),
               "max_scale_change": (1, None), "max_shift": (0, None)}
 
     def __post_init__(self) -> None:
