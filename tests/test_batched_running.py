@@ -257,3 +257,32 @@ def test_run_on_demo_batches_several_runs(tmp_path, network):
         run_dataset(sequences, [alone], threads=0)
         assert_mostly_equal(tracker.results_dir, alone.results_dir, sequences)
     assert compare_results(batched[0].results_dir, batched[1].results_dir, names).max_abs_px > 1e-3
+
+
+def test_batched_home_size_check_equals_sequential(tmp_path, network, monkeypatch):
+    """The home-size check scores with the estimator's frame state: the single-sequence path keeps it from its
+    refinement, the batched path (which refines for many trackers at once) prepares it again. Both give the same
+    boxes, and the check runs on every refined frame of both."""
+    from pytracking.tracker.atom.atom import ATOM
+
+    class HomeTracker(TinyTracker):
+        def get_parameters(self, debug=None, device=None):
+            params = super().get_parameters(debug, device)
+            params.box_refinement_home_size = True
+            return params
+
+    calls = {"with_state": 0, "without_state": 0}
+    original = ATOM._home_size
+
+    def counted(self, request, geom, centre, size):
+        calls["with_state" if request.state is not None else "without_state"] += 1
+        return original(self, request, geom, centre, size)
+
+    monkeypatch.setattr(ATOM, "_home_size", counted)
+    sequences = _sequences(tmp_path / "data", lengths=(6, 5))
+    sequential = HomeTracker(network, tmp_path / "sequential")
+    assert not run_dataset(sequences, [sequential], threads=0).failed
+    batched = HomeTracker(network, tmp_path / "batched")
+    assert not run_batched(sequences, batched, batch=2).report.failed
+    assert_mostly_equal(batched.results_dir, sequential.results_dir, sequences)
+    assert calls["with_state"] > 0 and calls["without_state"] > 0
