@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import pkgutil
 from pathlib import Path
-import json
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
