@@ -139,3 +139,12 @@ def test_booleans_and_integers_are_read_strictly():
     with pytest.raises(ValueError, match="expected an integer, got True"):
         ATOMSettings.from_params({"box_refinement_iter": True})
 
+
+
+def test_trackerlist_takes_overrides_for_experiment_modules(tmp_path):
+    from pytracking.evaluation.tracker import trackerlist
+
+    digest = overrides_digest({"tracker_type": "kcf"})
+    labels = [t.run_label for t in trackerlist("opencv", "csrt", [0, 1], results_root=tmp_path,
+                                               overrides={"tracker_type": "kcf"})]
+    assert labels == [f"opencv/csrt-{digest}_000", f"opencv/csrt-{digest}_001"]

@@ -213,8 +213,10 @@ class Tracker:
 
 
 def trackerlist(name: str, parameter_name: str, run_ids: Iterable[int] | int | None = None,
-                display_name: str | None = None, results_root: str | Path | None = None) -> list[Tracker]:
-    """Trackers for several run ids (``None`` -> one tracker without run id)."""
+                display_name: str | None = None, results_root: str | Path | None = None,
+                overrides: Mapping[str, Any] | None = None) -> list[Tracker]:
+    """Trackers for several run ids (``None`` -> one tracker without run id); ``overrides``: parameter-file keys set
+    on top of the file's (experiment modules' counterpart of ``--set``)."""
     if run_ids is None or isinstance(run_ids, int):
-        return [Tracker(name, parameter_name, run_ids, display_name, results_root)]
-    return [Tracker(name, parameter_name, r, display_name, results_root) for r in run_ids]
+        return [Tracker(name, parameter_name, run_ids, display_name, results_root, overrides)]
+    return [Tracker(name, parameter_name, r, display_name, results_root, overrides) for r in run_ids]
