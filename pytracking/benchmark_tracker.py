@@ -32,7 +32,7 @@ from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_
 from pytracking.tracker.atom.atom import resolve_device
 from pytracking.tracker.atom.settings import NetworkSettings
 from pytracking.utils.cpu_resources import default_torch_threads
-from pytracking.utils.params import parse_overrides
+from pytracking.utils.params import describe_overrides, parse_overrides
 
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
            "pool_throughput", "main"]
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         path += ", compiled head" if args.compile_refinement else ""
     machine = machine_description(device)
     if overrides:
-        path += ", " + ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        path += ", " + describe_overrides(overrides)
     print(f"{args.tracker_name}/{args.tracker_param} ({path}): median over {args.frames} frames, "
           f"{args.torch_threads} threads, target located in {int(result['frames_located'])} frames")
     print(f"  machine: {machine}")

@@ -18,12 +18,11 @@ import sys
 
 from ltr.admin.cli import add_set_argument, cli_parser
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
-from pytracking.evaluation.demo import missing_weights
 from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
 from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_name
 from pytracking.tracker.atom.atom import missing_weights_message
-from pytracking.utils.params import parse_overrides
+from pytracking.utils.params import describe_overrides, parse_overrides
 from pytracking.utils.visdom import VisdomPanels
 from pytracking.visdom_server import ensure_visdom_server, env_url, finish_spawned_servers
 
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --set: {err}")
     except ValueError as err:
         parser.error(str(err))
-    absent = missing_weights(tracker)
+    absent = tracker.missing_weights()
     if absent is not None:    # once here, not once per sequence
         parser.error(f"{tracker.run_label}: " + missing_weights_message(absent))
     try:
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     observer = visdom_observer(args.visdom_port, tracker.run_label, args.debug) \
         if args.use_visdom and args.debug >= 1 else None
     if overrides:
-        print(f"[run] {args.tracker_name}/{args.tracker_param} with " + ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
+        print(f"[run] {args.tracker_name}/{args.tracker_param} with {describe_overrides(overrides)}")
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
     try:
         report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,

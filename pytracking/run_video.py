@@ -46,12 +46,12 @@ import cv2
 import numpy as np
 
 from ltr.admin.cli import add_set_argument, cli_parser
-from pytracking.evaluation.tracker import OverrideError
+from pytracking.evaluation.tracker import OverrideError, config_name_of
 from pytracking.evaluation.tracker_factory import build_tracker_factory
 from pytracking.evaluation.video_tracking import default_results_dir, track_video, write_results
 from pytracking.utils.debug_images import DebugImageWriter
 from pytracking.utils.display import display_unavailable_reason
-from pytracking.utils.params import overrides_digest, parse_overrides
+from pytracking.utils.params import parse_overrides
 from pytracking.utils.opencv_windows import DebugWindows, OpenCVWindow
 from pytracking.utils.video_source import FrameSource, VideoSourceError, VideoWriter, check_video_output
 from pytracking.utils.visdom import check_visdom_port, open_visdom_panels, visdom_env
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     mean_fps = float(np.mean(1.0 / np.maximum(result.times[1:], 1e-6))) if n > 1 else float("nan")
     print(f"{prog}: tracked {n} frames, mean tracker speed {mean_fps:.1f} fps")
     if args.save_results is not None:
-        config = f"{args.tracker_param}-{overrides_digest(overrides)}" if overrides else args.tracker_param
-        directory = Path(args.save_results) if args.save_results else default_results_dir(args.tracker_name, config)
+        directory = Path(args.save_results) if args.save_results else default_results_dir(
+            args.tracker_name, config_name_of(args.tracker_param, overrides))
         print(f"{prog}: results written to {write_results(directory, args.videofile.stem, result)}")
     if writer is not None:
         print(f"{prog}: annotated video written to {args.save_video} ({writer.frames_written} frames)")

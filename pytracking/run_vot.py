@@ -96,13 +96,8 @@ def frame_path(images: dict) -> str:
 
 def serve(server: Any, session: MultiObjectSession, read_image: Callable[[str], np.ndarray]) -> None:
     """Answer TraX requests until the client quits. Exceptions propagate to the caller."""
-    import os
-
     import trax
 
-    if sys.stdin.isatty() and not os.environ.get("TRAX_SOCKET"):
-        log(NO_CLIENT)
-        return EXIT_NO_CLIENT
     while True:
         request = server.wait()
         if request.type == trax.TraxStatus.QUIT:

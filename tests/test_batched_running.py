@@ -274,9 +274,9 @@ def test_batched_home_size_check_equals_sequential(tmp_path, network, monkeypatc
     calls = {"with_state": 0, "without_state": 0}
     original = ATOM._home_size
 
-    def counted(self, request, geom, centre, size):
+    def counted(self, request, centre, size):
         calls["with_state" if request.state is not None else "without_state"] += 1
-        return original(self, request, geom, centre, size)
+        return original(self, request, centre, size)
 
     monkeypatch.setattr(ATOM, "_home_size", counted)
     sequences = _sequences(tmp_path / "data", lengths=(6, 5))

@@ -38,7 +38,7 @@ from pytracking.evaluation.results_io import atomic_write_text, dataset_results_
 from pytracking.evaluation.batched_running import BoxAgreement, compare_results, run_batched
 from pytracking.evaluation.running import run_dataset
 from pytracking.evaluation.tracker import Tracker
-from pytracking.tracker.atom.atom import missing_network_file, missing_weights_message
+from pytracking.tracker.atom.atom import missing_weights_message
 from pytracking.utils.cpu_resources import default_workers
 
 DATASET_NAME = "demo"
@@ -145,15 +145,6 @@ def run_on_demo(trackers: list, sequences: list, root: Path, threads: int, devic
     return failed
 
 
-def missing_weights(tracker: Tracker) -> Path | None:
-    """The trained weights file ``tracker``'s parameters need but which does not exist (None if all is
-    there, or if the tracker uses no network file) -- see ``pytracking.tracker.atom.atom.missing_network_file``."""
-    params = tracker.get_parameters()
-    if not params.has("net_path"):
-        return None
-    return missing_network_file(params)
-
-
 @dataclass
 class DemoOutcome:
     """What the main command produced: the score table (columns :data:`MAIN_COLUMNS`), the files
@@ -198,7 +189,7 @@ def run_demo(tracker_name: str = "atom", param: str = "default", runid: int | No
     run_ids = [runid] if runs == 1 else [(runid or 0) + k for k in range(runs)]
     trackers = [Tracker(tracker_name, param, k, results_root=results_root, overrides=overrides) for k in run_ids]
     tracker = trackers[0]
-    absent = missing_weights(tracker)
+    absent = tracker.missing_weights()
     if absent is not None:
         raise FileNotFoundError(f"{tracker.run_label}: " + missing_weights_message(absent))
     root = prepare_validation_benchmark(progress) if validation else prepare_demo_benchmark(dataset_path, progress)

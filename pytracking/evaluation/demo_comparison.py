@@ -39,7 +39,7 @@ from pytracking.analysis.plots import save_plots
 from pytracking.analysis.tables import save_table, to_markdown
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.demo import (DATASET_NAME, SPLIT, VALIDATION_NAME, default_out_dir, default_threads,
-                                        demo_results_root, missing_weights, prepare_demo_benchmark,
+                                        demo_results_root, prepare_demo_benchmark,
                                         prepare_validation_benchmark, run_on_demo)
 from pytracking.evaluation.results_io import atomic_write_text
 from pytracking.evaluation.tracker import Tracker
@@ -125,7 +125,7 @@ def run_comparison(entries: TypingSequence[ComparisonEntry] | None = None, threa
                 for e in entries}
     missing = {}
     for label, tracker in trackers.items():
-        absent = missing_weights(tracker)
+        absent = tracker.missing_weights()
         if absent is not None:
             missing[label] = absent
             print(f"[compare] {label} ({tracker.run_label}): weights missing ({absent}); row left empty")

@@ -34,7 +34,7 @@ import pandas as pd
 from pytracking.analysis.compare import MEAN_ROW, compare_to_reference
 from pytracking.evaluation.sequence import Sequence
 from pytracking.evaluation.tracker import Tracker
-from pytracking.utils.params import parse_overrides
+from pytracking.utils.params import describe_overrides, parse_overrides
 
 __all__ = ["ParameterVariant", "VariantSpec", "compare_variants", "format_variants_table", "parse_variant",
            "variant_summary"]
@@ -167,7 +167,7 @@ def format_variants_table(rows: TypingSequence[dict], num_sequences: int, seeds:
              "|---|---|---|---|---|---|---|"]
 
     def settings(row: dict) -> str:
-        items = ", ".join(f"{k}={v!r}" for k, v in row["overrides"].items())
+        items = describe_overrides(row["overrides"])
         return f"`{row['param']}`" + (f" {items}" if items else "")
 
     lines.append(f"| {ref['variant']} (reference) | {settings(ref)} | {ref['auc']:.2f} | | | | |")

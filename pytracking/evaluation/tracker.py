@@ -56,6 +56,11 @@ def check_tracker_name(name: str, parameter_name: str) -> None:
         raise ValueError(f"tracker_param: unknown parameter file {parameter_name!r} for {name}; available: {params}")
 
 
+def config_name_of(parameter_name: str, overrides: Mapping[str, Any]) -> str:
+    """A results folder's name before ``_NNN``: ``parameter_name``, or ``parameter_name-<digest>`` with overrides."""
+    return f"{parameter_name}-{overrides_digest(overrides)}" if overrides else parameter_name
+
+
 class OverrideError(ValueError):
     """Parameter overrides (``--set``) that the tracker does not accept: unknown key or bad value."""
 
@@ -93,9 +98,7 @@ class Tracker:
         self.parameter_name = parameter_name
         self.run_id = None if run_id is None else int(run_id)
         self.overrides = dict(overrides or {})
-        if config_name is None:
-            config_name = f"{parameter_name}-{overrides_digest(self.overrides)}" if self.overrides else parameter_name
-        self.config_name = config_name
+        self.config_name = config_name_of(parameter_name, self.overrides) if config_name is None else config_name
         if self.overrides:
             self.check_overrides()
         self.display_name = display_name or self.run_label
@@ -135,6 +138,16 @@ class Tracker:
         record = {"tracker": self.name, "parameter_file": self.parameter_name,
                   "overrides": {key: repr(value) for key, value in self.overrides.items()}}
         (self.results_dir / "overrides.json").write_text(json.dumps(record, indent=1) + "\n")
+
+    def missing_weights(self) -> Path | None:
+        """The trained weights file the parameters need but which does not exist (None if all is there, or if the
+        tracker uses no network file) -- see ``pytracking.tracker.atom.atom.missing_network_file``."""
+        params = self.get_parameters()
+        if not params.has("net_path"):
+            return None
+        from pytracking.tracker.atom.atom import missing_network_file
+
+        return missing_network_file(params)
 
     def _file_parameters(self) -> Any:
         module = importlib.import_module(f"pytracking.parameter.{self.name}.{self.parameter_name}")

@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, TypeVar
 
 __all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError",
-           "parse_overrides", "overrides_digest"]
+           "parse_overrides", "describe_overrides", "overrides_digest"]
 
 _RAW = object()   # marker: keep the value as given (no conversion)
 S = TypeVar("S", bound="ParamSettings")
@@ -73,7 +73,7 @@ def _to_bool(value: Any) -> bool:
     (``bool('false')`` would be True)."""
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    if isinstance(value, (bool, int, float)) and not isinstance(value, str) and value in (0, 1):
+    if isinstance(value, (bool, int, float)) and value in (0, 1):
         return bool(value)
     if hasattr(value, "item") and getattr(value, "shape", None) == ():   # a NumPy / torch scalar
         return _to_bool(value.item())
@@ -244,6 +244,11 @@ def parse_overrides(pairs: Sequence[str], argument: str = "--set") -> dict[str, 
         except (ValueError, SyntaxError):
             overrides[key] = text
     return overrides
+
+
+def describe_overrides(overrides: Mapping[str, Any]) -> str:
+    """``key=repr(value), ...``: overrides as a line of a log or a table."""
+    return ", ".join(f"{key}={value!r}" for key, value in overrides.items())
 
 
 def overrides_digest(overrides: Mapping[str, Any]) -> str:

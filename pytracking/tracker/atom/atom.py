@@ -448,7 +448,7 @@ class ATOM(BaseTracker):
         new_size = evidenced_size(size, new_size, score, held_score, self.settings.refinement.size_min_gain)
         home = False
         if self.settings.refinement.home_size and request is not None:
-            new_size, home = self._home_size(request, geom, centre, new_size)
+            new_size, home = self._home_size(request, centre, new_size)
         if self.size_hold > 0:
             self.size_hold -= 1
             return centre, size, "accepted, size held"
@@ -459,8 +459,7 @@ class ATOM(BaseTracker):
         return (centre, (new_size if rate == 1.0 else size * (new_size / size) ** rate),
                 "accepted, home size" if home else "accepted")
 
-    def _home_size(self, request: RefinementRequest, geom: PatchGeometry, centre: np.ndarray,
-                   size: np.ndarray) -> tuple[np.ndarray, bool]:
+    def _home_size(self, request: RefinementRequest, centre: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, bool]:
         """``(size, False)``, or ``(first frame's size, True)`` unless the estimator scores the box of ``size`` at
         least ``box_refinement_home_min_gain`` above the box of the first frame's size, both at ``centre`` (image
         pixels; one scoring pass of the two boxes). Unchanged for an estimator without scores."""
@@ -470,7 +469,7 @@ class ATOM(BaseTracker):
             return size, False
         state = request.state if request.state is not None else self.estimator.prepare(request.features,
                                                                                         request.geometry)
-        boxes = np.stack([geom.box_to_patch(np.r_[centre - s / 2, s]) for s in (size, home)])
+        boxes = np.stack([request.geometry.box_to_patch(np.r_[centre - s / 2, s]) for s in (size, home)])
         with torch.no_grad():
             values = score(state, torch.as_tensor(boxes, dtype=torch.float32, device=self.device))
         chosen, at_home = values.reshape(-1).double().cpu().numpy()
