@@ -45,7 +45,7 @@ from ebm.boxes import box_iou, rel_to_xywh, xywh_to_rel
 from ebm.proposals import BOX_NCE_PLUS_BETA, BOX_PROPOSAL_SIGMAS, GaussianMixtureProposal
 from ltr.data.transforms import crop_search_region, crop_search_region_fast, jitter_box, normalised_pixels, to_grayscale
 
-__all__ = ["BBRegProcessing", "MODES", "sample_gaussian_boxes"]
+__all__ = ["BBRegProcessing", "MODES", "draw_ebm_proposals", "sample_gaussian_boxes"]
 
 MODES = ("ebm", "nce+", "iou", "regression")
 
@@ -86,6 +86,26 @@ def sample_gaussian_boxes(box: np.ndarray, num_boxes: int, sigma_factors: Sequen
         pending = pending[~ok]
     ious = box_iou(torch.from_numpy(out), torch.from_numpy(box)[None]).numpy()
     return out, ious
+
+
+def draw_ebm_proposals(gt: torch.Tensor, proposal: GaussianMixtureProposal, num_proposals: int,
+                       generator: torch.Generator | None = None, nce_beta: float | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The EBM losses' boxes around ``gt [N, 4]`` (xywh): ``(boxes [N, M + 1, 4], log_q [N, M + 1])``, float64.
+
+    In relative space ``(cx / w0, cy / h0, log w, log h)`` with ``(w0, h0)`` the gt size: entry 0 is the true sample
+    (the gt itself, or for NCE+ (``nce_beta`` given) the gt jittered by the mixture scaled by ``nce_beta``), entries
+    1..M are ``y_m ~ q(. | gt)``; ``log_q`` is every entry's log density under ``proposal`` centred at the gt."""
+    gt64 = gt.double()
+    ref_wh = gt64[:, 2:]
+    centre = xywh_to_rel(gt64, ref_wh)  # [N, 4]
+    samples = proposal.sample(centre, num_proposals, generator=generator)  # [N, M, 4]
+    if nce_beta is not None:
+        true = proposal.scaled(nce_beta).sample(centre, 1, generator=generator)  # [N, 1, 4]
+    else:
+        true = centre[:, None, :]
+    rel = torch.cat([true, samples], dim=1)
+    return rel_to_xywh(rel, ref_wh[:, None, :]), proposal.log_prob(rel, centre)
 
 
 class BBRegProcessing:
@@ -157,17 +177,8 @@ class BBRegProcessing:
     # ------------------------------------------------------------------ candidate boxes
     def _ebm_proposals(self, gt: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """``gt [Nte, 4]`` -> proposals ``[Nte, M + 1, 4]`` (entry 0 = true sample) and log q."""
-        gt64 = gt.double()
-        ref_wh = gt64[:, 2:]
-        centre = xywh_to_rel(gt64, ref_wh)  # [Nte, 4]
-        samples = self.proposal.sample(centre, self.num_proposals, generator=generator)  # [Nte, M, 4]
-        if self.mode == "nce+":
-            true = self.proposal.scaled(self.nce_beta).sample(centre, 1, generator=generator)  # [Nte, 1, 4]
-        else:
-            true = centre[:, None, :]
-        rel = torch.cat([true, samples], dim=1)
-        log_q = self.proposal.log_prob(rel, centre)
-        boxes = rel_to_xywh(rel, ref_wh[:, None, :])
+        boxes, log_q = draw_ebm_proposals(gt, self.proposal, self.num_proposals, generator,
+                                          self.nce_beta if self.mode == "nce+" else None)
         return {"proposals": boxes.float(), "proposal_log_q": log_q.float()}
 
     def _gaussian_boxes(self, gt: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:

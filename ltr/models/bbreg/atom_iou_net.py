@@ -126,13 +126,33 @@ class AtomIoUNet(nn.Module):
             raise ValueError(f"proposals must be [B, N, 4] with B = {batch}, got {tuple(proposals.shape)}")
         if modulation[0].shape[0] != batch:
             raise ValueError(f"modulation has batch {modulation[0].shape[0]}, iou_feat has {batch}")
-        num_boxes = proposals.shape[1]
         boxes = xywh_to_xyxy(proposals.to(feat8.dtype))
         pooled8 = prroi_pool2d_batched(feat8 * modulation[0], boxes, TEST_POOL[0], 1.0 / STRIDES[0])
         pooled16 = prroi_pool2d_batched(feat16 * modulation[1], boxes, TEST_POOL[1], 1.0 / STRIDES[1])
+        return self._box_head(pooled8, pooled16)
+
+    def _box_head(self, pooled8: Tensor, pooled16: Tensor) -> Tensor:
+        """Pooled modulated features ``[B, N, C, P, P]`` per level -> per-box joint features ``[B, N, i8 + i16]``."""
+        batch, num_boxes = pooled8.shape[:2]
         h8 = self.fc8_box(pooled8.flatten(0, 1))
         h16 = self.fc16_box(pooled16.flatten(0, 1))
         return torch.cat([h8, h16], dim=1).view(batch, num_boxes, -1)
+
+    def pool_boxes(self, iou_feat: Sequence[Tensor], proposals: Tensor) -> list[Tensor]:
+        """Unmodulated pooled test-branch features ``[[B, N, p8, P8, P8], [B, N, p16, P16, P16]]`` of boxes
+        ``proposals [B, N, 4]`` (xywh): the modulation is a per-channel factor and pooling is linear, so
+        ``pool(feat * m) = pool(feat) * m`` and many modulations can be scored on boxes pooled once
+        (:meth:`predict_iou_pooled`)."""
+        feat8, feat16 = self._check_features(iou_feat, "iou_feat")
+        boxes = xywh_to_xyxy(proposals.to(feat8.dtype))
+        return [prroi_pool2d_batched(feat8, boxes, TEST_POOL[0], 1.0 / STRIDES[0]),
+                prroi_pool2d_batched(feat16, boxes, TEST_POOL[1], 1.0 / STRIDES[1])]
+
+    def predict_iou_pooled(self, modulation: Sequence[Tensor], pooled: Sequence[Tensor]) -> Tensor:
+        """Scores ``[B, N]`` of boxes pooled by :meth:`pool_boxes`, with modulation ``[[B or 1, C, 1, 1], ...]``
+        (equal to :meth:`predict_iou` up to float rounding)."""
+        joint = self._box_head(pooled[0] * modulation[0][:, None], pooled[1] * modulation[1][:, None])
+        return self.predictor(joint).squeeze(-1)
 
     def predict_iou(self, modulation: Sequence[Tensor], iou_feat: Sequence[Tensor], proposals: Tensor) -> Tensor:
         """Scores ``[B, N]`` (unbounded) of candidate boxes ``proposals [B, N, 4]`` (xywh, image pixels)."""

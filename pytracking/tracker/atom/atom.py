@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pytracking.features.augmentation import augmented_patches, first_frame_augmentations
+from pytracking.features.augmentation import Augmentation, augmented_patches, first_frame_augmentations
 from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.fusion import folded_backbone, layer_selector
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
@@ -344,8 +344,28 @@ class ATOM(BaseTracker):
             first = {name: features[name][:1] for name in self.estimator_layers}
             box_patch = torch.as_tensor(geometry.box_to_patch(box), dtype=torch.float32, device=self.device)
             self.estimator.initialize(first, box_patch, geometry)
+            self._adapt_estimator(features, augs, centres, size_patch)
             self.bias = self._estimator_bias(first, box_patch.cpu(), geometry)
         return {"target_bbox": self._box().tolist()}
+
+    def _adapt_estimator(self, features: dict[str, torch.Tensor], augs: Sequence[Augmentation], centres: np.ndarray,
+                         size_patch: np.ndarray) -> None:
+        """First-frame adaptation of the estimator (``box_refinement_adapt_steps`` > 0,
+        :mod:`~pytracking.tracker.atom.estimator_adaptation`) on the augmented patches that keep the box's shape
+        (no rotation): the target box in each is its centre there and the first frame's size."""
+        ref = self.settings.refinement
+        if ref.adapt_steps == 0:
+            return
+        adapt = getattr(self.estimator, "adapt", None)
+        if not callable(adapt):
+            raise ValueError("box_refinement_adapt_steps > 0 needs a box-scoring network estimator (NetworkBoxEstimator), "
+                             f"got {type(self.estimator).__name__}")
+        keep = [i for i, aug in enumerate(augs) if aug.angle_deg == 0.0]
+        boxes = torch.as_tensor(np.stack([np.concatenate([centres[i] - size_patch / 2, size_patch]) for i in keep]),
+                                dtype=torch.float32)
+        index = torch.as_tensor(keep, device=self.device)
+        samples = {name: features[name].index_select(0, index) for name in self.estimator_layers}
+        adapt(samples, boxes, ref.adapt_steps, ref.adapt_lr, ref.adapt_reg, ref.adapt_proposals, self.generator)
 
     def _estimator_bias(self, first: dict[str, torch.Tensor], box_patch: torch.Tensor,
                         geometry: PatchGeometry) -> torch.Tensor | None:

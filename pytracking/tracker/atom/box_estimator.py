@@ -42,6 +42,7 @@ from pytracking.tracker.atom.box_refinement import (
     refinement_constants,
     regress_box,
 )
+from pytracking.tracker.atom.estimator_adaptation import adapt_modulation
 from pytracking.tracker.atom.graphed_refinement import GraphedRefinement
 
 __all__ = ["BoxEstimator", "NetworkBoxEstimator", "RegressionBoxEstimator", "ScoredBoxEstimator",
@@ -170,7 +171,26 @@ class NetworkBoxEstimator(_HeadOnLayers):
         self.graphed: GraphedRefinement | None = None
 
     def initialize(self, features: Mapping[str, torch.Tensor], box: torch.Tensor, geometry: PatchGeometry) -> None:
-        modulation = self._modulation(features, box)
+        self._set_modulation(self._modulation(features, box))
+
+    def adapt(self, features: Mapping[str, torch.Tensor], boxes: torch.Tensor, steps: int, lr: float, reg: float,
+              num_proposals: int, generator: torch.Generator | None = None) -> list[float]:
+        """Fit the modulation of :meth:`initialize` to first-frame samples with known boxes (``features``: the
+        estimator layers' maps, batch ``S``; ``boxes [S, 4]`` xywh patch pixels) by
+        :func:`~pytracking.tracker.atom.estimator_adaptation.adapt_modulation`; returns its objective per step."""
+        if self.modulation is None:
+            raise RuntimeError("NetworkBoxEstimator.initialize must come before adapt")
+        missing = [name for name in self.layers if name not in features]
+        if missing:
+            raise ValueError(f"features lack estimator layers {missing}")
+        with torch.inference_mode():
+            iou_feat = self.net.get_iou_feat([features[name] for name in self.layers])
+        adapted, history = adapt_modulation(self.net, self.modulation, iou_feat, boxes.to(iou_feat[0].device),
+                                            steps, lr, reg, num_proposals, generator)
+        self._set_modulation(adapted)
+        return history
+
+    def _set_modulation(self, modulation: Sequence[torch.Tensor]) -> None:
         self.modulation = list(to_autograd({str(i): m for i, m in enumerate(modulation)}).values())
         self.head = None
         self.graphed = None

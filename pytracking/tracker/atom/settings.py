@@ -125,6 +125,13 @@ class RefinementSettings(ParamSettings):
     # first-frame calibration (pytracking.tracker.atom.calibration): refinements from the true first box whose mean
     # offset (the estimator's bias on this target) is taken out of every later refined box; 0: off
     calibration_draws: int = param(0, key="box_refinement_calibration_draws")
+    # first-frame adaptation (pytracking.tracker.atom.estimator_adaptation): Adam steps fitting the head's reference
+    # modulation to the first frame's shape-keeping augmentations (ML-IS objective, `adapt_proposals` proposals per
+    # sample, step `adapt_lr` relative to the vectors' RMS, pull `adapt_reg` towards the network's vectors); 0: off
+    adapt_steps: int = param(0, key="box_refinement_adapt_steps")
+    adapt_lr: float = param(0.05, key="box_refinement_adapt_lr")
+    adapt_reg: float = param(1.0, key="box_refinement_adapt_reg")
+    adapt_proposals: int = param(64, key="box_refinement_adapt_proposals")
     # the tracker keeps its previous width (height) while the refined box's score exceeds its best log-width
     # (log-height) neighbour at +-0.1 by less than this (box_refinement.size_sharpness): a flat density along that
     # side; 0: off. In the head's score units (log-density for an EBM)
@@ -150,7 +157,9 @@ class RefinementSettings(ParamSettings):
 
     limits = {"num_boxes": (1, None), "jitter_pos": (0, None), "jitter_sz": (0, None), "num_iter": (0, None),
               "step_length": (0, None), "decay": (0, 1), "size_rate": (0, 1), "size_deadband": (0, None),
-              "centre_deadband": (0, None), "calibration_draws": (0, None), "size_min_sharpness": (0, None),
+              "centre_deadband": (0, None), "calibration_draws": (0, None), "adapt_steps": (0, None),
+              "adapt_lr": (0, None), "adapt_reg": (0, None), "adapt_proposals": (1, None),
+              "size_min_sharpness": (0, None),
               "size_min_gain": (0, None), "home_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None),
               "top_k": (1, None),
               "max_scale_change": (1, None), "max_shift": (0, None)}
@@ -160,6 +169,8 @@ class RefinementSettings(ParamSettings):
         if len(self.step_length) != 4:
             raise ValueError("box_refinement_step_length must hold 4 values (cx, cy, log w, log h), got "
                              f"{self.step_length!r}")
+        if self.adapt_lr <= 0:
+            raise ValueError(f"box_refinement_adapt_lr must be > 0, got {self.adapt_lr!r}")
 
 
 @dataclass(frozen=True)

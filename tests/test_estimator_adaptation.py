@@ -1,0 +1,111 @@
+"""First-frame adaptation of the estimator's modulation (``pytracking.tracker.atom.estimator_adaptation``): the ML-IS
+objective on the first frame's samples falls, the pull keeps the vectors near the network's, the network's weights do
+not change, and the tracker adapts only when asked and only a network estimator."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ebm.proposals import BOX_PROPOSAL_SIGMAS, GaussianMixtureProposal
+from ltr.data.processing import draw_ebm_proposals
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+from pytracking.parameter.atom import default as default_params
+from pytracking.tracker.atom.atom import ATOM
+from pytracking.tracker.atom.box_estimator import NetworkBoxEstimator
+from pytracking.tracker.atom.estimator_adaptation import adapt_modulation, modulation_objective
+from pytracking.tracker.atom.settings import RefinementSettings
+from test_atom_tracker import OracleEstimator, _small_params, synthetic_sequence
+
+
+def _problem(samples: int = 4):
+    torch.manual_seed(0)
+    net = AtomIoUNet(input_dim=(24, 24), pred_input_dim=(16, 16), pred_inter_dim=(8, 8), hidden_dim=16).eval()
+    feat8, feat16 = torch.randn(samples, 24, 32, 32), torch.randn(samples, 24, 16, 16)
+    boxes = torch.tensor([[100.0, 110.0, 60.0, 30.0]]).repeat(samples, 1) + torch.arange(samples)[:, None] * 4.0
+    with torch.no_grad():
+        modulation = net.get_modulation([feat8[:1], feat16[:1]], boxes[:1])
+        iou_feat = net.get_iou_feat([feat8, feat16])
+    return net, modulation, iou_feat, boxes
+
+
+def _objective(net, modulation, iou_feat, boxes, seed: int = 7) -> float:
+    drawn, log_q = draw_ebm_proposals(boxes, GaussianMixtureProposal(BOX_PROPOSAL_SIGMAS), 256,
+                                      torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return float(modulation_objective(net, modulation, net.pool_boxes(iou_feat, drawn.float()), log_q))
+
+
+def test_adaptation_lowers_the_first_frame_objective_and_leaves_the_network_alone():
+    net, m0, iou_feat, boxes = _problem()
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    adapted, history = adapt_modulation(net, m0, iou_feat, boxes, steps=30, lr=1.0, reg=0.0, num_proposals=64,
+                                        generator=torch.Generator().manual_seed(1))
+    assert len(history) == 31 and all(np.isfinite(history))
+    # on the same fixed proposals (not those of the steps) the adapted vectors fit the true boxes better
+    assert _objective(net, adapted, iou_feat, boxes) < _objective(net, m0, iou_feat, boxes) - 0.4
+    assert [a.shape for a in adapted] == [m.shape for m in m0]
+    assert all(torch.equal(v, weights[k]) for k, v in net.state_dict().items())
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_the_pull_keeps_the_vectors_near_the_networks():
+    net, m0, iou_feat, boxes = _problem()
+    change = {}
+    for reg in (0.0, 1000.0):
+        adapted, _ = adapt_modulation(net, m0, iou_feat, boxes, steps=30, lr=1.0, reg=reg, num_proposals=64,
+                                      generator=torch.Generator().manual_seed(1))
+        change[reg] = sum(float((a - m).pow(2).sum() / m.pow(2).sum()) for a, m in zip(adapted, m0))
+    assert change[1000.0] < 0.2 * change[0.0]
+    same, history = adapt_modulation(net, m0, iou_feat, boxes, steps=0, lr=0.1, reg=1.0)
+    assert len(history) == 1 and all(torch.equal(a, m) for a, m in zip(same, m0))
+
+
+def test_boxes_pooled_once_score_as_the_head_does():
+    net, m0, iou_feat, boxes = _problem()
+    proposals = boxes[:, None, :] + torch.randn(boxes.shape[0], 5, 4)
+    with torch.no_grad():
+        direct = net.predict_iou([m.expand(boxes.shape[0], -1, -1, -1) for m in m0], iou_feat, proposals)
+        pooled = net.predict_iou_pooled(m0, net.pool_boxes(iou_feat, proposals))
+    torch.testing.assert_close(pooled, direct, rtol=1e-4, atol=1e-4)
+
+
+def test_bad_arguments_are_refused():
+    net, m0, iou_feat, boxes = _problem()
+    with pytest.raises(ValueError, match="lr > 0"):
+        adapt_modulation(net, m0, iou_feat, boxes, steps=3, lr=0.0, reg=1.0)
+    with pytest.raises(ValueError, match="boxes must be"):
+        adapt_modulation(net, m0, iou_feat, boxes[:2], steps=3, lr=0.1, reg=1.0)
+    with pytest.raises(ValueError, match="box_refinement_adapt_lr"):
+        RefinementSettings(adapt_lr=0.0)
+    with pytest.raises(ValueError, match="box_refinement_adapt_steps"):
+        RefinementSettings(adapt_steps=-1)
+
+
+def _first_frame(params):
+    frames, boxes = synthetic_sequence(num_frames=3)
+    tracker = ATOM(params)
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    return tracker, frames, boxes
+
+
+def test_the_tracker_adapts_a_network_estimator_only_when_asked():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    net = AtomIoUNet(input_dim=(24, 24), pred_input_dim=(16, 16), pred_inter_dim=(8, 8), hidden_dim=16).eval()
+    vectors = {}
+    for steps in (0, 5):
+        estimator = NetworkBoxEstimator(net)
+        tracker, frames, _ = _first_frame(_small_params(default_params, box_estimator=estimator,
+                                                        box_refinement_adapt_steps=steps))
+        vectors[steps] = [m.clone() for m in estimator.modulation]
+        out = tracker.track(frames[1])
+        assert np.all(np.isfinite(out["target_bbox"]))
+        # the fast head scores with the adapted vectors (it is rebuilt from them)
+        assert torch.allclose(estimator.head.modulation[0].flatten(), estimator.modulation[0].flatten())
+    assert not torch.allclose(vectors[0][0], vectors[5][0])
+
+
+def test_adaptation_needs_a_network_estimator():
+    with pytest.raises(ValueError, match="box_refinement_adapt_steps"):
+        _first_frame(_small_params(default_params, box_estimator=OracleEstimator(), box_refinement_adapt_steps=3))
