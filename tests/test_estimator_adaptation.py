@@ -1,6 +1,6 @@
 """First-frame adaptation of the estimator's modulation (``pytracking.tracker.atom.estimator_adaptation``): the ML-IS
 objective on the first frame's samples falls, the pull keeps the vectors near the network's, the network's weights do
-not change, and the tracker adapts only when asked and only a network estimator."""
+not change, and the tracker adapts only when asked and only a network estimator (others are left as they are)."""
 from __future__ import annotations
 
 import numpy as np
@@ -82,6 +82,14 @@ def test_bad_arguments_are_refused():
         RefinementSettings(adapt_steps=-1)
 
 
+def test_shipped_parameter_files_adapt_only_the_ml_is_head():
+    from pytracking.parameter.atom import iou, nce, poe
+    from pytracking.tracker.atom.settings import ATOMSettings
+    steps = {name: ATOMSettings.from_params(module.parameters()).refinement.adapt_steps
+             for name, module in (("default", default_params), ("nce", nce), ("iou", iou), ("poe", poe))}
+    assert steps == {"default": 20, "nce": 0, "iou": 0, "poe": 0}
+
+
 def _first_frame(params):
     frames, boxes = synthetic_sequence(num_frames=3)
     tracker = ATOM(params)
@@ -106,6 +114,9 @@ def test_the_tracker_adapts_a_network_estimator_only_when_asked():
     assert not torch.allclose(vectors[0][0], vectors[5][0])
 
 
-def test_adaptation_needs_a_network_estimator():
-    with pytest.raises(ValueError, match="box_refinement_adapt_steps"):
-        _first_frame(_small_params(default_params, box_estimator=OracleEstimator(), box_refinement_adapt_steps=3))
+def test_other_estimators_are_left_as_they_are():
+    oracle = OracleEstimator()
+    tracker, frames, boxes = _first_frame(_small_params(default_params, box_estimator=oracle,
+                                                        box_refinement_adapt_steps=3))
+    oracle.true_box = boxes[1]
+    assert np.all(np.isfinite(tracker.track(frames[1])["target_bbox"]))

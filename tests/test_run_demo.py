@@ -70,12 +70,15 @@ def test_parameter_files_point_at_shipped_weights():
         assert ATOMSettings.from_params(params).network.use_registry_fallback is False
     settings = {m: ATOMSettings.from_params(m.parameters()) for m in (default_params, nce_params, gauss_params)}
     # the same refinement budget; only the step lengths are each head's own (searched on train-side sequences), and
-    # default's size-evidence threshold (in ML-IS's score units) is off for the other heads
+    # default's size-evidence threshold (in ML-IS's score units) and first-frame adaptation (ML-IS's objective) are off
+    # for the other heads
     nce_refinement = settings[nce_params].refinement
     default_refinement = settings[default_params].refinement
     assert replace(nce_refinement, step_length=default_refinement.step_length,
-                   size_min_gain=default_refinement.size_min_gain) == default_refinement
+                   size_min_gain=default_refinement.size_min_gain,
+                   adapt_steps=default_refinement.adapt_steps) == default_refinement
     assert nce_refinement.size_min_gain == 0.0 and default_refinement.size_min_gain > 0
+    assert nce_refinement.adapt_steps == 0 and default_refinement.adapt_steps > 0
     assert nce_refinement.step_length != settings[default_params].refinement.step_length
     assert settings[gauss_params].network.box_estimator_type == "regression"
     for module in (no_refine_params, multiscale_params):       # backbone only: never the estimator files

@@ -25,4 +25,6 @@ def parameters() -> TrackerParams:
     # default's size evidence (box_refinement_size_min_gain) is a threshold in ML-IS's score units, not searched for
     # IoU-Net's scores: off
     params.box_refinement_size_min_gain = 0.0
+    # default's first-frame adaptation fits the head by ML-IS's objective: off (not searched for this head)
+    params.box_refinement_adapt_steps = 0
     return params

@@ -14,4 +14,6 @@ def parameters() -> TrackerParams:
     params = ebm_parameters()
     params.expert_paths = (network_path(NCE_NETWORK),)
     params.box_refinement_step_length = PAPER_STEP_LENGTH
+    # the tracker adapts single network heads only (first-frame adaptation, on in default): not this product
+    params.box_refinement_adapt_steps = 0
     return params

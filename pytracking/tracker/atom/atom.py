@@ -352,14 +352,13 @@ class ATOM(BaseTracker):
                          size_patch: np.ndarray) -> None:
         """First-frame adaptation of the estimator (``box_refinement_adapt_steps`` > 0,
         :mod:`~pytracking.tracker.atom.estimator_adaptation`) on the augmented patches that keep the box's shape
-        (no rotation): the target box in each is its centre there and the first frame's size."""
+        (no rotation): the target box in each is its centre there and the first frame's size. Only an estimator with
+        ``adapt`` (:class:`~pytracking.tracker.atom.box_estimator.NetworkBoxEstimator`) adapts; others are left as
+        they are (a plain ``BoxEstimator``, a regression head, a product of experts)."""
         ref = self.settings.refinement
-        if ref.adapt_steps == 0:
-            return
         adapt = getattr(self.estimator, "adapt", None)
-        if not callable(adapt):
-            raise ValueError("box_refinement_adapt_steps > 0 needs a box-scoring network estimator (NetworkBoxEstimator), "
-                             f"got {type(self.estimator).__name__}")
+        if ref.adapt_steps == 0 or not callable(adapt):
+            return
         keep = [i for i, aug in enumerate(augs) if aug.angle_deg == 0.0]
         boxes = torch.as_tensor(np.stack([np.concatenate([centres[i] - size_patch / 2, size_patch]) for i in keep]),
                                 dtype=torch.float32)
