@@ -129,11 +129,12 @@ class _HeadOnLayers:
         self.layers = tuple(layers)
         self.modulation: list[torch.Tensor] | None = None
 
-    def _levels(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
+    def _levels(self, features: Mapping[str, torch.Tensor], batch: bool = False) -> list[torch.Tensor]:
+        """The estimator layers' maps: their first item (batch 1), or the whole batch with ``batch``."""
         missing = [name for name in self.layers if name not in features]
         if missing:
             raise ValueError(f"features lack estimator layers {missing}")
-        return [features[name][:1] for name in self.layers]
+        return [features[name] if batch else features[name][:1] for name in self.layers]
 
     def _modulation(self, features: Mapping[str, torch.Tensor], box: torch.Tensor) -> list[torch.Tensor]:
         levels = self._levels(features)
@@ -180,11 +181,8 @@ class NetworkBoxEstimator(_HeadOnLayers):
         :func:`~pytracking.tracker.atom.estimator_adaptation.adapt_modulation`; returns its objective per step."""
         if self.modulation is None:
             raise RuntimeError("NetworkBoxEstimator.initialize must come before adapt")
-        missing = [name for name in self.layers if name not in features]
-        if missing:
-            raise ValueError(f"features lack estimator layers {missing}")
         with torch.inference_mode():
-            iou_feat = self.net.get_iou_feat([features[name] for name in self.layers])
+            iou_feat = self.net.get_iou_feat(self._levels(features, batch=True))
         adapted, history = adapt_modulation(self.net, self.modulation, iou_feat, boxes.to(iou_feat[0].device),
                                             steps, lr, reg, num_proposals, generator)
         self._set_modulation(adapted)
