@@ -120,3 +120,23 @@ def test_other_estimators_are_left_as_they_are():
                                                         box_refinement_adapt_steps=3))
     oracle.true_box = boxes[1]
     assert np.all(np.isfinite(tracker.track(frames[1])["target_bbox"]))
+
+
+def test_scaled_crops_add_samples_with_their_boxes(monkeypatch):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    net = AtomIoUNet(input_dim=(24, 24), pred_input_dim=(16, 16), pred_inter_dim=(8, 8), hidden_dim=16).eval()
+    seen = {}
+    for scales in ((), (0.8, 1.25)):
+        estimator = NetworkBoxEstimator(net)
+        calls = []
+        real = estimator.adapt
+        monkeypatch.setattr(estimator, "adapt", lambda f, b, *a, **k: calls.append(b) or real(f, b, *a, **k))
+        _first_frame(_small_params(default_params, box_estimator=estimator, box_refinement_adapt_scales=scales))
+        seen[scales] = calls[0]
+    plain, scaled = seen[()], seen[(0.8, 1.25)]
+    assert scaled.shape[0] == plain.shape[0] + 2
+    # the identity sample first; a crop x f shows the target 1 / f as large, centred where the identity shows it
+    torch.testing.assert_close(scaled[-2:, 2:], plain[:1, 2:] / torch.tensor([[0.8], [1.25]]))
+    centre = plain[0, :2] + plain[0, 2:] / 2
+    torch.testing.assert_close(scaled[-2:, :2] + scaled[-2:, 2:] / 2, centre.expand(2, 2), atol=1e-3, rtol=0)

@@ -344,15 +344,16 @@ class ATOM(BaseTracker):
             first = {name: features[name][:1] for name in self.estimator_layers}
             box_patch = torch.as_tensor(geometry.box_to_patch(box), dtype=torch.float32, device=self.device)
             self.estimator.initialize(first, box_patch, geometry)
-            self._adapt_estimator(features, augs, centres, size_patch)
+            self._adapt_estimator(image, features, augs, centres, size_patch, sample_px)
             self.bias = self._estimator_bias(first, box_patch.cpu(), geometry)
         return {"target_bbox": self._box().tolist()}
 
-    def _adapt_estimator(self, features: dict[str, torch.Tensor], augs: Sequence[Augmentation], centres: np.ndarray,
-                         size_patch: np.ndarray) -> None:
+    def _adapt_estimator(self, image: np.ndarray, features: dict[str, torch.Tensor], augs: Sequence[Augmentation],
+                         centres: np.ndarray, size_patch: np.ndarray, sample_px: float) -> None:
         """First-frame adaptation of the estimator (``box_refinement_adapt_steps`` > 0,
         :mod:`~pytracking.tracker.atom.estimator_adaptation`) on the augmented patches that keep the box's shape
-        (no rotation): the target box in each is its centre there and the first frame's size. Only an estimator with
+        (no rotation): the target box in each is its centre there and the first frame's size; with
+        ``box_refinement_adapt_scales`` also on patches of ``sample_px`` x each factor (the size / factor). Only an estimator with
         ``adapt`` (:class:`~pytracking.tracker.atom.box_estimator.NetworkBoxEstimator`) adapts; others are left as
         they are (a plain ``BoxEstimator``, a regression head, a product of experts)."""
         ref = self.settings.refinement
@@ -360,10 +361,17 @@ class ATOM(BaseTracker):
         if ref.adapt_steps == 0 or not callable(adapt):
             return
         keep = [i for i, aug in enumerate(augs) if aug.angle_deg == 0.0]
-        boxes = torch.as_tensor(np.stack([np.concatenate([centres[i] - size_patch / 2, size_patch]) for i in keep]),
-                                dtype=torch.float32)
+        boxes = [np.concatenate([centres[i] - size_patch / 2, size_patch]) for i in keep]
         index = torch.as_tensor(keep, device=self.device)
         samples = {name: features[name].index_select(0, index) for name in self.estimator_layers}
+        if ref.adapt_scales:
+            crops = [augmented_patches(image, self.pos, sample_px * f, self.image_sample_size, [Augmentation()])
+                     for f in ref.adapt_scales]
+            scaled = self.extractor.extract(np.concatenate([patch for patch, _ in crops]), graph=False)
+            samples = {name: torch.cat([samples[name], scaled[name]]) for name in self.estimator_layers}
+            boxes += [np.concatenate([centre[0] - size_patch / (2 * f), size_patch / f])
+                      for (_, centre), f in zip(crops, ref.adapt_scales)]
+        boxes = torch.as_tensor(np.stack(boxes), dtype=torch.float32)
         adapt(samples, boxes, ref.adapt_steps, ref.adapt_lr, ref.adapt_reg, ref.adapt_proposals, self.generator)
 
     def _estimator_bias(self, first: dict[str, torch.Tensor], box_patch: torch.Tensor,

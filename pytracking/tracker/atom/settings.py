@@ -136,6 +136,9 @@ class RefinementSettings(ParamSettings):
     adapt_lr: float = param(0.01, key="box_refinement_adapt_lr")
     adapt_reg: float = param(1.0, key="box_refinement_adapt_reg")
     adapt_proposals: int = param(64, key="box_refinement_adapt_proposals")
+    # more adaptation samples: the first frame cropped around the target with the search region x each factor (the
+    # target 1 / factor as large in the patch; one more backbone pass for all); empty: the augmentations only
+    adapt_scales: tuple[float, ...] = param((), key="box_refinement_adapt_scales")
     # the tracker keeps its previous width (height) while the refined box's score exceeds its best log-width
     # (log-height) neighbour at +-0.1 by less than this (box_refinement.size_sharpness): a flat density along that
     # side; 0: off. In the head's score units (log-density for an EBM)
@@ -162,7 +165,7 @@ class RefinementSettings(ParamSettings):
     limits = {"num_boxes": (1, None), "jitter_pos": (0, None), "jitter_sz": (0, None), "num_iter": (0, None),
               "step_length": (0, None), "decay": (0, 1), "size_rate": (0, 1), "size_deadband": (0, None),
               "centre_deadband": (0, None), "calibration_draws": (0, None), "adapt_steps": (0, None),
-              "adapt_lr": (0, None), "adapt_reg": (0, None), "adapt_proposals": (1, None),
+              "adapt_lr": (0, None), "adapt_reg": (0, None), "adapt_proposals": (1, None), "adapt_scales": (0.2, 5.0),
               "size_min_sharpness": (0, None),
               "size_min_gain": (0, None), "home_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None),
               "top_k": (1, None),
