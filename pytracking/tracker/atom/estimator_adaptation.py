@@ -57,7 +57,9 @@ def adapt_modulation(net: nn.Module, modulation: Sequence[torch.Tensor], iou_fea
     initial = [m.detach().clone() for m in modulation]
     norms = [float(m.pow(2).sum()) + 1e-12 for m in initial]
     with torch.inference_mode(False), torch.no_grad():
-        pooled = [p.clone() for p in net.pool_boxes([f.clone() for f in iou_feat], drawn.to(device, dtype))]
+        # the maps are inference tensors (made under inference mode): clone them so the pooled boxes can take part
+        # in the graph of the steps below
+        pooled = net.pool_boxes([f.clone() for f in iou_feat], drawn.to(device, dtype))
     log_q = log_q.to(device)
     with torch.inference_mode(False), torch.enable_grad():
         params = [m.clone().requires_grad_(True) for m in initial]

@@ -165,7 +165,7 @@ class RefinementSettings(ParamSettings):
     limits = {"num_boxes": (1, None), "jitter_pos": (0, None), "jitter_sz": (0, None), "num_iter": (0, None),
               "step_length": (0, None), "decay": (0, 1), "size_rate": (0, 1), "size_deadband": (0, None),
               "centre_deadband": (0, None), "calibration_draws": (0, None), "adapt_steps": (0, None),
-              "adapt_lr": (0, None), "adapt_reg": (0, None), "adapt_proposals": (1, None), "adapt_scales": (0.2, 5.0),
+              "adapt_reg": (0, None), "adapt_proposals": (1, None), "adapt_scales": (0.2, 5.0),
               "size_min_sharpness": (0, None),
               "size_min_gain": (0, None), "home_min_gain": (0, None), "stop_tol": (0, None), "max_aspect": (1, None),
               "top_k": (1, None),
@@ -176,7 +176,7 @@ class RefinementSettings(ParamSettings):
         if len(self.step_length) != 4:
             raise ValueError("box_refinement_step_length must hold 4 values (cx, cy, log w, log h), got "
                              f"{self.step_length!r}")
-        if self.adapt_lr <= 0:
+        if not self.adapt_lr > 0:   # an open bound: not a `limits` range
             raise ValueError(f"box_refinement_adapt_lr must be > 0, got {self.adapt_lr!r}")
 
 
