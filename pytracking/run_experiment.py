@@ -1,7 +1,10 @@
 """Run an experiment: a function in ``pytracking/experiments/<module>.py`` returning ``(trackers, dataset)``.
 
     python -m pytracking.run_experiment <module> <function> [--threads N] [--debug L] [--device D]
-        [--shard i/n] [--no_skip]
+        [--shard i/n] [--no_skip] [--torch_threads T] [--set KEY=VALUE ...]
+
+``--set`` sets parameter-file keys on top of every tracker's parameter file (results go to
+``<param>-<digest>``, as with ``run_tracker``); a key one of the experiment's trackers does not read is an error.
 """
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ import pkgutil
 import sys
 
 import pytracking.experiments as pkg
-from ltr.admin.cli import cli_parser
+from ltr.admin.cli import add_set_argument, add_torch_threads_argument, cli_parser
 from pytracking.evaluation.running import parse_shard, run_dataset
+from pytracking.evaluation.tracker import OverrideError, Tracker
+from pytracking.utils.params import describe_overrides, parse_overrides
 
 
 def available_experiment_modules() -> list[str]:
@@ -28,7 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: every n-th sequence starting at i")
     parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    add_torch_threads_argument(parser)
+    add_set_argument(parser)
     return parser
+
+
+def with_overrides(trackers: list[Tracker], overrides: dict) -> list[Tracker]:
+    """The experiment's trackers with ``overrides`` on top of each one's own (a new results folder each)."""
+    if not overrides:
+        return trackers
+    return [Tracker(t.name, t.parameter_name, t.run_id, results_root=t.results_root,
+                    overrides={**t.overrides, **overrides}) for t in trackers]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,15 +61,29 @@ def main(argv: list[str] | None = None) -> int:
                      f"available: {functions}")
     try:
         shard = parse_shard(args.shard)
+    except ValueError as err:
+        parser.error(f"argument {err}")
+    try:
+        overrides = parse_overrides(args.overrides)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
         trackers, dataset = function()
     except ValueError as err:
         parser.error(str(err))
+    try:
+        trackers = with_overrides(list(trackers), overrides)
+    except OverrideError as err:
+        parser.error(f"argument --set: {err}")
+    if overrides:
+        print(f"[run] every tracker with {describe_overrides(overrides)}")
     dataset_name = dataset[0].dataset if dataset else ""
     for tracker in trackers:  # the one results layout: <results>/<dataset>/<tracker>/<param>[_NNN]
         if dataset_name and tracker.results_root.name != dataset_name:
             tracker.results_root = tracker.results_root / dataset_name
     report = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug,
-                         skip_existing=not args.no_skip, device=args.device, shard=shard)
+                         skip_existing=not args.no_skip, device=args.device, shard=shard,
+                         torch_threads=args.torch_threads)
     print(f"[run] finished {len(report.finished)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
     return 1 if report.failed else 0
 

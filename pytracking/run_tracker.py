@@ -2,7 +2,8 @@
 
     python -m pytracking.run_tracker <tracker> <param> --dataset_name NAME [--sequence NAME|INDEX]
         [--threads N] [--debug 0..3] [--runid K] [--device cpu|cuda] [--dataset_path DIR]
-        [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip] [--set KEY=VALUE ...]
+        [--results_path DIR] [--split SPLIT] [--shard i/n] [--no_skip] [--torch_threads T]
+        [--set KEY=VALUE ...]
 
 Results: ``<results>/<dataset>/<tracker>/<param>[_<runid:03d>]/<sequence>.txt`` (+ ``_time.txt``), the
 layout ``run_demo`` and ``analysis`` use too (with ``--set``: ``<param>-<digest>[_<runid:03d>]``, see
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ltr.admin.cli import add_set_argument, cli_parser
+from ltr.admin.cli import add_set_argument, add_torch_threads_argument, cli_parser
 from pytracking.evaluation.datasets import dataset_names, get_dataset_object
 from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (passed as params.device)")
     parser.add_argument("--shard", default=None, help="i/n: run every n-th sequence starting at i (0-based)")
     parser.add_argument("--no_skip", action="store_true", help="redo sequences that already have results")
+    add_torch_threads_argument(parser)
     add_set_argument(parser)
     parser.add_argument("--use_visdom", action="store_true",
                         help="with --debug >= 1: show the frame, box and debug panels in visdom (server started "
@@ -133,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[run] {tracker.run_label} on {args.dataset_name}: {len(sequences)} sequences -> {tracker.results_dir}")
     try:
         report = run_dataset(sequences, [tracker], threads=args.threads, debug=args.debug,
-                             skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer)
+                             skip_existing=not args.no_skip, device=args.device, shard=shard, observer=observer,
+                             torch_threads=args.torch_threads)
     finally:
         if args.use_visdom:
             finish_spawned_servers(args.keep_visdom, "[run]")

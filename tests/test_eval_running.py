@@ -72,6 +72,21 @@ def test_run_dataset_isolates_failure_and_writes_results(tmp_path, shift_tracker
     assert not (shift_tracker.results_dir / "seq2.txt").exists()
 
 
+def test_torch_threads_apply_in_process_and_are_restored(tmp_path, shift_tracker, monkeypatch):
+    import torch
+
+    seen = []
+    track = ShiftTracker._track
+    monkeypatch.setattr(ShiftTracker, "_track", lambda self, image, info: (seen.append(torch.get_num_threads()),
+                                                                           track(self, image, info))[1])
+    before = torch.get_num_threads()
+    run_dataset(make_sequences(tmp_path, widths=(32,)), [shift_tracker], torch_threads=1)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="torch_threads must be >= 1, got 0"):
+        run_dataset([], [shift_tracker], torch_threads=0)
+
+
 def test_resume_skips_finished_and_redoes_partial(tmp_path, shift_tracker):
     seqs = make_sequences(tmp_path, widths=(32, 32, 32))
     run_dataset(seqs, [shift_tracker])

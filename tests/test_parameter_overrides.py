@@ -148,3 +148,30 @@ def test_trackerlist_takes_overrides_for_experiment_modules(tmp_path):
     labels = [t.run_label for t in trackerlist("opencv", "csrt", [0, 1], results_root=tmp_path,
                                                overrides={"tracker_type": "kcf"})]
     assert labels == [f"opencv/csrt-{digest}_000", f"opencv/csrt-{digest}_001"]
+
+
+def test_run_experiment_set_runs_every_tracker_with_the_overrides(tmp_path, monkeypatch, capsys):
+    import pytracking.experiments.baselines as baselines
+    from pytracking.evaluation import get_dataset, trackerlist
+    from pytracking.run_experiment import main as run_experiment_main
+
+    root = tmp_path / "data"
+    make_lasot(root, sequences=("cat-1",), n_frames=4)
+    results = tmp_path / "res"
+
+    def tiny():
+        return trackerlist("opencv", "csrt", results_root=results), get_dataset("folder", root)
+
+    monkeypatch.setattr(baselines, "tiny", tiny, raising=False)
+    assert run_experiment_main(["baselines", "tiny", "--set", "tracker_type=kcf", "--torch_threads", "1"]) == 0
+    folder = results / "folder" / "opencv" / f"csrt-{overrides_digest({'tracker_type': 'kcf'})}"
+    assert sorted(p.name for p in folder.iterdir()) == ["cat-1.txt", "cat-1_time.txt", "overrides.json"]
+    assert "every tracker with tracker_type='kcf'" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        run_experiment_main(["baselines", "tiny", "--set", "tracker_typ=kcf"])
+    assert exc.value.code == 2
+    assert "error: argument --set: pytracking/parameter/opencv/csrt.py: unknown tracker parameter 'tracker_typ'" \
+        in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_experiment_main(["baselines", "tiny", "--torch_threads", "0"])
+    assert "argument --torch_threads: expected an integer >= 1, got 0" in capsys.readouterr().err

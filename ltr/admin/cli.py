@@ -45,3 +45,22 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
                         help="set parameter-file keys on top of the parameter file's values (Python literals, e.g. "
                              "--set lost_search_delay=0 box_refinement_iter=5); results go to "
                              "<param>-<digest of the overrides>, beside an overrides.json naming them")
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type``: an integer >= 1 (the error names the value)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def add_torch_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--torch_threads T`` into ``args.torch_threads`` (None unless given): torch's intra-op threads per tracking
+    process, for :func:`pytracking.evaluation.running.run_dataset`."""
+    parser.add_argument("--torch_threads", type=positive_int, default=None, metavar="T",
+                        help="torch threads per tracking process (default: 1 per worker process; in-process "
+                             "(--threads 0/1) torch's own count)")

@@ -7,7 +7,8 @@
 * a sequence that raises is reported (tracker, sequence and error) and the others go on;
 * results are written atomically (temporary file + rename): time file first, then the box file;
 * ``threads > 1`` runs pairs in a pool of spawned worker processes, each with
-  ``torch.set_num_threads(1)``;
+  ``torch.set_num_threads(torch_threads or 1)``; ``threads <= 1`` runs them in this process, with
+  ``torch_threads`` torch threads if given (restored afterwards), else torch's own count;
 * a tqdm bar shows the sequence name and the tracking speed.
 
 Sharding (``shard_sequences``): shard ``i/n`` takes every n-th sequence of the name-sorted list,
@@ -83,8 +84,8 @@ def save_sequence_result(results_dir: str | Path, seq_name: str, output: dict) -
     write_boxes(box_file, output["target_bbox"])
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
+def _init_worker(torch_threads: int = 1) -> None:
+    torch.set_num_threads(torch_threads)
 
 
 def _run_job(job: tuple[Tracker, Sequence, int, str | None],
@@ -107,13 +108,17 @@ def _run_job(job: tuple[Tracker, Sequence, int, str | None],
 
 def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tracker], threads: int = 0,
                 debug: int = 0, skip_existing: bool = True, device: str | None = None,
-                shard: str | tuple[int, int] | None = None, observer: FrameObserver | None = None) -> RunReport:
+                shard: str | tuple[int, int] | None = None, observer: FrameObserver | None = None,
+                torch_threads: int | None = None) -> RunReport:
     """Run every tracker on every sequence (see the module docstring); returns a :class:`RunReport`.
 
-    ``observer`` (a live display, see ``Tracker.run_sequence``) needs ``threads <= 1``.
+    ``observer`` (a live display, see ``Tracker.run_sequence``) needs ``threads <= 1``. ``torch_threads``: torch
+    threads per tracking process (None: 1 per worker, torch's own count in-process).
     """
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
+    if torch_threads is not None and torch_threads < 1:
+        raise ValueError(f"torch_threads must be >= 1, got {torch_threads}")
     if observer is not None and threads > 1:
         raise ValueError("a live display (observer) needs threads <= 1: worker processes cannot show frames")
     sequences = shard_sequences(sequences, shard)
@@ -130,6 +135,7 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
     bar = tqdm(total=len(jobs), desc="tracking", unit="seq")
     frames_of = {f"{tracker.run_label}:{seq.name}": len(seq) for tracker, seq, _, _ in jobs}
     started = time.perf_counter()
+    previous_threads = torch.get_num_threads()
 
     def record(result: tuple[str, str, str | None, float]) -> None:
         key, status, error, fps = result
@@ -143,15 +149,18 @@ def run_dataset(sequences: TypingSequence[Sequence], trackers: TypingSequence[Tr
 
     try:
         if threads <= 1:
+            if torch_threads is not None:
+                torch.set_num_threads(torch_threads)
             for job in jobs:
                 bar.set_postfix(seq=job[1].name)
                 record(_run_job(job, observer))
         else:
             ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(processes=threads, initializer=_init_worker) as pool:
+            with ctx.Pool(processes=threads, initializer=_init_worker, initargs=(torch_threads or 1,)) as pool:
                 for result in pool.imap_unordered(_run_job, jobs):
                     record(result)
     finally:
+        torch.set_num_threads(previous_threads)
         bar.close()
         for tracker in trackers:
             tracker.record_overrides()
