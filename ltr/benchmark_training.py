@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ltr.admin.cli import add_alias
+from ltr.admin.cli import add_alias, plain_dataset_warnings
 from ltr.admin.local_settings import SettingsError, load_settings
 from ltr.admin.settings import TrainSettings
 from ltr.data.image_loader import jpeg4py_available
@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    plain_dataset_warnings()
     if args.data_only:
         return _main_data_only(args)
     try:

@@ -32,7 +32,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from ltr.admin.cli import add_alias
+from ltr.admin.cli import add_alias, plain_dataset_warnings
 from ltr.admin.local_settings import SettingsError, load_settings
 
 __all__ = ["available_settings", "main", "run_training"]
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    plain_dataset_warnings()
     if args.setting not in available_settings(args.module):
         parser.error(f"unknown setting {args.setting!r}; available: {', '.join(available_settings(args.module))}")
     try:

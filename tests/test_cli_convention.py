@@ -136,3 +136,23 @@ def test_every_entry_module_is_importable():
     for module_name in CLI_MODULES:
         module = importlib.import_module(module_name)
         assert callable(getattr(module, "main", None) or getattr(module, "cli", None)), module_name
+
+
+def test_dataset_warnings_show_as_one_line_in_a_cli(capsys):
+    import warnings
+
+    from ltr.admin.cli import plain_dataset_warnings
+    from ltr.dataset.annotation_io import DatasetWarning
+
+    others = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, *rest: others.append((category, str(message)))
+        plain_dataset_warnings()
+        plain_dataset_warnings()          # idempotent: one line, not two
+        warnings.warn("/data/lasot/cat/cat-1/groundtruth.txt: line 3: expected 4 numbers", DatasetWarning)
+        warnings.warn("something else", RuntimeWarning)
+    err = capsys.readouterr().err
+    assert "[dataset] /data/lasot/cat/cat-1/groundtruth.txt: line 3: expected 4 numbers\n" in err
+    assert err.count("[dataset]") == 1 and "warnings.warn(" not in err
+    assert others == [(RuntimeWarning, "something else")]     # other warnings go where they went before

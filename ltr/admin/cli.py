@@ -64,3 +64,26 @@ def add_torch_threads_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch_threads", type=positive_int, default=None, metavar="T",
                         help="torch threads per tracking process (default: 1 per worker process; in-process "
                              "(--threads 0/1) torch's own count)")
+
+
+def plain_dataset_warnings() -> None:
+    """Show :class:`ltr.dataset.annotation_io.DatasetWarning` s as one line, ``[dataset] <message>`` on stderr (the
+    message names the file and line), instead of Python's format with the warning's source line; other warnings as
+    before. For a CLI's ``main``: it replaces ``warnings.showwarning`` for the process."""
+    import sys
+    import warnings
+
+    from ltr.dataset.annotation_io import DatasetWarning
+
+    previous = warnings.showwarning
+    if getattr(previous, "plain_dataset_warnings", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):  # warnings.showwarning's signature
+        if issubclass(category, DatasetWarning):
+            print(f"[dataset] {message}", file=file or sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    show.plain_dataset_warnings = True
+    warnings.showwarning = show
