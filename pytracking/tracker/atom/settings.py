@@ -132,7 +132,8 @@ class RefinementSettings(ParamSettings):
     # train-side sequences (docs/tuning_on_train.md): adaptation on (20 steps, lr 0.01, 64 proposals; three seeds
     # 78.88 against off's 78.28 mean AUC, harm 13.4 against 15.7 %), then the cheapest setting no worse than that by a
     # rule written before the runs: 10 steps, lr 0.02, 32 proposals (three seeds 78.76, harm 13.6 %, 1 sequence > 5
-    # below no_refine as before; `initialize` 0.97 s against 2.35 s, 0.46 s without adaptation, one thread).
+    # below no_refine as before; `initialize` 0.97 s against 2.35 s, 0.46 s without adaptation, one thread; the
+    # report-only benchmarks score it 1.3 / 4.4 AUC lower than the former setting, README).
     # The objective is ML-IS's: other heads run without it (not searched for them)
     adapt_steps: int = param(10, key="box_refinement_adapt_steps")
     adapt_lr: float = param(0.02, key="box_refinement_adapt_lr")
