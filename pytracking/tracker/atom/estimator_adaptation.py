@@ -1,4 +1,4 @@
-"""First-frame adaptation of a box-scoring head's reference modulation (on in `default`: 10 steps, lr 0.02, 32 proposals).
+"""First-frame adaptation of a box-scoring head's reference modulation (`default`: 10 steps, lr 0.02, 32 proposals).
 
 An ``AtomIoUNet``-like head scores a box as ``f(x, y; m)``, where the modulation vectors ``m = g(z, y_0)`` are
 computed once from the first frame ``z`` and its box ``y_0``. The head was trained on many targets; on a given one
