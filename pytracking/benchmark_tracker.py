@@ -32,7 +32,7 @@ from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_
 from pytracking.tracker.atom.atom import resolve_device
 from pytracking.tracker.atom.settings import NetworkSettings
 from pytracking.utils.cpu_resources import default_torch_threads
-from pytracking.utils.params import describe_overrides, parse_overrides
+from pytracking.utils.params import describe_overrides, parse_set_argument
 
 __all__ = ["moving_patch_sequence", "synthetic_benchmark_sequence", "benchmark", "machine_description",
            "pool_throughput", "main"]
@@ -281,10 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         check_tracker_name(args.tracker_name, args.tracker_param)
     except ValueError as err:
         parser.error(f"argument {err}")
-    try:
-        overrides = parse_overrides(args.overrides)
-    except ValueError as err:
-        parser.error(str(err))
+    overrides = parse_set_argument(parser, args.overrides)
     if overrides and (args.compare_capabilities or args.processes > 0):
         parser.error("argument --set: not with --compare_capabilities or --processes (they run parameter files as "
                      "they are)")

@@ -46,7 +46,7 @@ from pytracking.analysis.tables import to_markdown
 from pytracking.evaluation.demo import default_threads, run_demo
 from pytracking.evaluation.demo_comparison import run_comparison
 from pytracking.evaluation.tracker import OverrideError, check_tracker_name
-from pytracking.utils.params import parse_overrides
+from pytracking.utils.params import parse_set_argument
 
 BENCHMARK_CHOICES = ("demo", "validation", "both")
 
@@ -119,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.overrides and args.compare:
         parser.error("argument --set: applies to one tracker, not to --compare (its rows are the shipped parameter "
                      "files)")
-    try:
-        overrides = parse_overrides(args.overrides)
-    except ValueError as err:
-        parser.error(str(err))
+    overrides = parse_set_argument(parser, args.overrides)
     if args.compare:
         benchmarks = {"demo": ["demo"], "validation": ["validation"], "both": ["demo", "validation"]}[args.benchmark]
         failed = False

@@ -17,7 +17,7 @@ import pytracking.experiments as pkg
 from ltr.admin.cli import add_set_argument, add_torch_threads_argument, cli_parser
 from pytracking.evaluation.running import parse_shard, run_dataset
 from pytracking.evaluation.tracker import OverrideError, Tracker
-from pytracking.utils.params import describe_overrides, parse_overrides
+from pytracking.utils.params import describe_overrides, parse_set_argument
 
 
 def available_experiment_modules() -> list[str]:
@@ -63,10 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         shard = parse_shard(args.shard)
     except ValueError as err:
         parser.error(f"argument {err}")
-    try:
-        overrides = parse_overrides(args.overrides)
-    except ValueError as err:
-        parser.error(str(err))
+    overrides = parse_set_argument(parser, args.overrides)
     try:
         trackers, dataset = function()
     except ValueError as err:

@@ -23,7 +23,7 @@ from pytracking.evaluation.results_io import dataset_results_root
 from pytracking.evaluation.running import parse_shard, run_dataset
 from pytracking.evaluation.tracker import OverrideError, Tracker, check_tracker_name
 from pytracking.tracker.atom.atom import missing_weights_message
-from pytracking.utils.params import describe_overrides, parse_overrides
+from pytracking.utils.params import describe_overrides, parse_set_argument
 from pytracking.utils.visdom import VisdomPanels
 from pytracking.visdom_server import ensure_visdom_server, env_url, finish_spawned_servers
 
@@ -101,10 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         shard = parse_shard(args.shard)
     except ValueError as err:
         parser.error(f"argument {err}")
-    try:
-        overrides = parse_overrides(args.overrides)
-    except ValueError as err:
-        parser.error(str(err))
+    overrides = parse_set_argument(parser, args.overrides)
     try:
         tracker = Tracker(args.tracker_name, args.tracker_param, args.runid,
                           results_root=dataset_results_root(args.results_path, args.dataset_name), overrides=overrides)

@@ -13,6 +13,7 @@ A check of a value (range, choice) is the class's ``__post_init__``; its error i
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import difflib
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, TypeVar
 
 __all__ = ["TrackerParams", "ParamSettings", "param", "nested", "check_known_keys", "UnknownParameterError",
-           "parse_overrides", "describe_overrides", "overrides_digest"]
+           "parse_overrides", "parse_set_argument", "describe_overrides", "overrides_digest"]
 
 _RAW = object()   # marker: keep the value as given (no conversion)
 S = TypeVar("S", bound="ParamSettings")
@@ -244,6 +245,15 @@ def parse_overrides(pairs: Sequence[str], argument: str = "--set") -> dict[str, 
         except (ValueError, SyntaxError):
             overrides[key] = text
     return overrides
+
+
+def parse_set_argument(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, Any]:
+    """:func:`parse_overrides` of a CLI's ``--set`` pairs; a bad pair ends the command through ``parser.error``
+    (exit status 2, the message naming ``--set`` and the pair)."""
+    try:
+        return parse_overrides(pairs)
+    except ValueError as err:
+        parser.error(str(err))
 
 
 def describe_overrides(overrides: Mapping[str, Any]) -> str:
