@@ -235,11 +235,49 @@ def test_lost_search_delay_searches_the_normal_region_first():
     assert first[1] == first[0] + 2
 
 
+def _fast_sequence(speed: int = 55, num_frames: int = 12) -> tuple[list[np.ndarray], np.ndarray]:
+    """A 24 px target crossing a dim background left to right at ``speed`` px per frame: 55 is 0.92 x the normal
+    search region's half-side (5 x 24 / 2 = 60 px), so a patch centred at the previous position holds the target
+    only at its border."""
+    rng = np.random.default_rng(5)
+    background = (_texture(rng, 160, 720, 8) * 0.3).astype(np.uint8)
+    target = _texture(rng, 24, 24, 6)
+    frames, boxes = [], []
+    for t in range(num_frames):
+        x, y = 20 + speed * t, 68
+        frame = background.copy()
+        frame[y:y + 24, x:x + 24] = target
+        frames.append(frame)
+        boxes.append([x, y, 24, 24])
+    return frames, np.asarray(boxes, dtype=np.float64)
+
+
+def test_motion_model_keeps_a_fast_target_in_the_search_region():
+    frames, boxes = _fast_sequence()
+    ious_still, outputs_still = _run(_small_params(no_refine_params), frames, boxes)
+    ious_moving, outputs_moving = _run(_small_params(no_refine_params, velocity_weight=0.5, velocity_max_shift=1.0),
+                                       frames, boxes)
+    assert ious_still[-5:].max() == 0.0, ious_still             # centred at the last position: lost
+    assert all(o["debug"]["velocity"] == [0.0, 0.0] for o in outputs_still)
+    assert ious_moving.min() > 0.5, ious_moving                 # centred ahead of it: kept
+    velocity = np.asarray(outputs_moving[-1]["debug"]["velocity"])
+    # along the motion, at most velocity_max_shift x sqrt(w h) = 24 px long
+    assert velocity[0] == pytest.approx(24.0, abs=0.5) and abs(velocity[1]) < 3.0
+    # a frame without the target resets the velocity: the position then carries no motion
+    tracker = get_tracker_class()(_small_params(no_refine_params, velocity_weight=0.5))
+    tracker.initialize(frames[0], {"init_bbox": boxes[0].tolist()})
+    assert tracker.track(frames[1])["debug"]["velocity"][0] > 10.0
+    blank = tracker.track(np.full_like(frames[2], 30))
+    assert blank["flag"] == "not_found" and blank["debug"]["velocity"] == [0.0, 0.0]
+
+
 def test_lost_search_settings_are_checked():
     with pytest.raises(ValueError, match="lost_search_growth"):
         get_tracker_class()(_small_params(no_refine_params, lost_search_growth=0.5))
     with pytest.raises(ValueError, match="lost_search_delay"):
         get_tracker_class()(_small_params(no_refine_params, lost_search_delay=-1))
+    with pytest.raises(ValueError, match="velocity_weight"):
+        get_tracker_class()(_small_params(no_refine_params, velocity_weight=1.5))
 
 
 def _tiny_net_params(**extra):

@@ -95,3 +95,14 @@ def test_the_cli_writes_the_table_and_the_json(hand_made, tmp_path, monkeypatch)
     assert [row["variant"] for row in written["variants"]] == ["no_refine", "new"]
     assert written["variants"][1]["harm"] == pytest.approx(100 * 3 / 7)
     assert "| new | `default` gate_min_peak=0.5 |" in (out / "variants.md").read_text()
+
+
+def test_the_reference_takes_overrides_like_a_variant():
+    plain = tune_parameters.reference_spec(["no_refine"])
+    assert (plain.name, plain.param, dict(plain.overrides)) == ("no_refine", "no_refine", {})
+    moving = tune_parameters.reference_spec(["nr_motion", "param=no_refine", "velocity_weight=0.5"])
+    assert (moving.name, moving.param, dict(moving.overrides)) == ("nr_motion", "no_refine", {"velocity_weight": 0.5})
+    # another results folder than the plain reference's: its settings differ
+    assert moving.label != plain.label and moving.label.startswith("atom/nr_motion-")
+    args = tune_parameters.build_parser().parse_args(["--variant", "a", "--reference", "nr", "param=no_refine"])
+    assert tune_parameters.reference_spec(args.reference).param == "no_refine"

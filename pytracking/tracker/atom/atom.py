@@ -4,11 +4,12 @@ refined by gradient ascent for the extent.
 Per frame (one backbone pass on the search patch(es), shared by classifier and estimator):
 
 1. sample a square patch of ``search_area_scale * sqrt(w h)`` image pixels around the previous
-   position (times each of ``scale_factors``), resampled to ``image_sample_size`` pixels;
+   position (times each of ``scale_factors``), resampled to ``image_sample_size`` pixels; with
+   ``velocity_weight > 0`` around the previous position plus the motion model's velocity (``motion``);
 2. classifier score map(s) -> best scale, main peak, second peak -> flag:
    ``not_found`` (peak < ``target_not_found_threshold``: keep position and size, no update),
-   a strong second peak (``> distractor_threshold * peak``) -> the peak nearer the previous
-   position, ``hard_negative`` if only one is near, else ``uncertain`` (no update);
+   a strong second peak (``> distractor_threshold * peak``) -> the peak nearer the expected
+   position (the patch centre), ``hard_negative`` if only one is near, else ``uncertain`` (no update);
    a moderate one (``> hard_negative_threshold * peak``) -> ``hard_negative``; else ``normal``;
 3. unless ``not_found``, the box estimator refines the box (position from the classifier, size
    from the previous frame) by gradient ascent on its score -- or, with a regression head
@@ -53,6 +54,7 @@ from pytracking.tracker.atom.box_estimator import (
 )
 from pytracking.tracker.atom.box_refinement import RefinedBox
 from pytracking.tracker.atom.calibration import estimator_bias, remove_bias
+from pytracking.tracker.atom.motion import updated_velocity
 from pytracking.tracker.atom.refinement_gate import deadbanded, evidenced_size, gate_reason, sharp_sides
 from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
@@ -314,6 +316,7 @@ class ATOM(BaseTracker):
         self.pos, self.target_sz = self._clamp_state(self.pos, self.target_sz, image.shape)
         self.size_hold = 0     # refinements that must still pass the gate before the estimator's size is taken
         self.lost_frames = 0   # consecutive frames with the target not found (they enlarge the search region)
+        self.velocity = np.zeros(2)   # the motion model's velocity (image px per frame; 0 with velocity_weight 0)
         self.bias: torch.Tensor | None = None   # the estimator's first-frame bias (calibration_draws > 0)
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
@@ -433,8 +436,9 @@ class ATOM(BaseTracker):
         if peak.second_score > not_found and peak.second_score > s.distractor_threshold * peak.score:
             pos2 = to_image(peak.second_position)
             threshold = s.displacement_scale * math.sqrt(float(np.prod(self.target_sz))) / 2
-            near1 = np.linalg.norm(pos1 - self.pos) < threshold
-            near2 = np.linalg.norm(pos2 - self.pos) < threshold
+            expected = self.pos + self.velocity
+            near1 = np.linalg.norm(pos1 - expected) < threshold
+            near2 = np.linalg.norm(pos2 - expected) < threshold
             if near2 and not near1:
                 return best, pos2, "hard_negative", peak
             if near1 and not near2:
@@ -519,7 +523,8 @@ class ATOM(BaseTracker):
             geometries = [PatchGeometry(center=normal.center, scale=normal.scale, output_size=(side, side))]
             factors = (1.0,)
         else:
-            geometries = [self._geometry(self.pos, self.target_sz, f) for f in self.scale_factors]
+            centre = self.pos + self.velocity
+            geometries = [self._geometry(centre, self.target_sz, f) for f in self.scale_factors]
         patches = np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
                             for g in geometries])
         return FrameWork(image_shape=tuple(image.shape), geometries=geometries, patches=patches,
@@ -576,8 +581,14 @@ class ATOM(BaseTracker):
         elif self.estimator is None:
             new_sz = new_sz * self.scale_factors[best] ** self.settings.scale_damping
         t_refine = time.perf_counter()
+        previous_pos = self.pos
         self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, frame.image_shape)
         self.lost_frames = self.lost_frames + 1 if flag == "not_found" else 0
+        found = flag in ("normal", "hard_negative") and not frame.enlarged
+        weight, max_shift = self.settings.velocity_weight, self.settings.velocity_max_shift
+        self.velocity = (updated_velocity(self.velocity, self.pos - previous_pos, weight,
+                                          max_shift * math.sqrt(float(np.prod(self.target_sz))))
+                         if found and weight > 0 else np.zeros(2))
 
         # an enlarged patch's features have another shape than the memory's: no update from it
         if flag in ("normal", "hard_negative") and not frame.enlarged:
@@ -606,6 +617,7 @@ class ATOM(BaseTracker):
                 "scale_index": best,
                 "search_enlarged": frame.enlarged,
                 "peak_score": peak.score,
+                "velocity": self.velocity.tolist(),
                 "second_peak_score": peak.second_score,
                 "refinement": None if refined is None else _refinement_debug(refined, geom),
                 "refinement_gate": gate,

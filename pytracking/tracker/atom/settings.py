@@ -240,6 +240,11 @@ class ATOMSettings(ParamSettings):
     # on an enlarged patch, a peak outside the normal region needs this score (0: the usual threshold); 0.35 / 0.5
     # screened, 0.35 over three seeds 77.96 against 78.21: not adopted
     lost_redetect_threshold: float = 0.0
+    # constant-velocity search centre (pytracking.tracker.atom.motion): the patch is centred at the previous position
+    # plus the exponential average (weight velocity_weight) of the position's change over found frames, at most
+    # velocity_max_shift x sqrt(w h) long; a frame without a found target resets it. 0: off (as ATOM)
+    velocity_weight: float = 0.0
+    velocity_max_shift: float = 1.0
     scale_penalty: float = 1.0            # peaks of scales other than 1 are multiplied by this
     scale_damping: float = 1.0            # without refinement: size *= scale factor ** scale_damping
     use_box_refinement: bool = True
@@ -264,6 +269,7 @@ class ATOMSettings(ParamSettings):
 
     limits = {"image_sample_size": (16, None), "scale_factors": (0, None), "lost_search_growth": (1, None),
               "lost_search_max": (1, None), "lost_search_delay": (0, None), "lost_redetect_threshold": (0, None),
+              "velocity_weight": (0, 1), "velocity_max_shift": (0, None),
               "min_scale_factor": (0, None), "max_scale_factor": (0, None), "min_target_size": (0, None),
               "min_inside_fraction": (0, 1)}
 
