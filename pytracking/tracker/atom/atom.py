@@ -60,6 +60,7 @@ from pytracking.tracker.atom.classifier import (
     OnlineClassifier,
     find_peaks,
     gaussian_label,
+    strong_peaks,
 )
 from pytracking.tracker.atom.settings import ATOMSettings, NetworkSettings, parameter_file_hint
 from pytracking.tracker.base.basetracker import BaseTracker
@@ -318,6 +319,7 @@ class ATOM(BaseTracker):
         self.lost_frames = 0   # consecutive frames with the target not found (they enlarge the search region)
         self.velocity = np.zeros(2)   # the motion model's velocity (image px per frame; 0 with velocity_weight 0)
         self.bias: torch.Tensor | None = None   # the estimator's first-frame bias (calibration_draws > 0)
+        self.lookalikes = np.zeros((0, 2))      # image centres of the first-frame look-alikes learnt as negatives
         geometry = self._geometry(self.pos, self.target_sz)
         sample_px = self.image_sample_size / geometry.scale
         aug = self.settings.augmentation
@@ -342,6 +344,7 @@ class ATOM(BaseTracker):
             train_feat = torch.cat([feat, dropped])
             labels = torch.cat([labels, labels[:1].expand(num_dropout, -1, -1)])
         self.classifier.initialize(train_feat, labels, self.generator)
+        self._learn_lookalikes(image, geometry)
 
         if self.estimator is not None:
             first = {name: features[name][:1] for name in self.estimator_layers}
@@ -350,6 +353,44 @@ class ATOM(BaseTracker):
             self._adapt_estimator(image, features, augs, centres, size_patch, sample_px)
             self.bias = self._estimator_bias(first, box_patch.cpu(), geometry)
         return {"target_bbox": self._box().tolist()}
+
+    def _enlarged_geometry(self, normal: PatchGeometry, factor: float) -> PatchGeometry:
+        """One patch at ``normal``'s centre and image scale whose side is ``factor`` x its side, rounded to a
+        multiple of ``PATCH_MULTIPLE``."""
+        side = max(PATCH_MULTIPLE, int(round(self.image_sample_size * factor / PATCH_MULTIPLE)) * PATCH_MULTIPLE)
+        return PatchGeometry(center=normal.center, scale=normal.scale, output_size=(side, side))
+
+    def _learn_lookalikes(self, image: np.ndarray, geometry: PatchGeometry) -> None:
+        """First-frame look-alikes (``lookalike_search_factor`` > 1): the trained classifier scores one enlarged
+        patch; its strongest peaks inside the image and outside the target's neighbourhood, up to
+        ``lookalike_max_count`` of at least ``lookalike_min_score``, each give a normal patch centred on them, labelled
+        with the target where it lies in that patch (mostly outside: a negative), added to the protected first-frame
+        samples; then the filter is re-fitted (``hard_negative_CG_iter``)."""
+        s = self.settings
+        if s.lookalike_search_factor <= 1.0 or s.lookalike_max_count == 0:
+            return
+        wide = self._enlarged_geometry(geometry, s.lookalike_search_factor)
+        patch = sample_patch(image, wide.center, wide.output_size[0] / wide.scale, wide.output_size[0])[0]
+        feat = self.extractor.extract(patch[None], graph=False)[self.classifier_layer]
+        cell = self._cell_size(feat, wide.output_size)
+        scores = self._enlarged_scores(self.classifier.score(feat)[0], wide, cell, image.shape)
+        size_cells = self.target_sz * wide.scale / np.asarray(cell)
+        radius = s.target_neighborhood_scale * size_cells / 2
+        target_cell = self.classifier.patch_to_output(wide.to_patch(self.pos), cell)
+        peaks = strong_peaks(scores, (float(radius[0]), float(radius[1])), s.lookalike_min_score,
+                             s.lookalike_max_count, excluded=(float(target_cell[0]), float(target_cell[1])))
+        if not peaks:
+            return
+        centres = [wide.to_image(self.classifier.output_to_patch(np.array([x, y]), cell)) for x, y, _ in peaks]
+        geometries = [self._geometry(c, self.target_sz) for c in centres]
+        patches = np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
+                            for g in geometries])
+        feats = self.extractor.extract(patches, graph=False)[self.classifier_layer]
+        size_patch = self.target_sz * geometries[0].scale
+        labels = self._label(np.stack([g.to_patch(self.pos) for g in geometries]), size_patch, feats)
+        self.classifier.add_initial_samples(feats, labels)
+        self.cg_residuals = self.classifier.update(s.classifier.hard_negative_CG_iter)
+        self.lookalikes = np.stack(centres)
 
     def _adapt_estimator(self, image: np.ndarray, features: dict[str, torch.Tensor], augs: Sequence[Augmentation],
                          centres: np.ndarray, size_patch: np.ndarray, sample_px: float) -> None:
@@ -518,9 +559,7 @@ class ATOM(BaseTracker):
         factors: tuple[float, ...] = self.scale_factors
         if enlarge > 1.0:
             # one patch at the normal image scale, covering ``enlarge`` times the normal region's side
-            side = max(PATCH_MULTIPLE, int(round(self.image_sample_size * enlarge / PATCH_MULTIPLE)) * PATCH_MULTIPLE)
-            normal = self._geometry(self.pos, self.target_sz)
-            geometries = [PatchGeometry(center=normal.center, scale=normal.scale, output_size=(side, side))]
+            geometries = [self._enlarged_geometry(self._geometry(self.pos, self.target_sz), enlarge)]
             factors = (1.0,)
         else:
             centre = self.pos + self.velocity

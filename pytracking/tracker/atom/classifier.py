@@ -41,7 +41,7 @@ from pytracking.libs.fourier_correlation import (correlate, correlate_spectrum, 
 from pytracking.libs.optimization import Linearization, conjugate_gradient, gauss_newton
 from pytracking.tracker.atom.settings import ClassifierSettings
 
-__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "PeakResult", "first_frame_linearization"]
+__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "strong_peaks", "PeakResult", "first_frame_linearization"]
 
 
 def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, int]) -> torch.Tensor:
@@ -153,6 +153,34 @@ def find_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float]) -> P
         second_position=(float(ix2), float(iy2)),
         second_score=second if math.isfinite(second) else -math.inf,
     )
+
+
+def strong_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float], min_score: float, max_count: int,
+                 excluded: tuple[float, float] | None = None) -> list[tuple[float, float, float]]:
+    """Up to ``max_count`` peaks ``(x, y, score)`` (score cells, best first) of ``scores`` ``[Ho, Wo]`` with a score of
+    at least ``min_score``, each one's ellipse of radii ``exclusion_radius`` (x, y cells) masked before the next is
+    taken; with ``excluded`` (x, y cells) that point's ellipse is masked first (the target's own peak)."""
+    if scores.dim() != 2:
+        raise ValueError(f"scores must be [Ho, Wo], got {tuple(scores.shape)}")
+    remaining = scores.detach().float().cpu().clone()
+    ys = torch.arange(remaining.shape[0], dtype=torch.float32)[:, None]
+    xs = torch.arange(remaining.shape[1], dtype=torch.float32)[None, :]
+    rx, ry = max(exclusion_radius[0], 0.5), max(exclusion_radius[1], 0.5)
+
+    def mask(x: float, y: float) -> None:
+        remaining.masked_fill_(((xs - x) / rx) ** 2 + ((ys - y) / ry) ** 2 <= 1.0, -math.inf)
+
+    if excluded is not None:
+        mask(*excluded)
+    peaks: list[tuple[float, float, float]] = []
+    while len(peaks) < max_count:
+        iy, ix = divmod(int(torch.argmax(remaining)), remaining.shape[1])
+        value = float(remaining[iy, ix])
+        if not value >= min_score:
+            break
+        peaks.append((float(ix), float(iy), value))
+        mask(float(ix), float(iy))
+    return peaks
 
 
 class OnlineClassifier:
@@ -283,6 +311,26 @@ class OnlineClassifier:
         self._weights[:n] = 1.0 / n
         self.num_init_samples = n
         self.num_samples = n
+
+    def add_initial_samples(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Append samples (``features`` ``[M, C, H, W]``, ``labels`` ``[M, Ho, Wo]``) to the protected initial ones,
+        right after :meth:`initialize` (the projection is kept); every initial sample then has weight ``1 / n``. Call
+        :meth:`update` to re-fit the filter."""
+        if self.filter is None or self.num_samples != self.num_init_samples:
+            raise RuntimeError("add_initial_samples: only right after initialize")
+        m, n = features.shape[0], self.num_samples
+        if labels.shape[0] != m or tuple(labels.shape[1:]) != tuple(self._memory_y.shape[1:]):
+            raise ValueError(f"labels must be [{m}, {self._memory_y.shape[1]}, {self._memory_y.shape[2]}], got "
+                             f"{tuple(labels.shape)}")
+        if n + m >= self.memory_size:
+            raise ValueError(f"sample_memory_size ({self.memory_size}) must exceed the number of initial samples "
+                             f"({n + m})")
+        with torch.inference_mode():
+            z = self.project(features.to(self.device))
+            self._memory_spectra[:, n:n + m] = feature_spectra(z, self._spectral_size)
+            self._memory_y[n:n + m] = labels.to(self.device, torch.float32)
+            self._weights[:n + m] = 1.0 / (n + m)
+        self.num_init_samples = self.num_samples = n + m
 
     @property
     def sample_weights(self) -> torch.Tensor:

@@ -245,6 +245,13 @@ class ATOMSettings(ParamSettings):
     # velocity_max_shift x sqrt(w h) long; a frame without a found target resets it. 0: off (as ATOM)
     velocity_weight: float = 0.0
     velocity_max_shift: float = 1.0
+    # first-frame look-alikes: after the classifier's first training, score one patch lookalike_search_factor x the
+    # normal side (at the normal image scale); up to lookalike_max_count peaks outside the target's neighbourhood scoring
+    # >= lookalike_min_score become protected first-frame samples (a patch centred on each, labelled with the target
+    # where it is), and the filter is re-fitted. 1: off
+    lookalike_search_factor: float = 1.0
+    lookalike_min_score: float = 0.3
+    lookalike_max_count: int = 3
     scale_penalty: float = 1.0            # peaks of scales other than 1 are multiplied by this
     scale_damping: float = 1.0            # without refinement: size *= scale factor ** scale_damping
     use_box_refinement: bool = True
@@ -269,7 +276,8 @@ class ATOMSettings(ParamSettings):
 
     limits = {"image_sample_size": (16, None), "scale_factors": (0, None), "lost_search_growth": (1, None),
               "lost_search_max": (1, None), "lost_search_delay": (0, None), "lost_redetect_threshold": (0, None),
-              "velocity_weight": (0, 1), "velocity_max_shift": (0, None),
+              "velocity_weight": (0, 1), "velocity_max_shift": (0, None), "lookalike_search_factor": (1, None),
+              "lookalike_min_score": (0, None), "lookalike_max_count": (0, None),
               "min_scale_factor": (0, None), "max_scale_factor": (0, None), "min_target_size": (0, None),
               "min_inside_fraction": (0, 1)}
 
