@@ -22,7 +22,7 @@ from torch import nn
 
 from ebm.boxes import box_iou
 from pytracking.benchmark_tracker import moving_patch_sequence
-from pytracking.features.preprocessing import PatchGeometry
+from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.parameter.atom import default as default_params
 from pytracking.parameter.atom import multiscale as multiscale_params
 from pytracking.parameter.atom import no_refine as no_refine_params
@@ -271,11 +271,55 @@ def test_motion_model_keeps_a_fast_target_in_the_search_region():
     assert blank["flag"] == "not_found" and blank["debug"]["velocity"] == [0.0, 0.0]
 
 
+def _scene_with_a_lookalike() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 24 px target at (60, 70) and its mirror image 140 px away on each axis, outside the normal search region
+    (60 px either side) but inside one 3x as wide: the frame, the target's box, the look-alike's centre."""
+    rng = np.random.default_rng(3)
+    frame = (_texture(rng, 320, 320, 8) * 0.6).astype(np.uint8)
+    target = _texture(rng, 24, 24, 6)
+    frame[70:94, 60:84] = target
+    frame[210:234, 200:224] = target[::-1]
+    return frame, np.array([60.0, 70.0, 24.0, 24.0]), np.array([212.0, 222.0])
+
+
+def _score_at(tracker, frame: np.ndarray, centre: np.ndarray) -> float:
+    """The classifier's score at ``centre`` (the best of the 3 x 3 cells there) on a normal search patch centred
+    on it."""
+    geom = tracker._geometry(centre, tracker.target_sz)
+    patch = sample_patch(frame, geom.center, geom.output_size[0] / geom.scale, geom.output_size[0])[0]
+    feat = tracker.extractor.extract(patch[None], graph=False)[tracker.classifier_layer]
+    scores = tracker.classifier.score(feat)[0]
+    cell = tracker._cell_size(feat)
+    x, y = np.round(tracker.classifier.patch_to_output(geom.to_patch(centre), cell)).astype(int)
+    return float(scores[y - 1:y + 2, x - 1:x + 2].max())
+
+
+def test_first_frame_lookalikes_are_learnt_as_negatives():
+    frame, box, copy_centre = _scene_with_a_lookalike()
+    plain = get_tracker_class()(_small_params(no_refine_params))
+    plain.initialize(frame, {"init_bbox": box.tolist()})
+    aware = get_tracker_class()(_small_params(no_refine_params, lookalike_search_factor=3.0, lookalike_min_score=0.1))
+    aware.initialize(frame, {"init_bbox": box.tolist()})
+    assert plain.lookalikes.shape == (0, 2)
+    assert _score_at(plain, frame, copy_centre) > 0.4                 # a re-detection candidate without it
+    # the copy is found (within a feature cell) and is scored lower; the target keeps its score
+    assert np.linalg.norm(aware.lookalikes - copy_centre, axis=1).min() < 12.0, aware.lookalikes
+    assert _score_at(aware, frame, copy_centre) < _score_at(plain, frame, copy_centre) - 0.04
+    target_centre = box[:2] + box[2:] / 2
+    assert _score_at(aware, frame, target_centre) > 0.9 * _score_at(plain, frame, target_centre)
+    # a threshold no look-alike reaches: nothing added
+    strict = get_tracker_class()(_small_params(no_refine_params, lookalike_search_factor=3.0, lookalike_min_score=5.0))
+    strict.initialize(frame, {"init_bbox": box.tolist()})
+    assert strict.lookalikes.shape == (0, 2) and strict.classifier.num_init_samples == plain.classifier.num_init_samples
+
+
 def test_lost_search_settings_are_checked():
     with pytest.raises(ValueError, match="lost_search_growth"):
         get_tracker_class()(_small_params(no_refine_params, lost_search_growth=0.5))
     with pytest.raises(ValueError, match="lost_search_delay"):
         get_tracker_class()(_small_params(no_refine_params, lost_search_delay=-1))
+    with pytest.raises(ValueError, match="lookalike_search_factor"):
+        get_tracker_class()(_small_params(no_refine_params, lookalike_search_factor=0.5))
     with pytest.raises(ValueError, match="velocity_weight"):
         get_tracker_class()(_small_params(no_refine_params, velocity_weight=1.5))
 

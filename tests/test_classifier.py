@@ -10,7 +10,8 @@ from pytracking.features.extractor import BackboneFeatureExtractor
 from pytracking.features.preprocessing import PatchGeometry, sample_patch
 from pytracking.libs.fourier_correlation import feature_spectra, spectral_size
 from pytracking.libs.optimization import gauss_newton
-from pytracking.tracker.atom.classifier import OnlineClassifier, find_peaks, first_frame_linearization, gaussian_label
+from pytracking.tracker.atom.classifier import (OnlineClassifier, find_peaks, first_frame_linearization, gaussian_label,
+                                                strong_peaks)
 from pytracking.tracker.atom.settings import ClassifierSettings
 from test_atom_tracker import RandomConvFeatures, synthetic_sequence
 
@@ -153,3 +154,42 @@ def test_first_frame_linearization_equals_autograd_gauss_newton(feature_size, k)
     assert spectral.losses[-1] < spectral.losses[0]
     for mine, ref in zip(spectral.x, autograd.x):
         assert torch.allclose(mine, ref, atol=1e-8)
+
+
+def test_strong_peaks_are_taken_best_first_with_their_neighbourhoods_masked():
+    scores = torch.zeros(20, 30)
+    scores[5, 5], scores[5, 6], scores[15, 25], scores[10, 12], scores[2, 28] = 1.0, 0.9, 0.6, 0.4, 0.2
+    peaks = strong_peaks(scores, (2.0, 2.0), min_score=0.3, max_count=5)
+    assert peaks == [(5.0, 5.0, 1.0), (25.0, 15.0, pytest.approx(0.6)), (12.0, 10.0, pytest.approx(0.4))]
+    # (6, 5) lies in the first peak's ellipse; 0.2 is below min_score
+    assert len(strong_peaks(scores, (2.0, 2.0), 0.3, max_count=2)) == 2
+    # the target's own neighbourhood excluded first
+    assert [p[:2] for p in strong_peaks(scores, (2.0, 2.0), 0.3, 5, excluded=(5.0, 5.0))] == [(25.0, 15.0), (12.0, 10.0)]
+    assert strong_peaks(scores, (2.0, 2.0), 2.0, 5) == []
+    with pytest.raises(ValueError, match="Ho, Wo"):
+        strong_peaks(scores[None], (2.0, 2.0), 0.3, 5)
+
+
+def test_initial_samples_added_after_initialize_are_protected_and_lower_a_negative():
+    torch.manual_seed(0)
+    clf = OnlineClassifier(_params(sample_memory_size=8, init_samples_minimum_weight=0.4))
+    out = clf.output_size((6, 6))
+    positives = torch.randn(3, 12, 6, 6)
+    clf.initialize(positives, gaussian_label(torch.tensor([[3.0, 3.0]] * 3), 1.0, out))
+    negative = positives[:1] + 0.3 * torch.randn(1, 12, 6, 6)      # a look-alike, the target nowhere in it
+    before = float(clf.score(negative).max())
+    clf.add_initial_samples(negative, torch.zeros(1, *out))
+    clf.update(20)
+    assert float(clf.score(negative).max()) < before
+    assert clf.num_init_samples == clf.num_samples == 4
+    assert torch.allclose(clf.sample_weights, torch.full((4,), 0.25))
+    for _ in range(6):                                              # later samples never replace it
+        assert clf.add_sample(torch.randn(12, 6, 6), torch.zeros(out), 0.3) >= 4
+    with pytest.raises(RuntimeError, match="right after initialize"):
+        clf.add_initial_samples(negative, torch.zeros(1, *out))
+    fresh = OnlineClassifier(_params(sample_memory_size=4))
+    fresh.initialize(positives, gaussian_label(torch.tensor([[3.0, 3.0]] * 3), 1.0, out))
+    with pytest.raises(ValueError, match="sample_memory_size"):
+        fresh.add_initial_samples(negative, torch.zeros(1, *out))
+    with pytest.raises(ValueError, match="labels must be"):
+        fresh.add_initial_samples(negative, torch.zeros(2, *out))
