@@ -105,6 +105,7 @@ def test_sequence_selection():
             self.name = name
     seqs = [Seq(n) for n in ("d", "a", "c", "b", "e")]
     assert [s.name for s in select_sequences(seqs, "every_other")] == ["a", "c", "e"]
+    assert [s.name for s in select_sequences(seqs, "other_half")] == ["b", "d"]   # the rest, never searched on
     assert [s.name for s in select_sequences(seqs, "all", 2)] == ["a", "b"]
     with pytest.raises(ValueError, match="--sequences"):
         select_sequences(seqs, "some")

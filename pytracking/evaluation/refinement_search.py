@@ -63,12 +63,16 @@ def check_train_side(dataset_name: str, split: str) -> None:
 
 
 def select_sequences(sequences: TypingSequence[Sequence], selection: str, limit: int | None = None) -> list[Sequence]:
-    """``'all'`` or ``'every_other'`` (indices 0, 2, 4, ... of the name-sorted list), then the first ``limit``."""
+    """``'all'``, ``'every_other'`` (indices 0, 2, 4, ... of the name-sorted list: the sequences the searches use) or
+    ``'other_half'`` (indices 1, 3, 5, ...: the rest, for checking a decision on sequences it was not made on), then
+    the first ``limit``."""
     ordered = sorted(sequences, key=lambda s: s.name)
     if selection == "every_other":
         ordered = ordered[::2]
+    elif selection == "other_half":
+        ordered = ordered[1::2]
     elif selection != "all":
-        raise ValueError(f"--sequences: 'all' or 'every_other', got {selection!r}")
+        raise ValueError(f"--sequences: 'all', 'every_other' or 'other_half', got {selection!r}")
     if limit is not None:
         if limit < 1:
             raise ValueError(f"--max_sequences must be >= 1, got {limit}")
@@ -81,8 +85,9 @@ def add_train_side_arguments(parser: argparse.ArgumentParser, default_sets: Typi
     """The arguments the train-side CLIs (``tune_refinement``, ``tune_parameters``) share: which train-side
     sequences (:func:`search_sequences`), seeds, workers, device and the results root (default
     ``<results>/<default_results>``)."""
-    parser.add_argument("--sequences", default="every_other", choices=["every_other", "all"],
-                        help="train sequences: every other one of the name-sorted list, or all (default every_other)")
+    parser.add_argument("--sequences", default="every_other", choices=["every_other", "other_half", "all"],
+                        help="train sequences: every other one of the name-sorted list, the other half (a check on "
+                             "sequences the searches never used), or all (default every_other)")
     parser.add_argument("--max_sequences", type=int, default=None, help="only the first N selected sequences per set")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="tracker seeds (run ids), averaged (default 0)")
     parser.add_argument("--threads", dest="workers", type=int, default=0,
