@@ -22,6 +22,9 @@ Per frame (one backbone pass on the search patch(es), shared by classifier and e
 5. classifier memory update (``normal``/``hard_negative``) with a label at the new position, CG
    every ``train_skipping`` frames, or at once (``hard_negative_CG_iter``) on a hard negative.
 
+First frame: the classifier trains on augmented patches; with ``lookalike_search_factor`` > 1 it then scores one
+enlarged patch and learns its strongest peaks away from the target as negatives (:meth:`ATOM._learn_lookalikes`).
+
 After ``k`` consecutive ``not_found`` frames, ``k > lost_search_delay``, the next frame searches one enlarged patch
 instead: side ``min(lost_search_growth ** (k - lost_search_delay), lost_search_max)`` x the normal one, at the
 normal image scale (so ``image_sample_size`` x that factor patch pixels, rounded to ``PATCH_MULTIPLE``). On such a
@@ -630,7 +633,7 @@ class ATOM(BaseTracker):
                          if found and weight > 0 else np.zeros(2))
 
         # an enlarged patch's features have another shape than the memory's: no update from it
-        if flag in ("normal", "hard_negative") and not frame.enlarged:
+        if found:
             hard = flag == "hard_negative"
             centre_patch = geom.to_patch(self.pos)[None]
             label = self._label(centre_patch, self.target_sz * geom.scale, feat)[0]
