@@ -41,7 +41,8 @@ from pytracking.libs.fourier_correlation import (correlate, correlate_spectrum, 
 from pytracking.libs.optimization import Linearization, conjugate_gradient, gauss_newton
 from pytracking.tracker.atom.settings import ClassifierSettings
 
-__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "strong_peaks", "PeakResult", "first_frame_linearization"]
+__all__ = ["OnlineClassifier", "gaussian_label", "find_peaks", "strong_peaks", "PeakResult",
+           "first_frame_linearization"]
 
 
 def gaussian_label(center: torch.Tensor, sigma: float, output_size: tuple[int, int]) -> torch.Tensor:

@@ -246,9 +246,9 @@ class ATOMSettings(ParamSettings):
     velocity_weight: float = 0.0
     velocity_max_shift: float = 1.0
     # first-frame look-alikes: after the classifier's first training, score one patch lookalike_search_factor x the
-    # normal side (at the normal image scale); up to lookalike_max_count peaks outside the target's neighbourhood scoring
-    # >= lookalike_min_score become protected first-frame samples (a patch centred on each, labelled with the target
-    # where it is), and the filter is re-fitted. 1: off
+    # normal side (at the normal image scale); up to lookalike_max_count peaks outside the target's neighbourhood
+    # scoring >= lookalike_min_score become protected first-frame samples (a patch centred on each, labelled with the
+    # target where it is), and the filter is re-fitted. 1: off
     lookalike_search_factor: float = 1.0
     lookalike_min_score: float = 0.3
     lookalike_max_count: int = 3
