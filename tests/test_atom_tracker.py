@@ -10,6 +10,7 @@ something to learn without any weights.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -180,14 +181,22 @@ def _jump_sequence() -> tuple[list[np.ndarray], np.ndarray]:
     rng = np.random.default_rng(3)
     background = (_texture(rng, 320, 320, 8) * 0.6).astype(np.uint8)
     target = _texture(rng, 24, 24, 6)
+    corners = [(60, 70) if t < 12 else (180, 166) for t in range(24)]
+    return _pasted_sequence(background, target, corners, hidden=range(8, 12))
+
+
+def _pasted_sequence(background: np.ndarray, target: np.ndarray, corners: list[tuple[int, int]],
+                     hidden: Sequence[int] = ()) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames of ``background`` with ``target`` pasted at each top-left corner (x, y), except on the ``hidden``
+    frames; the boxes (xywh) where it is or would be."""
+    h, w = target.shape[:2]
     frames, boxes = [], []
-    for t in range(24):
-        x, y = (60, 70) if t < 12 else (180, 166)
+    for t, (x, y) in enumerate(corners):
         frame = background.copy()
-        if not 8 <= t < 12:
-            frame[y:y + 24, x:x + 24] = target
+        if t not in hidden:
+            frame[y:y + h, x:x + w] = target
         frames.append(frame)
-        boxes.append([x, y, 24, 24])
+        boxes.append([x, y, w, h])
     return frames, np.asarray(boxes, dtype=np.float64)
 
 
@@ -242,14 +251,7 @@ def _fast_sequence(speed: int = 55, num_frames: int = 12) -> tuple[list[np.ndarr
     rng = np.random.default_rng(5)
     background = (_texture(rng, 160, 720, 8) * 0.3).astype(np.uint8)
     target = _texture(rng, 24, 24, 6)
-    frames, boxes = [], []
-    for t in range(num_frames):
-        x, y = 20 + speed * t, 68
-        frame = background.copy()
-        frame[y:y + 24, x:x + 24] = target
-        frames.append(frame)
-        boxes.append([x, y, 24, 24])
-    return frames, np.asarray(boxes, dtype=np.float64)
+    return _pasted_sequence(background, target, [(20 + speed * t, 68) for t in range(num_frames)])
 
 
 def test_motion_model_keeps_a_fast_target_in_the_search_region():
