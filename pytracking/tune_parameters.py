@@ -8,8 +8,8 @@ those keys set (values are Python literals). Every variant and the reference (``
 [key=value ...]``, default ``no_refine``, the classifier alone) runs the same sequences and seeds. Prints and writes
 (``--out``, default the results root) ``variants.md`` / ``variants.json``: mean AUC, its difference from the
 reference, the harm rate (frames where the variant's IoU is below the reference's) and the sequences more than 5 AUC
-below the reference. The test split and the validation benchmark are refused. See :mod:`pytracking.evaluation.parameter_variants` and
-``docs/tuning_on_train.md``.
+below the reference. The test split and the validation benchmark are refused. See
+:mod:`pytracking.evaluation.parameter_variants` and ``docs/tuning_on_train.md``.
 """
 from __future__ import annotations
 

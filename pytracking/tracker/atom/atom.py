@@ -284,6 +284,19 @@ class ATOM(BaseTracker):
         return PatchGeometry(center=(float(pos[0]), float(pos[1])), scale=self.image_sample_size / sample_px,
                              output_size=(self.image_sample_size, self.image_sample_size))
 
+    @staticmethod
+    def _crop(image: np.ndarray, geometries: Sequence[PatchGeometry]) -> np.ndarray:
+        """The patches ``[len(geometries), S, S, 3]`` the geometries describe (each at its centre and scale)."""
+        return np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
+                         for g in geometries])
+
+    def _neighbourhood(self, geom: PatchGeometry, cell: tuple[float, float]) -> tuple[float, float]:
+        """The target's neighbourhood on ``geom``'s score map: ellipse radii (x, y cells),
+        ``target_neighborhood_scale`` x half the target's size."""
+        size_cells = self.target_sz * geom.scale / np.asarray(cell)
+        radius = self.settings.target_neighborhood_scale * size_cells / 2
+        return float(radius[0]), float(radius[1])
+
     def _cell_size(self, feature: torch.Tensor, patch_size: tuple[int, int] | None = None) -> tuple[float, float]:
         """Patch pixels per feature cell (x, y) for a patch of ``patch_size`` (w, h; default the normal one)."""
         w, h = patch_size or (self.image_sample_size, self.image_sample_size)
@@ -373,22 +386,17 @@ class ATOM(BaseTracker):
         if s.lookalike_search_factor <= 1.0 or s.lookalike_max_count == 0:
             return
         wide = self._enlarged_geometry(geometry, s.lookalike_search_factor)
-        patch = sample_patch(image, wide.center, wide.output_size[0] / wide.scale, wide.output_size[0])[0]
-        feat = self.extractor.extract(patch[None], graph=False)[self.classifier_layer]
+        feat = self.extractor.extract(self._crop(image, [wide]), graph=False)[self.classifier_layer]
         cell = self._cell_size(feat, wide.output_size)
         scores = self._enlarged_scores(self.classifier.score(feat)[0], wide, cell, image.shape)
-        size_cells = self.target_sz * wide.scale / np.asarray(cell)
-        radius = s.target_neighborhood_scale * size_cells / 2
         target_cell = self.classifier.patch_to_output(wide.to_patch(self.pos), cell)
-        peaks = strong_peaks(scores, (float(radius[0]), float(radius[1])), s.lookalike_min_score,
-                             s.lookalike_max_count, excluded=(float(target_cell[0]), float(target_cell[1])))
+        peaks = strong_peaks(scores, self._neighbourhood(wide, cell), s.lookalike_min_score, s.lookalike_max_count,
+                             excluded=(float(target_cell[0]), float(target_cell[1])))
         if not peaks:
             return
         centres = [wide.to_image(self.classifier.output_to_patch(np.array([x, y]), cell)) for x, y, _ in peaks]
         geometries = [self._geometry(c, self.target_sz) for c in centres]
-        patches = np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
-                            for g in geometries])
-        feats = self.extractor.extract(patches, graph=False)[self.classifier_layer]
+        feats = self.extractor.extract(self._crop(image, geometries), graph=False)[self.classifier_layer]
         size_patch = self.target_sz * geometries[0].scale
         labels = self._label(np.stack([g.to_patch(self.pos) for g in geometries]), size_patch, feats)
         self.classifier.add_initial_samples(feats, labels)
@@ -464,11 +472,9 @@ class ATOM(BaseTracker):
         peaks = []
         cell = self._cell_size(feature, geometries[0].output_size)
         for index, geom in enumerate(geometries):
-            size_cells = self.target_sz * geom.scale / np.asarray(cell)
-            radius = s.target_neighborhood_scale * size_cells / 2
             score_map = scores[index] if image_shape is None else self._enlarged_scores(scores[index], geom, cell,
                                                                                           image_shape)
-            peaks.append(find_peaks(score_map, (float(radius[0]), float(radius[1]))))
+            peaks.append(find_peaks(score_map, self._neighbourhood(geom, cell)))
         penalty = s.scale_penalty
         best = int(np.argmax([p.score * (1.0 if f == 1.0 else penalty) for p, f in zip(peaks, factors)]))
         peak, geom = peaks[best], geometries[best]
@@ -567,9 +573,7 @@ class ATOM(BaseTracker):
         else:
             centre = self.pos + self.velocity
             geometries = [self._geometry(centre, self.target_sz, f) for f in self.scale_factors]
-        patches = np.stack([sample_patch(image, g.center, g.output_size[0] / g.scale, g.output_size[0])[0]
-                            for g in geometries])
-        return FrameWork(image_shape=tuple(image.shape), geometries=geometries, patches=patches,
+        return FrameWork(image_shape=tuple(image.shape), geometries=geometries, patches=self._crop(image, geometries),
                          times=[t0, time.perf_counter()], factors=factors, enlarged=enlarge > 1.0)
 
     def localise_frame(self, frame: FrameWork, features: dict[str, torch.Tensor],
@@ -627,10 +631,9 @@ class ATOM(BaseTracker):
         self.pos, self.target_sz = self._clamp_state(new_pos, new_sz, frame.image_shape)
         self.lost_frames = self.lost_frames + 1 if flag == "not_found" else 0
         found = flag in ("normal", "hard_negative") and not frame.enlarged
-        weight, max_shift = self.settings.velocity_weight, self.settings.velocity_max_shift
-        self.velocity = (updated_velocity(self.velocity, self.pos - previous_pos, weight,
-                                          max_shift * math.sqrt(float(np.prod(self.target_sz))))
-                         if found and weight > 0 else np.zeros(2))
+        max_shift = self.settings.velocity_max_shift * math.sqrt(float(np.prod(self.target_sz)))
+        self.velocity = (updated_velocity(self.velocity, self.pos - previous_pos, self.settings.velocity_weight,
+                                          max_shift) if found else np.zeros(2))
 
         # an enlarged patch's features have another shape than the memory's: no update from it
         if found:

@@ -131,6 +131,15 @@ def _subcell(scores: torch.Tensor, iy: int, ix: int) -> tuple[float, float]:
     return ix + dx, iy + dy
 
 
+def _ellipse(shape: tuple[int, int], centre: tuple[float, float], radius: tuple[float, float]) -> torch.Tensor:
+    """Cells ``[Ho, Wo]`` (bool) inside the ellipse of radii ``radius`` (x, y cells, at least 0.5) around ``centre``
+    (x, y cells): a peak's neighbourhood."""
+    ys = torch.arange(shape[0], dtype=torch.float32)[:, None]
+    xs = torch.arange(shape[1], dtype=torch.float32)[None, :]
+    rx, ry = max(radius[0], 0.5), max(radius[1], 0.5)
+    return ((xs - centre[0]) / rx) ** 2 + ((ys - centre[1]) / ry) ** 2 <= 1.0
+
+
 def find_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float]) -> PeakResult:
     """Highest peak of ``scores`` ``[Ho, Wo]`` and the highest value outside the ellipse of radii
     ``exclusion_radius`` (x, y cells) around it (the distractor candidate)."""
@@ -140,11 +149,7 @@ def find_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float]) -> P
     ho, wo = scores.shape
     flat = int(torch.argmax(scores))
     iy, ix = divmod(flat, wo)
-    ys = torch.arange(ho, dtype=torch.float32)[:, None]
-    xs = torch.arange(wo, dtype=torch.float32)[None, :]
-    rx, ry = max(exclusion_radius[0], 0.5), max(exclusion_radius[1], 0.5)
-    inside = ((xs - ix) / rx) ** 2 + ((ys - iy) / ry) ** 2 <= 1.0
-    masked = scores.masked_fill(inside, -math.inf)
+    masked = scores.masked_fill(_ellipse((ho, wo), (ix, iy), exclusion_radius), -math.inf)
     flat2 = int(torch.argmax(masked))
     iy2, ix2 = divmod(flat2, wo)
     second = float(masked[iy2, ix2])
@@ -164,12 +169,9 @@ def strong_peaks(scores: torch.Tensor, exclusion_radius: tuple[float, float], mi
     if scores.dim() != 2:
         raise ValueError(f"scores must be [Ho, Wo], got {tuple(scores.shape)}")
     remaining = scores.detach().float().cpu().clone()
-    ys = torch.arange(remaining.shape[0], dtype=torch.float32)[:, None]
-    xs = torch.arange(remaining.shape[1], dtype=torch.float32)[None, :]
-    rx, ry = max(exclusion_radius[0], 0.5), max(exclusion_radius[1], 0.5)
 
     def mask(x: float, y: float) -> None:
-        remaining.masked_fill_(((xs - x) / rx) ** 2 + ((ys - y) / ry) ** 2 <= 1.0, -math.inf)
+        remaining.masked_fill_(_ellipse(tuple(remaining.shape), (x, y), exclusion_radius), -math.inf)
 
     if excluded is not None:
         mask(*excluded)
