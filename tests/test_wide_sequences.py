@@ -158,3 +158,20 @@ def test_the_steady_set_is_a_train_side_dataset(bank_dir, tmp_path, monkeypatch)
     monkeypatch.setattr(ws, "ensure_wide_sequences", lambda *a, **k: asked.append(k.get("profile")) or root)
     chosen = search_sequences(["steady_train"], selection="all")
     assert [s.name for s in chosen] == ["steady-1", "steady-2"] and asked == ["steady"]
+
+
+def test_check_sets_draw_the_same_profiles_with_other_seeds_and_names():
+    from ltr.synthetic.wide_sequences import PROFILES, profile_of_dataset
+    for check, base in (("wide_check", "wide"), ("steady_check", "steady")):
+        spec, base_spec = PROFILES[check], PROFILES[base]
+        assert (spec.max_scale_ratio, spec.max_zoom, spec.num_frames) == (base_spec.max_scale_ratio,
+                                                                           base_spec.max_zoom, base_spec.num_frames)
+        assert spec.seed != base_spec.seed and spec.class_name != base_spec.class_name
+        assert profile_of_dataset(check) == check
+        check_train_side(check, "train")
+        first = plan_wide_sequence(spec.seed, 0, 10, num_frames=20, profile=check)
+        assert first.name == f"{spec.class_name}-1"
+        # a different draw from the set it checks (the seed enters every sequence's plan)
+        assert not np.allclose(first.size, plan_wide_sequence(base_spec.seed, 0, 10, num_frames=20, profile=base).size)
+    with pytest.raises(ValueError, match="train split"):
+        check_train_side("wide_check", "test")

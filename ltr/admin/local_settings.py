@@ -19,7 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DATASET_KEYS = ("lasot", "got10k", "trackingnet", "coco", "uav", "otb", "imagefolder", "demo", "validation", "wide_train",
-                "steady_train")
+                "steady_train", "wide_check", "steady_check")
 
 DEFAULT_TEXT = """# Local settings of this checkout (created by install.sh; edit freely, never committed).
 # Paths: absolute, or relative to this file's folder. "" means not set.
@@ -44,6 +44,8 @@ demo = "workspace/demo_benchmark"  # built offline on first use
 validation = "workspace/validation_benchmark"  # built offline on first use; report only
 wide_train = "workspace/wide_train_benchmark"  # train side: python -m ltr.synthetic.wide_sequences (needs the photo bank)
 steady_train = "workspace/steady_train_benchmark"  # train side: ... wide_sequences --profile steady
+wide_check = "workspace/wide_check_benchmark"  # train side, other seeds: a check of decisions (--profile wide_check)
+steady_check = "workspace/steady_check_benchmark"  # train side, other seeds (--profile steady_check)
 """
 
 

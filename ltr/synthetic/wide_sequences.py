@@ -92,10 +92,14 @@ class WideProfile:
 
 #: ``wide``: the wide pairs' scale range (every target changes size, up to 5x); ``steady``: targets that keep their
 #: size to within 1.25x over longer sequences (camera zoom to 1.1x), where the classifier's box alone is already
-#: good and a refinement can only keep it or harm it (how most frames of real benchmarks look)
+#: good and a refinement can only keep it or harm it (how most frames of real benchmarks look);
+#: ``wide_check`` / ``steady_check``: the same two profiles drawn with seeds no search has used, a train-side check of a
+#: decision made on ``wide_train`` / ``steady_train`` (never used to choose among values)
 PROFILES = {
     "wide": WideProfile("wide", "wide_train", MAX_SCALE_RATIO, 1.25, DEFAULT_SEED, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
     "steady": WideProfile("steady", "steady_train", 1.25, 1.1, 1, 40, 150),
+    "wide_check": WideProfile("widecheck", "wide_check", MAX_SCALE_RATIO, 1.25, 100, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
+    "steady_check": WideProfile("steadycheck", "steady_check", 1.25, 1.1, 101, 40, 150),
 }
 
 
@@ -108,7 +112,7 @@ def get_profile(name: str) -> WideProfile:
 
 def profile_of_dataset(dataset_name: str) -> str:
     """The profile whose set is registered as ``dataset_name`` (``wide_train`` -> ``wide``, ``steady_train`` ->
-    ``steady``); ``ValueError`` for any other name."""
+    ``steady``, ``wide_check`` -> ``wide_check``, ...); ``ValueError`` for any other name."""
     for name, profile in PROFILES.items():
         if profile.settings_key == dataset_name:
             return name
@@ -445,7 +449,7 @@ def build_wide_sequences(root: str | os.PathLike, bank_dir: str | os.PathLike, s
 
 def ensure_wide_sequences(root: str | os.PathLike | None = None, bank_dir: str | os.PathLike | None = None,
                           progress: bool = True, profile: str = "wide", **kwargs) -> Path:
-    """The set at ``root`` (default: the settings' path of the profile's set, ``wide_train`` or ``steady_train``),
+    """The set at ``root`` (default: the settings' path of the profile's set, e.g. ``wide_train``),
     built on first use from ``bank_dir`` (default ``<workspace>/photo_bank``)."""
     from ltr.synthetic.photo_bank import default_bank_path
 
@@ -457,14 +461,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli_parser("ltr.synthetic.wide_sequences", __doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="wide",
                         help="wide: the wide_train set (default); steady: the steady_train set (targets that keep "
-                             "their size)")
+                             "their size); wide_check, steady_check: the check sets (other seeds)")
     parser.add_argument("--root", default=None,
-                        help="output folder (default: [datasets] wide_train / steady_train of the settings)")
+                        help="output folder (default: the profile's [datasets] entry of the settings)")
     parser.add_argument("--bank", default=None, help="photo bank folder (default: <workspace>/photo_bank)")
     parser.add_argument("--num_sequences", type=int, default=None, help="sequences (default: the profile's, 40)")
     parser.add_argument("--num_frames", type=int, default=None,
                         help="frames a sequence (default: the profile's, wide 100, steady 150)")
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the profile's, wide 0, steady 1)")
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: the profile's, wide 0, steady 1, wide_check 100, steady_check 101)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

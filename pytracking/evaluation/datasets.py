@@ -17,6 +17,8 @@ demo           FolderDataset                demo              test
 validation     FolderDataset                validation        test
 wide_train     FolderDataset                wide_train        train
 steady_train   FolderDataset                steady_train      train
+wide_check     FolderDataset                wide_check        train
+steady_check   FolderDataset                steady_check      train
 ============== ============================ ================= =====================
 """
 from __future__ import annotations
@@ -47,6 +49,8 @@ _REGISTRY: dict[str, tuple[str | None, Callable[[Path, str | None], BaseDataset]
     "validation": ("validation", lambda root, split: FolderDataset(root, split or "test", name="validation")),
     "wide_train": ("wide_train", lambda root, split: FolderDataset(root, split or "train", name="wide_train")),
     "steady_train": ("steady_train", lambda root, split: FolderDataset(root, split or "train", name="steady_train")),
+    "wide_check": ("wide_check", lambda root, split: FolderDataset(root, split or "train", name="wide_check")),
+    "steady_check": ("steady_check", lambda root, split: FolderDataset(root, split or "train", name="steady_check")),
 }
 
 

@@ -16,7 +16,7 @@ multiplier is the lowest one tried, the half of it is added (and the double whil
 ``max_extensions`` times per direction, so the optimum is bracketed. The chosen step vector of a head is its
 base vector times its best multiplier.
 
-Only ``demo`` / ``train`` and ``wide_train`` / ``train`` are accepted (:func:`check_train_side`): the test split and
+Only train-side sets are accepted (:data:`TRAIN_SIDE`, :func:`check_train_side`): the test split and
 the validation benchmark are never tuned on. With several sets, the sequences of all of them count alike. Results are the usual per-sequence files, ``<root>/<source>/atom/<param>_x<s>_<seed:03d>/
 <sequence>.txt``; finished sequences are skipped, so an interrupted search resumes.
 """
@@ -46,13 +46,15 @@ __all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "Weig
 FAIR_NUM_BOXES = 10
 #: T of every head in the search: ``default``'s (the settings' default, 3 since 2026-12-06; 10 before)
 FAIR_NUM_ITER = RefinementSettings().num_iter
-TRAIN_SIDE = {"demo": "train", "wide_train": "train", "steady_train": "train"}  # dataset -> its train-side split
+# dataset -> its train-side split; the check sets confirm a decision made on the others (docs/tuning_on_train.md)
+TRAIN_SIDE = {"demo": "train", "wide_train": "train", "steady_train": "train", "wide_check": "train",
+              "steady_check": "train"}
 SHIPPED = "shipped"
 
 
 def check_train_side(dataset_name: str, split: str) -> None:
     """``ValueError`` unless ``(dataset_name, split)`` is a train-side set: the demo benchmark's train split, the
-    wide train sequences or the steady train sequences."""
+    wide or steady train sequences or their check sets."""
     if dataset_name == "validation":
         raise ValueError("--dataset_name: the validation benchmark is report-only; nothing is tuned on it")
     if dataset_name not in TRAIN_SIDE:
@@ -95,7 +97,7 @@ def add_train_side_arguments(parser: argparse.ArgumentParser, default_sets: Typi
     add_alias(parser, "--workers", "--threads")   # the spelling before the CLI convention reached these commands
     parser.add_argument("--device", default="cpu", help="device of the trackers (default cpu)")
     parser.add_argument("--dataset_name", nargs="+", default=list(default_sets),
-                        help=f"train-side sets: demo, wide_train, steady_train (default {' '.join(default_sets)}); "
+                        help=f"train-side sets: {', '.join(TRAIN_SIDE)} (default {' '.join(default_sets)}); "
                              "nothing else is accepted")
     parser.add_argument("--split", default="train", help="must be train: the test split is never tuned on")
     parser.add_argument("--dataset_path", default=None, help="demo benchmark root (default: local settings)")
