@@ -20,7 +20,7 @@ from pathlib import Path
 from ltr.admin.cli import cli_parser
 from ltr.admin.local_settings import load_settings
 from pytracking.evaluation.parameter_variants import (VariantSpec, compare_variants, format_variants_table,
-                                                       parse_variant, variant_summary)
+                                                       parse_variant, per_set_table, variant_summary)
 from pytracking.evaluation.refinement_search import add_train_side_arguments, train_side_sequences
 
 __all__ = ["build_parser", "main", "reference_spec"]
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     rows = variant_summary(table, specs, reference)
     text = format_variants_table(rows, len(sequences), args.seeds, " + ".join(args.dataset_name))
+    by_set = per_set_table(table, specs, reference, {s.name: s.dataset for s in sequences})
+    text += "\n" + by_set if by_set else ""
     out = Path(args.out) if args.out else root
     out.mkdir(parents=True, exist_ok=True)
     (out / "variants.md").write_text(text)

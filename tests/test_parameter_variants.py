@@ -8,7 +8,8 @@ import pytest
 from pytracking import tune_parameters
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.parameter_variants import (ParameterVariant, VariantSpec, check_variant, compare_variants,
-                                                       format_variants_table, parse_variant, variant_summary)
+                                                       format_variants_table, parse_variant, per_set_table,
+                                                       variant_summary)
 from pytracking.evaluation.running import save_sequence_result
 from test_analysis_compare import A_BOXES, C_BOXES, hand_made  # noqa: F401  (fixture)
 
@@ -69,6 +70,14 @@ def test_compare_variants_on_hand_made_results(hand_made, tmp_path):  # noqa: F8
     assert rows[1]["worst_dauc"] == pytest.approx(100 * (35 / 3 - 20) / 21)
     text = format_variants_table(rows, len(sequences), [0], "folder")
     assert "| new | `default` gate_min_peak=0.5 |" in text and "b-1 (-39.7)" in text
+    # per set: each set here holds one sequence, so its cells are that sequence's AUC and harm
+    by_set = per_set_table(table, [new], reference, {"a-1": "x", "b-1": "y"})
+    lines = by_set.splitlines()
+    assert lines[2] == "| variant | x (1) | y (1) |"
+    auc_new_b = table.loc["b-1", f"AUC {new.label}"]
+    assert f"{auc_new_b:.2f} ({table.loc['b-1', f'harm% {new.label}']:.1f})" in lines[5]
+    assert lines[4].startswith("| no_refine | ") and "(" not in lines[4]      # the reference has no harm
+    assert per_set_table(table, [new], reference, {"a-1": "x", "b-1": "x"}) == ""
 
 
 def test_the_cli_refuses_report_only_data(capsys):

@@ -37,7 +37,7 @@ from pytracking.evaluation.tracker import Tracker
 from pytracking.utils.params import describe_overrides, parse_overrides
 
 __all__ = ["ParameterVariant", "VariantSpec", "compare_variants", "format_variants_table", "parse_variant",
-           "variant_summary"]
+           "per_set_table", "variant_summary"]
 
 #: a sequence counts as ruined by a variant when its AUC is this far below the reference's
 RUINED_DAUC = 5.0
@@ -154,6 +154,29 @@ def variant_summary(table: pd.DataFrame, specs: TypingSequence[VariantSpec], ref
                      "worst": None if worst is None else str(worst),
                      "worst_dauc": math.nan if worst is None else float(d_auc[worst])})
     return rows
+
+
+def per_set_table(table: pd.DataFrame, specs: TypingSequence[VariantSpec], reference: VariantSpec,
+                  set_of: dict[str, str]) -> str:
+    """Markdown: per variant (the reference first) and per set (``set_of``: sequence name -> set name, in first-seen
+    order), the mean AUC over the set's sequences and the mean of their harm rates (a mean over sequences, not pooled
+    over frames as in :func:`variant_summary`). Empty when all sequences are of one set."""
+    sets = list(dict.fromkeys(set_of.values()))
+    if len(sets) < 2:
+        return ""
+    per_sequence = table.drop(index=MEAN_ROW)
+    lines = ["Per set: mean AUC (mean harm % of the set's sequences).", "",
+             "| variant | " + " | ".join(f"{name} ({sum(v == name for v in set_of.values())})" for name in sets) + " |",
+             "|---|" + "---|" * len(sets)]
+    for spec in [reference, *specs]:
+        cells = []
+        for name in sets:
+            chosen = per_sequence.loc[[seq for seq, owner in set_of.items() if owner == name]]
+            auc = chosen[f"AUC {spec.label}"].mean()
+            harm_column = f"harm% {spec.label}"
+            cells.append(f"{auc:.2f}" + (f" ({chosen[harm_column].mean():.1f})" if harm_column in chosen else ""))
+        lines.append(f"| {spec.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def format_variants_table(rows: TypingSequence[dict], num_sequences: int, seeds: TypingSequence[int],
