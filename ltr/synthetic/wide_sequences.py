@@ -468,7 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_sequences", type=int, default=None, help="sequences (default: the profile's, 40)")
     parser.add_argument("--num_frames", type=int, default=None,
                         help="frames a sequence (default: the profile's, wide 100, steady 150)")
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the profile's, wide 0, steady 1, wide_check 100, steady_check 101)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed (default: the profile's, wide 0, steady 1, wide_check 100, steady_check 101)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
