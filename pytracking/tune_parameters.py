@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = variant_summary(table, specs, reference)
     text = format_variants_table(rows, len(sequences), args.seeds, " + ".join(args.dataset_name))
     by_set = per_set_table(table, specs, reference, {s.name: s.dataset for s in sequences})
-    text += "\n" + by_set if by_set else ""
+    if by_set:
+        text += "\n" + by_set
     out = Path(args.out) if args.out else root
     out.mkdir(parents=True, exist_ok=True)
     (out / "variants.md").write_text(text)

@@ -45,7 +45,7 @@ import os
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -98,9 +98,9 @@ class WideProfile:
 PROFILES = {
     "wide": WideProfile("wide", "wide_train", MAX_SCALE_RATIO, 1.25, DEFAULT_SEED, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
     "steady": WideProfile("steady", "steady_train", 1.25, 1.1, 1, 40, 150),
-    "wide_check": WideProfile("widecheck", "wide_check", MAX_SCALE_RATIO, 1.25, 100, DEFAULT_NUM_SEQUENCES, NUM_FRAMES),
-    "steady_check": WideProfile("steadycheck", "steady_check", 1.25, 1.1, 101, 40, 150),
 }
+PROFILES["wide_check"] = replace(PROFILES["wide"], class_name="widecheck", settings_key="wide_check", seed=100)
+PROFILES["steady_check"] = replace(PROFILES["steady"], class_name="steadycheck", settings_key="steady_check", seed=101)
 
 
 def get_profile(name: str) -> WideProfile:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence as TypingSequence
 import numpy as np
 
 from ltr.admin.cli import add_alias
+from ltr.synthetic.wide_sequences import PROFILES
 from pytracking.analysis.compare import sequence_auc
 from pytracking.evaluation.results_io import read_boxes, results_paths
 from pytracking.evaluation.sequence import Sequence
@@ -46,9 +47,9 @@ __all__ = ["FAIR_NUM_BOXES", "FAIR_NUM_ITER", "HeadSearch", "StepVariant", "Weig
 FAIR_NUM_BOXES = 10
 #: T of every head in the search: ``default``'s (the settings' default, 3 since 2026-12-06; 10 before)
 FAIR_NUM_ITER = RefinementSettings().num_iter
-# dataset -> its train-side split; the check sets confirm a decision made on the others (docs/tuning_on_train.md)
-TRAIN_SIDE = {"demo": "train", "wide_train": "train", "steady_train": "train", "wide_check": "train",
-              "steady_check": "train"}
+# dataset -> its train-side split: the demo's train split and every set the wide renderer draws (wide_train,
+# steady_train and their check sets, which confirm a decision made on the others; docs/tuning_on_train.md)
+TRAIN_SIDE = {"demo": "train", **{profile.settings_key: "train" for profile in PROFILES.values()}}
 SHIPPED = "shipped"
 
 
